@@ -23,6 +23,16 @@ $(AZURITE): package.json package-lock.json
 test: install
 	$(PY) -m pytest
 
+# Azurite (data under .azurite/), the sandbox on 7080 and devhost on 7071; Ctrl-C stops all three.
+run: install
+	$(PY) scripts/run_local.py
+
+# Benchmarks write JSON to bench/results/ and summarise in bench/README.md.
+bench: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(PY) bench/engine.py
+	$(PY) bench/host.py
+
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy

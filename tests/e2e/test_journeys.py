@@ -1,0 +1,232 @@
+"""One test per journey of a booking, against the real processes: Azurite, the sandbox and devhost.
+
+The stack is started once for the module (tests/e2e/conftest.py) with a payment delay of 0, short
+supplier retries and a short payment timeout, so each journey takes seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.journey import Journey, trip, unique_email
+
+pytestmark = pytest.mark.e2e
+
+
+def test_single_trip_is_confirmed_with_ticket_travel_and_hotel(journey: Journey) -> None:
+    email = unique_email()
+    booking_id = journey.book_ok(email, [trip()])
+
+    booking = journey.wait_final(booking_id)
+
+    assert booking["status"] == "Confirmed", booking
+    (only,) = booking["trips"]
+    assert only["status"] == "Booked"
+    assert only["ticket"]["reference"]
+    assert only["travel"]["mode"] == "flight"
+    assert only["hotel"]["reference"]
+    assert booking["payment"]["status"] == "Succeeded"
+    assert "retry-after" not in {k.lower() for k in journey.get(booking_id).headers}
+    suppliers = {b["supplier"] for b in journey.supplier_bookings(email) if b["status"] == "active"}
+    assert suppliers == {"conference", "airline", "hotel"}
+    journey.assert_made_once(email)
+
+
+def test_three_trips_in_parallel_add_up_to_the_total(journey: Journey) -> None:
+    email = unique_email()
+    trips = [
+        trip("serverlessdays-amsterdam-2027", "BER"),
+        trip("europython-prague-2027", "LHR"),
+        trip("ndc-oslo-2027", "MAD", hotel=False),
+    ]
+    booking = journey.wait_final(journey.book_ok(email, trips))
+
+    assert booking["status"] == "Confirmed", booking
+    parts = Decimal(0)
+    for t in booking["trips"]:
+        for part in ("ticket", "travel", "hotel"):
+            if t.get(part):
+                parts += Decimal(t[part]["price"]["amount"])
+    assert Decimal(booking["total"]["amount"]) == parts
+    (payment,) = journey.payments(booking["bookingId"])
+    assert Decimal(payment["amount"]) == parts and payment["status"] == "succeeded"
+    assert booking["trips"][2].get("hotel") in (None, {})
+
+
+def test_flaky_airline_is_retried_and_books_once(journey: Journey) -> None:
+    email = unique_email("flaky")
+    booking = journey.wait_final(journey.book_ok(email, [trip()]))
+
+    assert booking["status"] == "Confirmed", booking
+    assert booking["trips"][0]["travel"]["mode"] == "flight"
+    airline = [b for b in journey.supplier_bookings(email) if b["supplier"] == "airline"]
+    assert len(airline) == 1 and airline[0]["status"] == "active"
+    events = journey.http.get(f"{journey.api_url}/api/bookings/{booking['bookingId']}/events").json()
+    assert any("retry" in json.dumps(e).lower() for e in events), events
+
+
+def test_no_flight_travels_by_train(journey: Journey) -> None:
+    email = unique_email("noflight")
+    booking = journey.wait_final(journey.book_ok(email, [trip()]))
+
+    assert booking["status"] == "Confirmed", booking
+    assert booking["trips"][0]["travel"]["mode"] == "train"
+    assert not [b for b in journey.supplier_bookings(email) if b["supplier"] == "airline" and b["status"] == "active"]
+
+
+def test_no_travel_at_all_fails_and_leaves_nothing_behind(journey: Journey) -> None:
+    email = unique_email("noflight+notrain")
+    booking = journey.wait_final(journey.book_ok(email, [trip()]))
+
+    assert booking["status"] == "Failed", booking
+    assert booking["failure"]["code"] == "no_travel_route"
+    journey.assert_nothing_left(email)
+    assert journey.payments(booking["bookingId"]) == []
+
+
+def test_hotel_sold_out_fails_and_undoes_the_trip(journey: Journey) -> None:
+    email = unique_email("nohotel")
+    booking = journey.wait_final(journey.book_ok(email, [trip()]))
+
+    assert booking["status"] == "Failed", booking
+    assert booking["failure"]["code"] == "hotel_unavailable"
+    journey.assert_nothing_left(email)
+
+
+def test_declined_payment_fails_and_undoes_everything(journey: Journey) -> None:
+    email = unique_email("decline")
+    booking = journey.wait_final(journey.book_ok(email, [trip()]))
+
+    assert booking["status"] == "Failed", booking
+    assert booking["failure"]["code"] == "payment_failed"
+    journey.assert_nothing_left(email)
+
+
+def test_payment_never_arriving_expires_after_reconciliation(journey: Journey) -> None:
+    email = unique_email("nopay")
+    booking = journey.wait_final(journey.book_ok(email, [trip()]))
+
+    assert booking["status"] == "Expired", booking
+    assert booking["failure"]["code"] == "payment_timeout"
+    journey.assert_nothing_left(email)
+
+
+def test_webhook_signed_by_hand_confirms_a_nopay_booking(journey: Journey) -> None:
+    email = unique_email("nopay")
+    booking_id = journey.book_ok(email, [trip()])
+    awaiting = journey.wait_for(booking_id, {"AwaitingPayment"})
+
+    body = journey.payment_body("payment.succeeded", awaiting)
+    response = journey.post_webhook(body, journey.signed_headers(body))
+
+    assert response.status_code == 200, response.text
+    assert journey.wait_final(booking_id)["status"] == "Confirmed"
+
+
+def test_forged_stale_and_replayed_webhooks_change_nothing(journey: Journey) -> None:
+    email = unique_email("nopay")
+    booking_id = journey.book_ok(email, [trip()])
+    awaiting = journey.wait_for(booking_id, {"AwaitingPayment"})
+    failed = journey.payment_body("payment.failed", awaiting, reason="card_declined")
+
+    forged = journey.signed_headers(failed)
+    forged["webhook-signature"] = "v1," + "A" * 44
+    assert journey.post_webhook(failed, forged).status_code == 401
+    stale = journey.signed_headers(failed, at=time.time() - 600)
+    assert journey.post_webhook(failed, stale).status_code == 401
+    assert journey.post_webhook(failed, {"content-type": "application/json"}).status_code == 401
+    assert journey.get(booking_id).json()["status"] == "AwaitingPayment"
+
+    succeeded = journey.payment_body("payment.succeeded", awaiting)
+    headers = journey.signed_headers(succeeded)
+    assert journey.post_webhook(succeeded, headers).status_code == 200
+    assert journey.wait_final(booking_id)["status"] == "Confirmed"
+    assert journey.post_webhook(succeeded, headers).status_code == 200  # a redelivery: nothing happens
+    confirmed = journey.get(booking_id).json()
+    assert confirmed["status"] == "Confirmed"
+    assert [p["status"] for p in journey.payments(booking_id)] != ["refunded"]
+
+
+def test_late_payment_after_expiry_is_refunded(journey: Journey) -> None:
+    email = unique_email("nopay")
+    booking_id = journey.book_ok(email, [trip()])
+    awaiting = journey.wait_for(booking_id, {"AwaitingPayment"})
+    assert journey.wait_final(booking_id)["status"] == "Expired"
+
+    body = journey.payment_body("payment.succeeded", awaiting)
+    assert journey.post_webhook(body, journey.signed_headers(body)).status_code == 200
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if [p["status"] for p in journey.payments(booking_id)] == ["refunded"]:
+            break
+        time.sleep(0.2)
+    assert [p["status"] for p in journey.payments(booking_id)] == ["refunded"]
+    assert journey.get(booking_id).json()["status"] == "Expired"
+
+
+def test_cancel_while_awaiting_payment_undoes_everything(journey: Journey) -> None:
+    email = unique_email("nopay")
+    booking_id = journey.book_ok(email, [trip(), trip("kubecon-barcelona-2027", "CDG")])
+    journey.wait_for(booking_id, {"AwaitingPayment"})
+
+    response = journey.cancel(booking_id)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"bookingId": booking_id, "status": "Cancelling"}
+
+    booking = journey.wait_final(booking_id)
+    assert booking["status"] == "Cancelled"
+    assert booking["failure"]["code"] == "cancelled_by_traveller"
+    journey.assert_nothing_left(email)
+    assert journey.cancel(booking_id).status_code == 409
+
+
+def test_idempotency_key_replays_and_refuses_another_body(journey: Journey) -> None:
+    email = unique_email()
+    key = f"key-{time.time_ns()}"
+    first = journey.book(email, [trip()], idempotency_key=key)
+    again = journey.book(email, [trip()], idempotency_key=key)
+    other = journey.book(email, [trip("ndc-oslo-2027")], idempotency_key=key)
+
+    assert first.status_code == 202 and again.status_code == 202, (first.text, again.text)
+    assert first.json()["bookingId"] == again.json()["bookingId"]
+    assert other.status_code == 422, other.text
+    journey.wait_final(first.json()["bookingId"])
+    assert len([b for b in journey.supplier_bookings(email) if b["supplier"] == "conference"]) == 1
+
+
+def test_invalid_body_lists_every_field_error(journey: Journey) -> None:
+    body = {"traveller": {"name": "", "email": "not-an-email"}, "trips": [{"conferenceId": "x", "origin": "ber"}], "currency": "euro"}
+    response = journey.http.post(f"{journey.api_url}/api/bookings", json=body)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"traveller.name", "traveller.email", "trips[0].origin", "currency"} <= fields, fields
+
+    malformed = journey.http.post(
+        f"{journey.api_url}/api/bookings", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    huge = journey.http.post(
+        f"{journey.api_url}/api/bookings", content=b" " * (65 * 1024), headers={"content-type": "application/json"}
+    )
+    assert huge.status_code == 413
+
+
+def test_unknown_booking_is_404_problem(journey: Journey) -> None:
+    response = journey.get("no-such-booking")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert journey.cancel("no-such-booking").status_code == 404
+
+
+def test_responses_never_carry_management_urls_or_keys(journey: Journey) -> None:
+    response = journey.book(unique_email(), [trip()])
+    booking = journey.get(response.json()["bookingId"])
+    for text in (response.text, booking.text, json.dumps(dict(response.headers))):
+        assert "runtime/webhooks" not in text and "durabletask" not in text and "code=" not in text
