@@ -1,0 +1,267 @@
+"""In-memory task hub (harness, tests, benchmark): the ``TaskHubStore`` contract with dicts, a ready
+queue and a timer heap, so that locking the next instance is O(1) amortised even with thousands of instances.
+
+Single event loop only (no thread safety needed: the engine calls stores from its loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import heapq
+import uuid
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+from devhost.history import TERMINAL_STATUSES, HistoryEvent, RuntimeStatus
+from devhost.store.base import (
+    ActivityMessage,
+    ActivityWorkItem,
+    EpisodeCommit,
+    InstanceExistsError,
+    InstanceQuery,
+    InstanceRecord,
+    LockLostError,
+    OrchestrationMessage,
+    OrchestrationWorkItem,
+    TaskHubStore,
+)
+
+_MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
+_WAKE_TYPES = (3, 20)  # ExecutionTerminated, ExecutionResumed: the only events a Suspended instance accepts
+
+
+class MemoryStore(TaskHubStore):
+    def __init__(self) -> None:
+        self._instances: dict[str, InstanceRecord] = {}
+        self._histories: dict[str, dict[str, list[HistoryEvent]]] = {}
+        self._pending: dict[str, list[OrchestrationMessage]] = {}
+        self._ready: deque[str] = deque()
+        self._in_ready: set[str] = set()
+        self._delayed: list[tuple[dt.datetime, int, str]] = []
+        self._seq = 0
+        self._locks: dict[str, tuple[str, dt.datetime]] = {}
+        self._activities: deque[ActivityMessage] = deque()
+        self._activity_locks: dict[str, tuple[ActivityMessage, dt.datetime]] = {}
+        self._changed: asyncio.Event | None = None
+
+    # ------------------------------------------------------------------ internals
+    def _signal(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    def _mark_ready(self, iid: str) -> None:
+        if iid not in self._in_ready:
+            self._in_ready.add(iid)
+            self._ready.append(iid)
+
+    def _enqueue(self, msg: OrchestrationMessage) -> None:
+        self._pending.setdefault(msg.instance_id, []).append(msg)
+        if msg.visible_at is None:
+            self._mark_ready(msg.instance_id)
+        else:
+            self._seq += 1
+            heapq.heappush(self._delayed, (msg.visible_at, self._seq, msg.instance_id))
+        self._signal()
+
+    def _release_expired(self, now: dt.datetime) -> None:
+        for iid, (_, until) in list(self._locks.items()):
+            if until <= now:
+                del self._locks[iid]
+                self._mark_ready(iid)
+        for token, (msg, until) in list(self._activity_locks.items()):
+            if until <= now:
+                del self._activity_locks[token]
+                self._activities.append(msg)
+
+    # ------------------------------------------------------------------ client side
+    async def create_instance(
+        self,
+        record: InstanceRecord,
+        start: OrchestrationMessage,
+        *,
+        replaceable: Iterable[RuntimeStatus] | None,
+    ) -> None:
+        old = self._instances.get(record.instance_id)
+        if old is not None and replaceable is not None and old.runtime_status not in set(replaceable):
+            raise InstanceExistsError(record.instance_id, old.runtime_status)
+        self._instances[record.instance_id] = record.copy()
+        self._histories.setdefault(record.instance_id, {})[record.execution_id] = []
+        self._enqueue(start)
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        rec = self._instances.get(instance_id)
+        return rec.copy() if rec is not None else None
+
+    async def get_history(self, instance_id: str, execution_id: str | None = None) -> list[HistoryEvent]:
+        if execution_id is None:
+            rec = self._instances.get(instance_id)
+            if rec is None:
+                return []
+            execution_id = rec.execution_id
+        return list(self._histories.get(instance_id, {}).get(execution_id, []))
+
+    async def send_messages(self, messages: Sequence[OrchestrationMessage]) -> None:
+        for m in messages:
+            self._enqueue(m)
+
+    async def query_instances(
+        self, query: InstanceQuery, page_size: int, continuation: str | None
+    ) -> tuple[list[InstanceRecord], str | None]:
+        if page_size <= 0:
+            raise ValueError("page size must be positive")
+        after = ""
+        if continuation:
+            if not continuation.startswith("mem:"):
+                raise ValueError("invalid continuation token")
+            after = continuation[4:]
+        ids = sorted(i for i in self._instances if i > after) if after else sorted(self._instances)
+        out: list[InstanceRecord] = []
+        for iid in ids:
+            rec = self._instances[iid]
+            if query.matches(rec):
+                if len(out) == page_size:
+                    return out, "mem:" + out[-1].instance_id
+                out.append(rec.copy())
+        return out, None
+
+    async def purge_instance(self, instance_id: str) -> int:
+        if self._instances.pop(instance_id, None) is None:
+            return 0
+        self._histories.pop(instance_id, None)
+        self._pending.pop(instance_id, None)
+        return 1
+
+    # ------------------------------------------------------------------ worker side
+    async def lock_next_orchestration(
+        self, now: dt.datetime, lock_for: dt.timedelta
+    ) -> OrchestrationWorkItem | None:
+        if self._locks:
+            self._release_expired(now)
+        delayed = self._delayed
+        while delayed and delayed[0][0] <= now:
+            self._mark_ready(heapq.heappop(delayed)[2])
+        ready = self._ready
+        for _ in range(len(ready)):
+            iid = ready.popleft()
+            self._in_ready.discard(iid)
+            if iid in self._locks:
+                continue  # re-marked when unlocked
+            pending = self._pending.get(iid)
+            if not pending:
+                continue
+            msgs = [m for m in pending if m.visible_at is None or m.visible_at <= now]
+            if not msgs:
+                continue
+            rec = self._instances.get(iid)
+            if (
+                rec is not None
+                and rec.runtime_status is RuntimeStatus.Suspended
+                and not any(m.event["EventType"] in _WAKE_TYPES for m in msgs)
+            ):
+                continue  # re-marked when a new message arrives
+            token = uuid.uuid4().hex
+            until = now + lock_for
+            self._locks[iid] = (token, until)
+            history: Sequence[HistoryEvent] = ()
+            if rec is not None:
+                history = self._histories.get(iid, {}).get(rec.execution_id, [])
+            return OrchestrationWorkItem(
+                iid, msgs, rec.copy() if rec is not None else None, history, token, until
+            )
+        return None
+
+    def _check_lock(self, item: OrchestrationWorkItem) -> None:
+        lock = self._locks.get(item.instance_id)
+        if lock is None or lock[0] != item.lock_token:
+            raise LockLostError(f"lock on instance {item.instance_id!r} was lost")
+
+    def _unlock(self, iid: str) -> None:
+        self._locks.pop(iid, None)
+        if self._pending.get(iid):
+            self._mark_ready(iid)
+
+    async def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
+        self._check_lock(item)
+        iid = item.instance_id
+        for execution_id, events in commit.history:
+            if events:
+                self._histories.setdefault(iid, {}).setdefault(execution_id, []).extend(events)
+        if commit.instance is not None and iid in self._instances:
+            self._instances[iid] = commit.instance.copy()
+        for rec in commit.new_instances:
+            old = self._instances.get(rec.instance_id)
+            if old is None or old.runtime_status in TERMINAL_STATUSES:
+                self._instances[rec.instance_id] = rec.copy()
+                self._histories.setdefault(rec.instance_id, {})[rec.execution_id] = []
+        for m in commit.messages:
+            self._enqueue(m)
+        if commit.activities:
+            self._activities.extend(commit.activities)
+            self._signal()
+        consumed = {m.message_id for m in item.messages}
+        pending = self._pending.get(iid)
+        if pending is not None:
+            rest = [m for m in pending if m.message_id not in consumed]
+            if rest:
+                self._pending[iid] = rest
+            else:
+                del self._pending[iid]
+        self._unlock(iid)
+
+    async def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
+        lock = self._locks.get(item.instance_id)
+        if lock is not None and lock[0] == item.lock_token:
+            self._unlock(item.instance_id)
+
+    async def lock_next_activity(self, now: dt.datetime, lock_for: dt.timedelta) -> ActivityWorkItem | None:
+        if self._activity_locks:
+            self._release_expired(now)
+        if not self._activities:
+            return None
+        msg = self._activities.popleft()
+        token = uuid.uuid4().hex
+        until = now + lock_for
+        self._activity_locks[token] = (msg, until)
+        return ActivityWorkItem(msg, token, until)
+
+    async def complete_activity(self, item: ActivityWorkItem, response: OrchestrationMessage | None) -> None:
+        if self._activity_locks.pop(item.lock_token, None) is None:
+            raise LockLostError(f"lock on activity message {item.message.message_id} was lost")
+        if response is not None:
+            self._enqueue(response)
+
+    async def abandon_activity(self, item: ActivityWorkItem) -> None:
+        entry = self._activity_locks.pop(item.lock_token, None)
+        if entry is not None:
+            self._activities.append(entry[0])
+            self._signal()
+
+    async def next_visible_time(self) -> dt.datetime | None:
+        if self._activities:
+            return _MIN
+        best: dt.datetime | None = None
+        for iid, msgs in self._pending.items():
+            if iid in self._locks:
+                continue
+            rec = self._instances.get(iid)
+            suspended = rec is not None and rec.runtime_status is RuntimeStatus.Suspended
+            for m in msgs:
+                if suspended and m.event["EventType"] not in _WAKE_TYPES:
+                    continue
+                t = m.visible_at or _MIN
+                if best is None or t < best:
+                    best = t
+        return best
+
+    async def wait_for_work(self, timeout: float) -> None:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._changed.clear()
+
+    # ------------------------------------------------------------------ introspection for tests
+    def pending_message_count(self) -> int:
+        return sum(len(v) for v in self._pending.values()) + len(self._activities)
