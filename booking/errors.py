@@ -1,0 +1,86 @@
+"""Domain errors. The edge turns them into problem details in one place; activities raise the
+transient ones so that the orchestrator retries.
+
+    BookingError
+    ├── ConfigurationError          settings missing or refused (e.g. the dev secret in production)
+    ├── BookingNotFound             no booking with that id                      (edge: 404)
+    ├── BookingAlreadyFinal         cancel of a booking that has ended           (edge: 409)
+    ├── IdempotencyKeyReused        same Idempotency-Key, different body         (edge: 422)
+    └── SupplierError               a supplier call went wrong
+        ├── TransientSupplierError  timeout, 5xx, 429: raised by activities, retried by orchestrators
+        └── SupplierProtocolError   the supplier answered something we cannot read (not retried)
+
+Business outcomes (no route, sold out, unknown conference, declined payment) are results, not
+errors: see booking.activity_io.
+
+The only channel from a raising activity to its orchestrator is the failure message
+("Activity function 'x' failed:  TransientSupplierError: … \\n {details}"). A supplier's
+Retry-After travels in it as the marker `[retry-after-ms=<int>]`, written by
+`TransientSupplierError` and read back by `retry_after_from_failure`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_RETRY_AFTER = re.compile(r"\[retry-after-ms=(\d{1,12})\]")
+
+
+class BookingError(Exception):
+    """Base of every domain error."""
+
+
+class ConfigurationError(BookingError):
+    """The app settings are missing or refused; the message names fields, never values."""
+
+
+class BookingNotFound(BookingError):
+    def __init__(self, booking_id: str) -> None:
+        super().__init__(f"booking {booking_id} not found")
+        self.booking_id = booking_id
+
+
+class BookingAlreadyFinal(BookingError):
+    def __init__(self, booking_id: str, status: str) -> None:
+        super().__init__(f"booking {booking_id} has already ended ({status})")
+        self.booking_id = booking_id
+        self.status = status
+
+
+class IdempotencyKeyReused(BookingError):
+    def __init__(self, key: str) -> None:
+        super().__init__("this Idempotency-Key was used with a different request body")
+        self.key = key
+
+
+class SupplierError(BookingError):
+    """A supplier call failed; `supplier` names the API (airline, payment, …)."""
+
+    def __init__(self, supplier: str, message: str) -> None:
+        super().__init__(f"{supplier}: {message}")
+        self.supplier = supplier
+
+
+class TransientSupplierError(SupplierError):
+    """Worth retrying: a timeout, a connection error, a 5xx or a 429."""
+
+    def __init__(self, supplier: str, message: str, retry_after: timedelta | None = None) -> None:
+        self.retry_after = retry_after
+        if retry_after is not None:
+            message = f"{message} {retry_after_marker(retry_after)}"
+        super().__init__(supplier, message)
+
+
+class SupplierProtocolError(SupplierError):
+    """The supplier answered in a way the client cannot map (a bug on one side): not retried."""
+
+
+def retry_after_marker(delay: timedelta) -> str:
+    return f"[retry-after-ms={max(int(delay.total_seconds() * 1000), 0)}]"
+
+
+def retry_after_from_failure(message: str) -> timedelta | None:
+    """The Retry-After carried by an activity failure message, if any (first marker wins)."""
+    match = _RETRY_AFTER.search(message)
+    return timedelta(milliseconds=int(match.group(1))) if match else None

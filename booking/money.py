@@ -1,0 +1,68 @@
+"""Money: a Decimal amount with an ISO 4217 currency, a decimal string on the wire ("1234.50").
+
+Floats never touch money; sums refuse to mix currencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Annotated
+
+from pydantic import Field, PlainSerializer, field_validator
+
+from booking.wire import WireModel
+
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
+_CENTS = Decimal("0.01")
+
+
+def _as_text(value: Decimal) -> str:
+    return format(value.quantize(_CENTS, rounding=ROUND_HALF_EVEN), "f")
+
+
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, description='decimal string with two decimals, e.g. "1234.50"'),
+    PlainSerializer(_as_text, return_type=str, when_used="json"),
+]
+
+
+class Money(WireModel):
+    """An amount of one currency; on the wire `{"amount": "1234.50", "currency": "EUR"}`."""
+
+    amount: Amount
+    currency: CurrencyCode
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_floats(cls, value: object) -> object:
+        # A float has already lost the cents; money must arrive as a string (or int/Decimal from code).
+        if isinstance(value, float):
+            raise ValueError("money amounts are decimal strings, not floats")
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _at_most_cents(cls, value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise ValueError("amount must be a finite number")
+        if value != value.quantize(_CENTS):
+            raise ValueError("amount has more than two decimals")
+        return value.quantize(_CENTS)
+
+    def __add__(self, other: Money) -> Money:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot add {other.currency} to {self.currency}")
+        return Money(amount=self.amount + other.amount, currency=self.currency)
+
+    def __str__(self) -> str:
+        return f"{_as_text(self.amount)} {self.currency}"
+
+
+def total_of(prices: Iterable[Money], currency: str) -> Money:
+    """Sum prices of one currency (zero when there are none); a price in another currency is refused."""
+    total = Money(amount=Decimal("0.00"), currency=currency)
+    for price in prices:
+        total = total + price
+    return total

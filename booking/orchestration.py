@@ -1,0 +1,83 @@
+"""Orchestration inputs: everything an orchestrator needs, snapshotted when it starts.
+
+Orchestrators read nothing else (no environment, no clock but the context's), so a setting changed
+while a booking runs never makes its replay diverge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import Field
+
+from booking.request import BookingRequest, Traveller, TripRequest
+from booking.wire import WireModel
+
+# Azure Storage splits timers longer than ~6 days and cancelling those has had SDK bugs
+# (architecture.md): a payment window stays well under that.
+MAX_PAYMENT_TIMEOUT_SECONDS = 5 * 24 * 3600
+
+
+class RetryPolicy(WireModel):
+    """The app's own exponential backoff (the SDK's RetryOptions are constant-interval only)."""
+
+    first_interval_ms: int = Field(default=1000, gt=0)
+    backoff: float = Field(default=2.0, ge=1.0)
+    max_interval_ms: int = Field(default=60_000, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+
+    def delay(self, failed_attempts: int, retry_after: timedelta | None = None) -> timedelta:
+        """Wait before the next attempt, after `failed_attempts` (≥ 1) failures.
+
+        first × backoff^(n-1), capped at the max interval; a supplier's Retry-After is honoured
+        when it asks for longer (never shortened, since it is the supplier's explicit request).
+        """
+        exponent = max(failed_attempts - 1, 0)
+        ms = min(self.first_interval_ms * self.backoff**exponent, float(self.max_interval_ms))
+        delay = timedelta(milliseconds=round(ms))
+        if retry_after is not None and retry_after > delay:
+            return retry_after
+        return delay
+
+
+class OrchestrationSettings(WireModel):
+    """The settings snapshot that steers one booking (see `booking.settings.Settings.snapshot`)."""
+
+    retry: RetryPolicy = RetryPolicy()
+    payment_timeout_seconds: int = Field(default=900, gt=0, le=MAX_PAYMENT_TIMEOUT_SECONDS)
+    payment_callback_url: str
+
+
+class BookingInput(WireModel):
+    """Input of the `booking` orchestrator (instance id = booking_id)."""
+
+    booking_id: str = Field(min_length=1, max_length=200)
+    request: BookingRequest
+    settings: OrchestrationSettings
+    fingerprint: str
+    created_at: datetime
+
+
+class TripInput(WireModel):
+    """Input of the `trip` sub-orchestrator (instance id = `trip_instance_id(booking_id, index)`)."""
+
+    booking_id: str
+    index: int = Field(ge=0)
+    trip: TripRequest
+    traveller: Traveller
+    retry: RetryPolicy
+
+
+def booking_instance_id(booking_id: str) -> str:
+    return booking_id
+
+
+def trip_instance_id(booking_id: str, index: int) -> str:
+    # Explicit, deterministic child ids: the same booking always names its trips alike, so a
+    # replay, an operator or the timeline can find them without the parent's execution id.
+    return f"{booking_id}:trip:{index}"
+
+
+def refund_instance_id(payment_id: str) -> str:
+    # One refund orchestration per payment: a duplicate late webhook finds it and refunds nothing twice.
+    return f"refund-{payment_id}"

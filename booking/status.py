@@ -1,0 +1,59 @@
+"""Statuses and failure codes, as the traveller sees them (booking-api.md), defined once."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BookingStatus(StrEnum):
+    PENDING = "Pending"
+    BOOKING = "Booking"
+    AWAITING_PAYMENT = "AwaitingPayment"
+    CONFIRMED = "Confirmed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    EXPIRED = "Expired"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {BookingStatus.CONFIRMED, BookingStatus.FAILED, BookingStatus.CANCELLED, BookingStatus.EXPIRED}
+)
+
+
+class TripStatus(StrEnum):
+    BOOKING = "Booking"
+    BOOKED = "Booked"
+    FAILED = "Failed"
+    UNDONE = "Undone"
+
+
+class PaymentStatus(StrEnum):
+    NOT_STARTED = "NotStarted"
+    PENDING = "Pending"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    REFUNDED = "Refunded"
+
+
+class TravelMode(StrEnum):
+    FLIGHT = "flight"
+    TRAIN = "train"
+
+
+class FailureCode(StrEnum):
+    """Why a booking did not end Confirmed (the `failure.code` of the booking view)."""
+
+    CONFERENCE_NOT_FOUND = "conference_not_found"
+    NO_TRAVEL_ROUTE = "no_travel_route"
+    HOTEL_UNAVAILABLE = "hotel_unavailable"
+    SUPPLIER_UNAVAILABLE = "supplier_unavailable"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_AMOUNT_MISMATCH = "payment_amount_mismatch"
+    PAYMENT_TIMEOUT = "payment_timeout"
+    CANCELLED_BY_TRAVELLER = "cancelled_by_traveller"
+    # The orchestration itself failed or was terminated (a bug, an operator): EDGE shows this code.
+    INTERNAL_ERROR = "internal_error"
