@@ -1,0 +1,193 @@
+"""Host configuration as the Functions host reads it: host.json, local.settings.json and app settings.
+
+Only the settings devhost acts on are modelled; everything else in host.json is accepted and ignored,
+as the real host ignores settings of extensions it does not load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HUB = "TestHubName"
+DEFAULT_CONNECTION = "AzureWebJobsStorage"
+# The host overrides host.json from app settings named like this (AzureFunctionsJobHost__a__b = a.b).
+_OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
+_SETTING_REF = re.compile(r"%([^%]+)%")
+# .NET TimeSpan "c" format: [-][d.]hh:mm:ss[.fffffff]
+_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$")
+# Azure Storage hub names: letters and digits, starting with a letter, 3-45 characters.
+_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+
+
+class ConfigError(ValueError):
+    """host.json or local.settings.json is unusable; the message is one line for the console."""
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """What devhost takes from host.json (after `%SETTING%` substitution and app-setting overrides)."""
+
+    route_prefix: str = "api"
+    hub_name: str = DEFAULT_HUB
+    connection_name: str = DEFAULT_CONNECTION
+    max_concurrent_activities: int = 10
+    max_concurrent_orchestrations: int = 10
+    max_queue_polling_interval: float = 30.0
+    partition_count: int = 4
+
+
+def parse_timespan(text: str) -> float:
+    """Seconds in a .NET TimeSpan string such as `00:00:30` or `1.02:00:00.5`."""
+    m = _TIMESPAN.match(text.strip())
+    if not m:
+        raise ConfigError(f"not a TimeSpan (expected [d.]hh:mm:ss[.fffffff]): {text!r}")
+    days, hours, minutes, seconds, fraction = m.groups()
+    total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+    return total + (float(f"0.{fraction}") if fraction else 0.0)
+
+
+def substitute_settings(value: str, env: Mapping[str, str]) -> str:
+    """Replace `%Name%` references with app settings, as the host does for hubName and friends."""
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in env:
+            raise ConfigError(f"host.json refers to app setting %{name}% which is not set")
+        return env[name]
+
+    return _SETTING_REF.sub(repl, value)
+
+
+def load_json_file(path: Path) -> dict[str, Any]:
+    """A JSON object from disk, or a one-line ConfigError naming the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid JSON: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name} must hold a JSON object")
+    return data
+
+
+def load_local_settings(app_root: Path) -> dict[str, Any]:
+    """local.settings.json, or {} when the app has none (func treats it as optional too)."""
+    path = app_root / "local.settings.json"
+    if not path.exists():
+        return {}
+    data = load_json_file(path)
+    if data.get("IsEncrypted") is True:
+        raise ConfigError(
+            "local.settings.json is encrypted (IsEncrypted: true); devhost reads plain values only"
+        )
+    return data
+
+
+def apply_local_settings(settings: Mapping[str, Any], env: MutableMapping[str, str]) -> list[str]:
+    """Copy `Values` into the environment unless already set: the environment wins, as with func.
+
+    Returns the names applied (never the values: they may be secrets).
+    """
+    values = settings.get("Values") or {}
+    if not isinstance(values, dict):
+        raise ConfigError("local.settings.json: Values must be an object")
+    applied = []
+    for name, value in values.items():
+        if name in env:
+            continue
+        env[name] = "" if value is None else str(value)
+        applied.append(name)
+    return applied
+
+
+def _apply_overrides(host: dict[str, Any], env: Mapping[str, str]) -> None:
+    for key, value in env.items():
+        if not key.startswith(_OVERRIDE_PREFIX):
+            continue
+        path = key[len(_OVERRIDE_PREFIX):].split("__")
+        node = host
+        for part in path[:-1]:
+            child = _get_ci(node, part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        existing = next((k for k in node if k.lower() == path[-1].lower()), path[-1])
+        node[existing] = value
+
+
+def _get_ci(node: Mapping[str, Any], key: str) -> Any:
+    """host.json keys are case-insensitive in the host (it reads them through IConfiguration)."""
+    for k, v in node.items():
+        if k.lower() == key.lower():
+            return v
+    return None
+
+
+def _int(value: Any, name: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"host.json: {name} must be an integer, got {value!r}") from exc
+    if not low <= number <= high:
+        raise ConfigError(f"host.json: {name} must be between {low} and {high}, got {number}")
+    return number
+
+
+def load_host_config(app_root: Path, env: Mapping[str, str]) -> HostConfig:
+    """Read host.json (optional, as for func) with app-setting overrides and `%SETTING%` substitution."""
+    path = app_root / "host.json"
+    host = load_json_file(path) if path.exists() else {}
+    _apply_overrides(host, env)
+    extensions = _get_ci(host, "extensions") or {}
+    http = _get_ci(extensions, "http") or {}
+    durable = _get_ci(extensions, "durableTask") or {}
+    provider = _get_ci(durable, "storageProvider") or {}
+
+    prefix = _get_ci(http, "routePrefix")
+    route_prefix = "api" if prefix is None else str(prefix).strip("/")
+
+    raw_hub = _get_ci(durable, "hubName")
+    if raw_hub is None:
+        hub = env.get("WEBSITE_SITE_NAME") or DEFAULT_HUB
+        # The extension strips what Azure Storage does not allow from a site-derived name.
+        hub = re.sub(r"[^A-Za-z0-9]", "", hub) or DEFAULT_HUB
+    else:
+        hub = substitute_settings(str(raw_hub), env)
+    if not _HUB_NAME.match(hub):
+        raise ConfigError(
+            f"task hub name {hub!r} is invalid: "
+            "letters and digits only, starting with a letter, 3-45 characters"
+        )
+
+    connection = _get_ci(provider, "connectionName") or _get_ci(provider, "connectionStringName")
+    cpus = os.cpu_count() or 1
+    activities = _get_ci(durable, "maxConcurrentActivityFunctions")
+    orchestrations = _get_ci(durable, "maxConcurrentOrchestratorFunctions")
+    polling = _get_ci(provider, "maxQueuePollingInterval")
+    partitions = _get_ci(provider, "partitionCount")
+    return HostConfig(
+        route_prefix=route_prefix,
+        hub_name=hub,
+        connection_name=str(connection) if connection else DEFAULT_CONNECTION,
+        max_concurrent_activities=(
+            10 * cpus if activities is None else _int(activities, "maxConcurrentActivityFunctions", 1, 10_000)
+        ),
+        max_concurrent_orchestrations=(
+            10 * cpus
+            if orchestrations is None
+            else _int(orchestrations, "maxConcurrentOrchestratorFunctions", 1, 10_000)
+        ),
+        max_queue_polling_interval=30.0 if polling is None else parse_timespan(str(polling)),
+        partition_count=4 if partitions is None else _int(partitions, "partitionCount", 1, 16),
+    )

@@ -1,0 +1,1 @@
+"""devhost's web layer: HTTP triggers, the Durable management API, the durableClient binding and keys."""

@@ -1,0 +1,55 @@
+"""What the management API needs from the engine: the client operations of one task hub.
+
+The HTTP layer is written against this protocol only; `devhost.http.engine_client` adapts ENGINE's client
+API to it. Payloads are JSON *text* exactly as they will be stored (the engine does not re-encode them).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from devhost.history import HistoryEvent
+from devhost.store.base import InstanceQuery, InstanceRecord
+
+
+class UnknownOrchestratorError(ValueError):
+    """start/restart named a function that is not a registered orchestrator (EXT: ArgumentException)."""
+
+
+class HubClient(Protocol):
+    """Client operations on one task hub. Errors: `InstanceExistsError` (start on a running id),
+    `UnknownOrchestratorError`, `ValueError` for a bad instance id or continuation token."""
+
+    hub_name: str
+
+    async def start(
+        self, name: str, instance_id: str | None, input_json: str | None, version: str = ""
+    ) -> str:
+        """Create the instance (Pending) and enqueue ExecutionStarted; returns the instance id."""
+        ...
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
+
+    async def get_history(self, instance_id: str) -> list[HistoryEvent]:
+        """History of the current execution, as persisted."""
+        ...
+
+    async def query(
+        self, query: InstanceQuery, page_size: int, continuation: str | None
+    ) -> tuple[list[InstanceRecord], str | None]: ...
+
+    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None: ...
+
+    async def terminate(self, instance_id: str, reason: str | None) -> None: ...
+
+    async def suspend(self, instance_id: str, reason: str | None) -> None: ...
+
+    async def resume(self, instance_id: str, reason: str | None) -> None: ...
+
+    async def restart(self, instance_id: str, new_instance_id: bool) -> str:
+        """Start the instance's orchestrator again with its original input; returns the (new) instance id."""
+        ...
+
+    async def purge(self, instance_id: str) -> int: ...
+
+    async def purge_by(self, query: InstanceQuery) -> int: ...

@@ -1,0 +1,1 @@
+"""Tests of devhost serving: CLI, config, loader, HTTP front, management API, binding, keys."""
