@@ -1,0 +1,110 @@
+"""Create / read / undo for supplier bookings (tickets, flights, trains, hotels, expense reports).
+
+The rules live here once: a replayed Idempotency-Key answers the stored booking (200) before any
+scenario tag is looked at; another body under the same key is 422; undo is idempotent; unknown 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from sandbox.api.common import (
+    Handler,
+    Services,
+    fingerprint,
+    idempotency_key,
+    json_response,
+    new_reference,
+    read_body,
+    reused_key,
+    services,
+)
+from sandbox.problems import ProblemError
+from sandbox.store import BookingRow
+from sandbox.wire import Traveller
+
+
+class _WithTraveller(Protocol):
+    traveller: Traveller
+
+
+R = TypeVar("R", bound=BaseModel)
+# build(request body, new reference, services, created_at) -> the full resource model (status active)
+Builder = Callable[[Any, str, Services, datetime], BaseModel]
+
+_STATE_FIELDS = ("status", "createdAt", "undoneAt")
+
+
+def utc_now() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def create_handler(supplier: str, model: type[BaseModel], prefix: str, build: Builder) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        svc = services(request)
+        key = idempotency_key(request)
+        body = await read_body(request, model)
+        digest = fingerprint(body)
+        existing = svc.store.booking_by_key(supplier, key)
+        if existing is not None:
+            if existing.fingerprint != digest:
+                raise reused_key()
+            return json_response(existing.view(), 200)
+        created = utc_now()
+        reference = new_reference(prefix)
+        # No await between the lookup above and the insert below: on one event loop that makes
+        # "check key, then book" atomic, so two identical concurrent POSTs book once.
+        resource = build(body, reference, svc, created).model_dump(mode="json", by_alias=True)
+        traveller: Traveller = body.traveller  # type: ignore[attr-defined]
+        row = BookingRow(
+            reference=reference,
+            supplier=supplier,
+            idempotency_key=key,
+            fingerprint=digest,
+            email=traveller.email.lower(),
+            booking_id=resource.get("bookingId"),
+            status="active",
+            body={k: v for k, v in resource.items() if k not in _STATE_FIELDS},
+            created_at=iso(created),
+            undone_at=None,
+        )
+        svc.store.insert_booking(row)
+        return json_response(row.view(), 201)
+
+    return handle
+
+
+def _not_found(reference: str) -> ProblemError:
+    return ProblemError(404, "booking_not_found", f"no booking with reference '{reference}'")
+
+
+def get_handler(supplier: str) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        reference = request.match_info["reference"]
+        row = services(request).store.booking(supplier, reference)
+        if row is None:
+            raise _not_found(reference)
+        return json_response(row.view())
+
+    return handle
+
+
+def undo_handler(supplier: str) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        reference = request.match_info["reference"]
+        row = services(request).store.undo_booking(supplier, reference, iso(utc_now()))
+        if row is None:
+            raise _not_found(reference)
+        return json_response(row.view())
+
+    return handle
