@@ -1,0 +1,43 @@
+"""Booking ids: a deterministic one per Idempotency-Key, a random one otherwise.
+
+The key's id makes a retried POST land on the same orchestration; the request fingerprint
+(`BookingRequest.fingerprint`, stored in the orchestration input) tells a true replay from a key
+reused with another body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+BOOKING_ID_PREFIX = "bk_"
+# Booking ids are ours: anything else is unknown without asking the task hub.
+BOOKING_ID = re.compile(r"bk_[0-9a-f]{32}")
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+class InvalidIdempotencyKey(ValueError):
+    """The Idempotency-Key header is not 1–255 visible ASCII characters."""
+
+
+def check_key(value: str) -> str:
+    """Return the key if it is 1–255 visible ASCII characters (no spaces), else raise."""
+    if not _KEY.fullmatch(value):
+        raise InvalidIdempotencyKey("Idempotency-Key must be 1 to 255 visible ASCII characters")
+    return value
+
+
+def booking_id_for_key(key: str) -> str:
+    """The booking id a key always maps to (128 bits of a domain-separated SHA-256)."""
+    digest = hashlib.sha256(b"conference-trips/idempotency-key/v1\x00" + key.encode("ascii")).hexdigest()
+    return BOOKING_ID_PREFIX + digest[:32]
+
+
+def new_booking_id() -> str:
+    """A fresh random booking id, for requests without an Idempotency-Key."""
+    return BOOKING_ID_PREFIX + uuid.uuid4().hex
+
+
+def is_booking_id(value: str) -> bool:
+    return BOOKING_ID.fullmatch(value) is not None

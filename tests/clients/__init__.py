@@ -1,0 +1,1 @@
+"""Tests of the HTTP edge: client functions driven with real func.HttpRequest objects."""
