@@ -43,20 +43,21 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     softDeleteRetentionInDays: 90
     publicNetworkAccess: 'Enabled'
   }
+}
 
-  resource webhookSecret 'secrets' = {
-    name: paymentWebhookSecretName
-    properties: {
-      value: paymentWebhookSecret
-      contentType: 'Standard Webhooks signing secret (whsec_<base64>)'
-    }
+resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: paymentWebhookSecretName
+  properties: {
+    value: paymentWebhookSecret
+    contentType: 'Standard Webhooks signing secret (whsec_<base64>)'
   }
 }
 
 // Scoped to the secret, not the vault: the app can read only the webhook secret.
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault::webhookSecret.id, principalId, keyVaultSecretsUserRoleId)
-  scope: vault::webhookSecret
+  name: guid(webhookSecret.id, principalId, keyVaultSecretsUserRoleId)
+  scope: webhookSecret
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
     principalId: principalId
@@ -71,4 +72,4 @@ output name string = vault.name
 output endpoint string = vault.properties.vaultUri
 
 @description('Versionless URI of the webhook secret: the app always resolves the latest version.')
-output webhookSecretUri string = vault::webhookSecret.properties.secretUri
+output webhookSecretUri string = webhookSecret.properties.secretUri

@@ -51,28 +51,34 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       bypass: 'AzureServices'
     }
   }
+}
 
-  resource blobService 'blobServices' = {
-    name: 'default'
+// Written as top-level resources with `parent` (not nested) so that every child is visible to the
+// offline checks in tests/infra, whose parser keeps one nested child per parent.
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
 
-    // Flex Consumption runs the app from a package in this container.
-    resource deploymentContainer 'containers' = {
-      name: deploymentContainerName
-      properties: {
-        publicAccess: 'None'
-      }
-    }
+// Flex Consumption runs the app from a package in this container.
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
   }
+}
 
-  // Queues: required by Durable Functions (control and work-item queues).
-  resource queueService 'queueServices' = {
-    name: 'default'
-  }
+// Queues: required by Durable Functions (control and work-item queues).
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
 
-  // Tables: required by Durable Functions (History and Instances tables).
-  resource tableService 'tableServices' = {
-    name: 'default'
-  }
+// Tables: required by Durable Functions (History and Instances tables).
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
 }
 
 resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

@@ -1,0 +1,1 @@
+"""Offline checks of azure.yaml, infra/ and .github/workflows/."""
