@@ -1,0 +1,227 @@
+"""The engine's worker: pulls orchestration and activity work from a store and processes it.
+
+``Engine.run(stop)`` is the host's long-running loop; the harness drives the same primitives
+(``process_next_orchestration``, ``lock_activities``/``execute_activity``) step by step under virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from devhost import history as h
+from devhost.app_index import AppIndex
+from devhost.clock import Clock, SystemClock
+from devhost.engine.activity import ActivityOutcome, run_activity
+from devhost.engine.episode import EpisodeRunner, unknown_activity_message
+from devhost.history import RuntimeStatus
+from devhost.store.base import (
+    ActivityWorkItem,
+    EpisodeCommit,
+    LockLostError,
+    OrchestrationMessage,
+    OrchestrationWorkItem,
+    TaskHubStore,
+)
+
+log = logging.getLogger("devhost.engine")
+
+
+class Engine:
+    """Runs episodes and activities for one task hub.
+
+    ``activity_overrides`` (durable name → callable taking the input value, sync or async) replace app
+    activities; the harness uses them for fakes."""
+
+    def __init__(
+        self,
+        index: AppIndex,
+        store: TaskHubStore,
+        clock: Clock | None = None,
+        *,
+        lock_for: dt.timedelta = dt.timedelta(minutes=5),
+        max_activity_workers: int = 16,
+        measure: bool = False,
+    ) -> None:
+        self.index = index
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.lock_for = lock_for
+        self.runner = EpisodeRunner(index, self.clock, time.perf_counter if measure else None)
+        self.activity_overrides: dict[str, Callable[..., Any]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._max_workers = max_activity_workers
+        self.episodes = 0
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix="devhost-activity")
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    # ------------------------------------------------------------------ orchestrations
+    async def process_next_orchestration(self) -> bool:
+        item = await self.store.lock_next_orchestration(self.clock.now(), self.lock_for)
+        if item is None:
+            return False
+        await self.process_orchestration(item)
+        return True
+
+    async def process_orchestration(self, item: OrchestrationWorkItem) -> None:
+        try:
+            commit = self.runner.run(item)
+        except Exception as exc:  # noqa: BLE001 - an engine bug fails one instance, never the process
+            log.exception("internal error in episode of %s", item.instance_id)
+            commit = self._internal_failure(item, exc)
+        try:
+            await self.store.commit_episode(item, commit)
+        except LockLostError:
+            log.warning("lost the lock on %s; its episode is discarded and will be redone", item.instance_id)
+            self.runner.forget(item.instance_id)
+            return
+        self.episodes += 1
+
+    def _internal_failure(self, item: OrchestrationWorkItem, exc: Exception) -> EpisodeCommit:
+        self.runner.forget(item.instance_id)
+        commit = EpisodeCommit()
+        inst = item.instance
+        if inst is None:
+            return commit
+        inst = inst.copy()
+        now = self.clock.now()
+        ts = h.format_ts(now)
+        msg = (
+            f"Orchestrator function '{inst.name}' failed: devhost internal error: {type(exc).__name__}: {exc}"
+        )
+        events = [h.orchestrator_started(ts)] + [m.event for m in item.messages]
+        events += [h.execution_completed(ts, -1, RuntimeStatus.Failed, msg), h.orchestrator_completed(ts)]
+        inst.runtime_status = RuntimeStatus.Failed
+        inst.output = msg
+        inst.completed_time = inst.last_updated_time = now
+        commit.instance = inst
+        commit.history.append((inst.execution_id, events))
+        return commit
+
+    # ------------------------------------------------------------------ activities
+    async def lock_activities(self, limit: int) -> list[ActivityWorkItem]:
+        items: list[ActivityWorkItem] = []
+        while len(items) < limit:
+            ai = await self.store.lock_next_activity(self.clock.now(), self.lock_for)
+            if ai is None:
+                break
+            items.append(ai)
+        return items
+
+    async def execute_activity(self, item: ActivityWorkItem) -> None:
+        msg = item.message
+        ev = msg.event
+        name = str(ev.get("Name"))
+        outcome = await self._run(name, _activity_input(ev.get("Input")))
+        ts = h.format_ts(self.clock.now())
+        sid = int(ev["EventId"])
+        if outcome.ok:
+            resp = h.task_completed(ts, sid, outcome.result)
+        else:
+            resp = h.task_failed(ts, sid, outcome.reason or "", outcome.details)
+        try:
+            await self.store.complete_activity(
+                item, OrchestrationMessage(msg.instance_id, resp, execution_id=msg.execution_id)
+            )
+        except LockLostError:
+            log.warning("activity %s for %s outlived its lease; result dropped", name, msg.instance_id)
+
+    async def _run(self, name: str, input_text: str | None) -> ActivityOutcome:
+        fake = self.activity_overrides.get(name.lower())
+        if fake is not None:
+            return await run_activity(
+                name,
+                fake,
+                input_text=input_text,
+                input_name=None,
+                is_async=inspect.iscoroutinefunction(fake),
+                wants_context=False,
+                executor=self.executor,
+            )
+        act = self.index.activity(name)
+        if act is None:
+            return ActivityOutcome(ok=False, reason=unknown_activity_message(name, self.index), details=None)
+        return await run_activity(
+            act.name,
+            act.fn,
+            input_text=input_text,
+            input_name=act.input_name,
+            is_async=act.is_async,
+            wants_context=act.wants_context,
+            executor=self.executor,
+        )
+
+    # ------------------------------------------------------------------ host loop
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        poll_interval: float = 1.0,
+        max_concurrent_activities: int = 10,
+        episode_burst: int = 64,
+    ) -> None:
+        """Process work until ``stop`` is set. Episodes run one at a time on the loop (the SDK's replay is
+        synchronous CPU work); activities run concurrently up to ``max_concurrent_activities``."""
+        running: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            progressed = False
+            try:
+                for _ in range(episode_burst):
+                    if not await self.process_next_orchestration():
+                        break
+                    progressed = True
+                    await asyncio.sleep(0)
+                free = max_concurrent_activities - len(running)
+                if free > 0:
+                    for ai in await self.lock_activities(free):
+                        task = asyncio.create_task(self.execute_activity(ai))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                        progressed = True
+            except Exception:  # noqa: BLE001 - a store hiccup must not end the worker
+                log.exception("worker iteration failed; retrying")
+                await asyncio.sleep(poll_interval)
+                continue
+            if progressed:
+                continue
+            delay = poll_interval
+            nxt = await self.store.next_visible_time()
+            if nxt is not None:
+                delay = max(0.0, min(poll_interval, (nxt - self.clock.now()).total_seconds()))
+            waiter = asyncio.ensure_future(self.store.wait_for_work(delay))
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for f in (waiter, stopper):
+                f.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+
+def _activity_input(raw: Any) -> str | None:
+    """TaskScheduled.Input is DTFx's JSON array of the one string parameter; the activity gets element 0."""
+    if raw is None:
+        return None
+    try:
+        arr = json.loads(raw)
+    except (TypeError, ValueError):
+        return str(raw)
+    if isinstance(arr, list) and arr:
+        first = arr[0]
+        return first if isinstance(first, str) or first is None else json.dumps(first)
+    return str(raw)
