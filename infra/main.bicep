@@ -82,8 +82,8 @@ param instanceMemoryMB int = 2048
 
 @minValue(1)
 @maxValue(32)
-@description('Python worker threads per instance (PYTHON_THREADPOOL_THREAD_COUNT); keep it at least host.json\'s maxConcurrentActivityFunctions.')
-param pythonThreadpoolThreadCount int = 16
+@description('Python worker threads per instance (PYTHON_THREADPOOL_THREAD_COUNT); at least host.json\'s maxConcurrentActivityFunctions + maxConcurrentOrchestratorFunctions.')
+param pythonThreadpoolThreadCount int = 24
 
 var abbrs = loadJsonContent('./abbreviations.json')
 // Same environment, subscription and region: same names, so a second `azd up` updates in place.

@@ -57,7 +57,7 @@ param instanceMemoryMB int = 2048
 @description('Threads of the Python worker for synchronous functions (orchestrators, entities, sync activities).')
 @minValue(1)
 @maxValue(32)
-param pythonThreadpoolThreadCount int = 16
+param pythonThreadpoolThreadCount int = 24
 
 @description('Base URL of the conference ticketing API.')
 param conferenceApiUrl string
@@ -212,10 +212,13 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PAYMENT_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${paymentWebhookSecretUri})'
 
     // Flex runs exactly one Python worker process per instance (FUNCTIONS_WORKER_PROCESS_COUNT
-    // is not allowed), so parallel work inside an instance comes from this thread pool for sync
-    // functions (Durable orchestrators are sync generators) and from the event loop for async
-    // activities. Keep it at least host.json's maxConcurrentActivityFunctions, or a fan-out
-    // queues behind too few threads; Flex adds instances for the rest.
+    // is not allowed there), so parallel work inside an instance comes from the worker's thread
+    // pool for sync functions (Durable orchestrators are sync generators, and so is any sync
+    // activity) and from its event loop for async ones. Left unset the pool is CPU count + 4,
+    // which on a small instance would run a fan-out a few activities at a time whatever
+    // host.json allows; so it is at least host.json's maxConcurrentActivityFunctions plus
+    // maxConcurrentOrchestratorFunctions (tests/infra checks that), and Flex adds instances for
+    // the rest.
     PYTHON_THREADPOOL_THREAD_COUNT: string(pythonThreadpoolThreadCount)
 
     // The payment provider calls back here; by default the app's own host name.

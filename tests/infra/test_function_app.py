@@ -146,7 +146,7 @@ def test_settings_come_from_main_parameters(setting: str, parameter: str) -> Non
         ("SUPPLIER_RETRY_FIRST_INTERVAL_MS", "supplierRetryFirstIntervalMs", 1000),
         ("SUPPLIER_RETRY_MAX_INTERVAL_MS", "supplierRetryMaxIntervalMs", 60000),
         ("SUPPLIER_RETRY_MAX_ATTEMPTS", "supplierRetryMaxAttempts", 5),
-        ("PYTHON_THREADPOOL_THREAD_COUNT", "pythonThreadpoolThreadCount", 16),
+        ("PYTHON_THREADPOOL_THREAD_COUNT", "pythonThreadpoolThreadCount", 24),
     ],
 )
 def test_numeric_settings_are_typed_parameters_written_as_strings(
