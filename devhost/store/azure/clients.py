@@ -1,0 +1,73 @@
+"""The async Azure Storage clients of one task hub, sharing a request counter.
+
+Every HTTP request the store sends (retries included) passes through ``CountingTransport``, so benchmarks
+and tests can count storage requests at the client as DurableTask.AzureStorage's own logs do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.pipeline.transport import AioHttpTransport
+from azure.data.tables.aio import TableServiceClient
+from azure.storage.blob.aio import BlobServiceClient
+from azure.storage.queue.aio import QueueServiceClient
+
+
+class RequestCounter:
+    """Counts storage HTTP requests by service ("table", "queue", "blob")."""
+
+    def __init__(self) -> None:
+        self.by_service: dict[str, int] = {"table": 0, "queue": 0, "blob": 0}
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_service.values())
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(self.by_service)
+
+
+class CountingTransport(AioHttpTransport):  # type: ignore[misc]
+    """aiohttp transport that counts each request it sends."""
+
+    def __init__(self, counter: RequestCounter, service: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._counter = counter
+        self._service = service
+
+    async def send(self, request: Any, **config: Any) -> Any:
+        self._counter.by_service[self._service] += 1
+        return await super().send(request, **config)
+
+
+@dataclass
+class HubClients:
+    tables: TableServiceClient
+    queues: QueueServiceClient
+    blobs: BlobServiceClient
+    counter: RequestCounter
+
+    @classmethod
+    def from_connection_string(
+        cls, connection_string: str, counter: RequestCounter | None = None
+    ) -> HubClients:
+        counter = counter or RequestCounter()
+        return cls(
+            tables=TableServiceClient.from_connection_string(
+                connection_string, transport=CountingTransport(counter, "table")
+            ),
+            queues=QueueServiceClient.from_connection_string(
+                connection_string, transport=CountingTransport(counter, "queue")
+            ),
+            blobs=BlobServiceClient.from_connection_string(
+                connection_string, transport=CountingTransport(counter, "blob")
+            ),
+            counter=counter,
+        )
+
+    async def close(self) -> None:
+        await self.tables.close()
+        await self.queues.close()
+        await self.blobs.close()
