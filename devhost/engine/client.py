@@ -83,7 +83,8 @@ class DurableClient:
             raise UnknownOrchestratorError(unknown_orchestrator_message(name, self.index))
         iid = instance_id if instance_id else uuid.uuid4().hex
         _check_instance_id(iid)
-        stored_input = json_text(input_json) if input_json is not None else None
+        # No body: DTFx serializes the null input, so ExecutionStarted.Input is the text "null".
+        stored_input = json_text(input_json) if input_json is not None else "null"
         now = self.clock.now()
         xid = uuid.uuid4().hex
         start = h.execution_started(

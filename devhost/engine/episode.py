@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,9 +64,16 @@ def unknown_orchestrator_message(name: str, index: AppIndex) -> str:
 
 
 def invoke_orchestrator(handle: Callable[[Any], str], context_json: str) -> tuple[dict[str, Any] | None, str]:
-    """Call the SDK handle like the worker; returns (OrchestratorState or None, error message or "")."""
+    """Call the SDK handle like the worker; returns (OrchestratorState or None, error message or "").
+
+    Warnings the SDK emits during replay (e.g. "Potential duplicate Task completion" for buffered events)
+    are logged, never raised: the worker does not turn them into errors, even where a test runner would."""
     try:
-        text = handle(func.OrchestrationContext(context_json))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            text = handle(func.OrchestrationContext(context_json))
+        for w in caught:
+            log.debug("orchestrator warning: %s", w.message)
     except Exception as exc:  # noqa: BLE001 - an orchestrator failure is data, not a crash
         msg = str(exc)
         i = msg.find(OOP_LABEL)
