@@ -43,6 +43,7 @@ class HostConfig:
     max_concurrent_orchestrations: int = 10
     max_queue_polling_interval: float = 30.0
     partition_count: int = 4
+    overridable_states: str = "NonRunningStates"  # overridableExistingInstanceStates: or "AnyState"
 
 
 def parse_timespan(text: str) -> float:
@@ -190,4 +191,16 @@ def load_host_config(app_root: Path, env: Mapping[str, str]) -> HostConfig:
         ),
         max_queue_polling_interval=30.0 if polling is None else parse_timespan(str(polling)),
         partition_count=4 if partitions is None else _int(partitions, "partitionCount", 1, 16),
+        overridable_states=_overridable(_get_ci(durable, "overridableExistingInstanceStates")),
     )
+
+
+def _overridable(value: Any) -> str:
+    if value is None:
+        return "NonRunningStates"
+    text = str(value)
+    if text.lower() not in ("nonrunningstates", "anystate"):
+        raise ConfigError(
+            f"host.json: overridableExistingInstanceStates must be NonRunningStates or AnyState, got {text!r}"
+        )
+    return text

@@ -1,24 +1,22 @@
 """What the management API needs from the engine: the client operations of one task hub.
 
-The HTTP layer is written against this protocol only; `devhost.http.engine_client` adapts ENGINE's client
-API to it. Payloads are JSON *text* exactly as they will be stored (the engine does not re-encode them).
+The HTTP layer is written against this protocol; ENGINE's `devhost.engine.client.DurableClient` implements
+it. Payloads are JSON text as received; the client stores them as DTFx would.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from devhost.engine.client import InstanceGoneError, InstanceNotFoundError, UnknownOrchestratorError
 from devhost.history import HistoryEvent
 from devhost.store.base import InstanceQuery, InstanceRecord
 
 
-class UnknownOrchestratorError(ValueError):
-    """start/restart named a function that is not a registered orchestrator (EXT: ArgumentException)."""
-
-
 class HubClient(Protocol):
     """Client operations on one task hub. Errors: `InstanceExistsError` (start on a running id),
-    `UnknownOrchestratorError`, `ValueError` for a bad instance id or continuation token."""
+    `UnknownOrchestratorError`, `InstanceNotFoundError` (404), `InstanceGoneError` (410), `ValueError` for a
+    bad instance id or continuation token."""
 
     hub_name: str
 
@@ -53,3 +51,6 @@ class HubClient(Protocol):
     async def purge(self, instance_id: str) -> int: ...
 
     async def purge_by(self, query: InstanceQuery) -> int: ...
+
+
+__all__ = ["HubClient", "InstanceGoneError", "InstanceNotFoundError", "UnknownOrchestratorError"]

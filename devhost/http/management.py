@@ -20,7 +20,7 @@ from aiohttp import web
 
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus, compact_json
 from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, DurableUrls
-from devhost.http.hub import HubClient, UnknownOrchestratorError
+from devhost.http.hub import HubClient, InstanceGoneError, InstanceNotFoundError, UnknownOrchestratorError
 from devhost.http.keys import DURABLE_SYSTEM_KEY, HostKeys
 from devhost.http.status import history_events, status_payload
 from devhost.store.base import InstanceExistsError, InstanceQuery
@@ -340,8 +340,9 @@ class ManagementApi:
                                   "System.ArgumentException")
         show_input = _bool(q, "showInput", True)
         body = [status_payload(r, show_input=show_input) for r in records]
-        # The extension always sends the header; Azure Storage's end-of-results token is the JSON `null`.
-        return json_response(body, 200, {"x-ms-continuation-token": next_token or "null"})
+        # The extension always adds the header; after the last page the token is null, i.e. an empty value
+        # (DurableTask.AzureStorage since Azure/durabletask#372).
+        return json_response(body, 200, {"x-ms-continuation-token": next_token or ""})
 
     # ------------------------------------------------------------------ events and lifecycle
     async def _raise_event(self, request: web.Request, instance_id: str, event_name: str) -> web.Response:
@@ -358,7 +359,12 @@ class ManagementApi:
         except ValueError as exc:
             return error_response(400, "Invalid JSON content", exc, "Newtonsoft.Json.JsonReaderException")
         # DTFx re-serializes the parsed token: the event input is compact JSON text.
-        await self.hub.raise_event(instance_id, event_name, compact_json(value))
+        try:
+            await self.hub.raise_event(instance_id, event_name, compact_json(value))
+        except InstanceNotFoundError:
+            return web.Response(status=404)
+        except InstanceGoneError:
+            return web.Response(status=410)  # finished between the status check and the send
         return web.Response(status=202)
 
     async def _lifecycle(self, instance_id: str, op: str, q: Mapping[str, str]) -> web.Response:
@@ -368,12 +374,17 @@ class ManagementApi:
         if record.runtime_status in TERMINAL_STATUSES:
             return web.Response(status=410)
         reason = q.get("reason")
-        if op == "terminate":
-            await self.hub.terminate(instance_id, reason)
-        elif op == "suspend":
-            await self.hub.suspend(instance_id, reason)
-        else:
-            await self.hub.resume(instance_id, reason)
+        try:
+            if op == "terminate":
+                await self.hub.terminate(instance_id, reason)
+            elif op == "suspend":
+                await self.hub.suspend(instance_id, reason)
+            else:
+                await self.hub.resume(instance_id, reason)
+        except InstanceNotFoundError:
+            return web.Response(status=404)
+        except InstanceGoneError:
+            return web.Response(status=410)
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, q: Mapping[str, str], instance_id: str) -> web.Response:
@@ -383,7 +394,7 @@ class ManagementApi:
         except InstanceExistsError as exc:
             return error_response(409, "A non-terminal instance with this instance ID already exists.", exc,
                                   "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException")
-        except (UnknownOrchestratorError, ValueError, KeyError) as exc:
+        except (UnknownOrchestratorError, InstanceNotFoundError, ValueError) as exc:
             return error_response(400, "InstanceId does not match a valid orchestration instance.", exc,
                                   "System.ArgumentException")
         return await self._respond_started(request, q, restarted)

@@ -1,0 +1,190 @@
+"""`python -m devhost start`: load the app, read host.json and local settings, open the task hub, serve.
+
+Prints each HTTP function with its methods and URL like `func start`; stops cleanly on Ctrl-C / SIGTERM;
+exits non-zero with one clear line when the app does not import or the storage cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from devhost.config import (
+    ConfigError,
+    HostConfig,
+    apply_local_settings,
+    load_host_config,
+    load_local_settings,
+)
+from devhost.loader import AppLoadError, load_app
+from devhost.store.base import TaskHubStore
+
+log = logging.getLogger("devhost")
+
+EXIT_USAGE = 2
+EXIT_APP = 3
+EXIT_STORAGE = 4
+
+
+class StorageUnavailable(Exception):
+    """The task hub's storage could not be opened; the message is one console line without secrets."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="serve function_app.py like `func start`")
+    start.add_argument("--app-root", default=".", help="folder holding function_app.py and host.json")
+    start.add_argument("--port", type=int, default=None,
+                       help="HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071; "
+                            "0 = a free port)")
+    start.add_argument("--storage", default=None,
+                       help="'memory', or an Azure Storage connection string "
+                            "(default: the app setting named by host.json connectionName, "
+                            "i.e. AzureWebJobsStorage)")
+    start.add_argument("--auth", action="store_true",
+                       help="enforce function/admin keys (kept in <app root>/.devhost/keys.json)")
+    start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    return parser
+
+
+def open_store(spec: str, config: HostConfig) -> TaskHubStore:
+    """`memory` → the in-memory store; anything else is a connection string for HOST-STORE's Azure store."""
+    if spec.strip().lower() == "memory":
+        from devhost.store.memory import MemoryStore
+
+        return MemoryStore()
+    try:
+        from devhost.store import azure as azure_store
+    except ImportError as exc:  # pragma: no cover - only before the Azure store exists
+        raise StorageUnavailable(f"the Azure Storage task hub is not available ({exc})") from exc
+    factory = getattr(azure_store, "create_store", None)
+    if factory is None:
+        raise StorageUnavailable("devhost.store.azure has no create_store(); cannot open Azure Storage")
+    store: TaskHubStore = factory(
+        spec, hub_name=config.hub_name, partition_count=config.partition_count,
+        max_polling_interval=config.max_queue_polling_interval,
+    )
+    return store
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="[%(asctime)s] %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:
+        # aiohttp's access log and Azure SDK request logging would drown the function output (and the
+        # latter prints request headers).
+        for noisy in ("aiohttp.access", "azure", "azure.core.pipeline.policies.http_logging_policy"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"devhost: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from devhost.http.host import DevHost
+    from devhost.http.keys import load_or_create_keys
+
+    app_root = Path(args.app_root).resolve()
+    if not app_root.is_dir():
+        return _fail(EXIT_USAGE, f"app root {app_root} is not a folder")
+    try:
+        settings = load_local_settings(app_root)
+        applied = apply_local_settings(settings, os.environ)
+        config = load_host_config(app_root, os.environ)
+    except ConfigError as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    if applied:
+        log.info("applied %d app settings from local.settings.json", len(applied))
+
+    port = args.port
+    if port is None:
+        host_section = settings.get("Host") or {}
+        port = int(host_section.get("LocalHttpPort", 7071)) if isinstance(host_section, dict) else 7071
+    storage = args.storage or os.environ.get(config.connection_name)
+    if not storage:
+        return _fail(EXIT_USAGE, f"no storage: pass --storage or set app setting {config.connection_name}")
+
+    # The worker runs with the app root as working directory; apps may read files relative to it.
+    os.chdir(app_root)
+    try:
+        _, index = load_app(app_root, os.environ)
+    except AppLoadError as exc:
+        return _fail(EXIT_APP, str(exc))
+
+    try:
+        store = open_store(storage, config)
+    except StorageUnavailable as exc:
+        return _fail(EXIT_STORAGE, str(exc))
+    keys = load_or_create_keys(app_root) if args.auth else None
+    website = os.environ.get("WEBSITE_HOSTNAME")
+    host = DevHost(index=index, config=config, store=store, app_root=app_root, port=port, keys=keys,
+                   public_origin=f"http://{website}" if website else None)
+    try:
+        await host.start()
+    except OSError as exc:
+        with contextlib.suppress(Exception):
+            await host.stop()
+        if getattr(exc, "errno", None) in (98, 48):  # EADDRINUSE on Linux / macOS
+            return _fail(EXIT_USAGE, f"port {port} is already in use")
+        return _fail(EXIT_STORAGE, f"storage cannot be reached: {_one_line(exc)}")
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            await host.stop()
+        return _fail(EXIT_STORAGE, f"storage cannot be reached: {_one_line(exc)}")
+
+    _print_banner(host, storage)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await host.stop()
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return f"{type(exc).__name__}: {first}"[:300]
+
+
+def _print_banner(host: object, storage: str) -> None:
+    from devhost.http.host import DevHost
+
+    assert isinstance(host, DevHost) and host.web is not None
+    where = "in-memory task hub" if storage.strip().lower() == "memory" else "Azure Storage task hub"
+    lines = [f"devhost: {where} '{host.config.hub_name}'", "", "Functions:", ""]
+    for name, methods, url in host.web.front.listing(host.base_url):
+        lines.append(f"        {name}: [{methods}] {url}")
+    for orch in sorted(host.index.orchestrators.values(), key=lambda o: o.name.lower()):
+        lines.append(f"        {orch.function_name}: orchestrationTrigger")
+    for act in sorted(host.index.activities.values(), key=lambda a: a.name.lower()):
+        lines.append(f"        {act.function_name}: activityTrigger")
+    lines += ["", f"Durable management API: {host.base_url}/runtime/webhooks/durabletask",
+              f"Host started: {host.base_url}"]
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    if args.command == "start":
+        try:
+            return asyncio.run(_serve(args))
+        except KeyboardInterrupt:
+            return 0
+    return EXIT_USAGE

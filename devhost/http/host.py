@@ -1,0 +1,99 @@
+"""One running devhost: the web layer on 127.0.0.1 plus the engine's dispatchers over one task-hub store.
+
+Used by the CLI (`python -m devhost start`) and by `devhost.http.testing`; both start and stop it here so
+that tests exercise the same assembly as a developer's terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devhost.app_index import AppIndex
+from devhost.clock import Clock, SystemClock
+from devhost.config import HostConfig
+from devhost.engine.client import DurableClient
+from devhost.http.binding import DurableUrls, connection_short_name
+from devhost.http.keys import HostKeys
+from devhost.http.server import HostApp, bind_socket, build_app, serve
+from devhost.http.workers import EngineWorkers
+from devhost.store.base import TaskHubStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DevHost:
+    """Build with the app index, config and store; `await start()`, then `base_url`; `await stop()`."""
+
+    index: AppIndex
+    config: HostConfig
+    store: TaskHubStore
+    app_root: Path
+    port: int = 0
+    keys: HostKeys | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    run_engine: bool = True
+    public_origin: str | None = None  # e.g. WEBSITE_HOSTNAME; default http://127.0.0.1:<port>
+
+    def __post_init__(self) -> None:
+        self.base_url = ""
+        self.web: HostApp | None = None
+        self.client: DurableClient | None = None
+        self.workers: EngineWorkers | None = None
+        self._runner: object | None = None
+        # The worker's default pool for sync functions: min(32, cpus + 4) threads.
+        self._executor = ThreadPoolExecutor(thread_name_prefix="devhost-fn")
+
+    @property
+    def urls(self) -> DurableUrls:
+        assert self.web is not None, "start() first"
+        return self.web.urls
+
+    async def start(self) -> None:
+        sock = bind_socket(self.port)
+        actual_port = sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{actual_port}"
+        urls = DurableUrls(
+            origin=self.public_origin or self.base_url,
+            hub_name=self.config.hub_name,
+            connection=connection_short_name(self.config.connection_name),
+            system_key=self.keys.durable_system_key if self.keys else None,
+        )
+        await self.store.open()
+        if self.run_engine:
+            self.workers = EngineWorkers(self.store, self.clock, self.index, self.config)
+        self.client = DurableClient(self.store, self.index, self.clock, hub_name=self.config.hub_name,
+                                    overridable=self.config.overridable_states)
+        self.web = build_app(
+            functions=self.index.http_functions,
+            hub=self.client,
+            urls=urls,
+            route_prefix=self.config.route_prefix,
+            app_root=self.app_root,
+            executor=self._executor,
+            keys=self.keys,
+        )
+        try:
+            self._runner = await serve(self.web, sock)
+        except BaseException:
+            sock.close()
+            raise
+        if self.workers is not None:
+            await self.workers.start()
+
+    async def stop(self) -> None:
+        """Stop taking requests, let the dispatchers finish what they hold, close the store."""
+        from aiohttp import web
+
+        if isinstance(self._runner, web.AppRunner):
+            await self._runner.cleanup()
+            self._runner = None
+        if self.workers is not None:
+            await self.workers.stop()
+            self.workers = None
+        await self.store.close()
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)

@@ -1,0 +1,107 @@
+"""Test helper: the management API and HTTP front over an in-memory engine on a free 127.0.0.1 port.
+
+For tests of client functions (HTTP triggers with a durableClient binding) that want the SDK's real
+`DurableOrchestrationClient` talking to a real Durable HTTP API:
+
+    async with durable_host(function_app.app) as host:
+        req = func.HttpRequest("POST", host.base_url + "/api/bookings", body=b"...", headers={...})
+        resp = await function_app.start_booking(req=req, client=host.client_binding)
+        status = await host.wait_for(json.loads(resp.get_body())["id"])
+
+`client_binding` is the binding JSON string the worker would pass as the `client` keyword argument.
+The app's orchestrators and activities run in the same process (the engine's dispatcher loop), so
+instances really progress; `host.engine.activity_overrides[name.lower()] = fake` swaps an activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azure.durable_functions.models.utils import http_utils
+
+from devhost.app_index import index_app
+from devhost.config import HostConfig
+from devhost.engine.worker import Engine
+from devhost.history import TERMINAL_STATUSES
+from devhost.http.binding import DurableUrls
+from devhost.http.host import DevHost
+from devhost.store.base import InstanceRecord
+from devhost.store.memory import MemoryStore
+
+
+@dataclass
+class DurableTestHost:
+    """A running devhost for tests; see the module docstring."""
+
+    host: DevHost
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>` — HTTP triggers under `/api`, the management API under
+        `/runtime/webhooks/durabletask`, the SDK's RPC base under `/durabletask/`."""
+        return self.host.base_url
+
+    @property
+    def urls(self) -> DurableUrls:
+        return self.host.urls
+
+    @property
+    def client_binding(self) -> str:
+        """The durableClient binding value (JSON text), as passed to a function's client parameter."""
+        return self.host.urls.client_binding_json()
+
+    @property
+    def store(self) -> MemoryStore:
+        assert isinstance(self.host.store, MemoryStore)
+        return self.host.store
+
+    @property
+    def engine(self) -> Engine:
+        assert self.host.workers is not None
+        return self.host.workers.engine
+
+    async def status(self, instance_id: str) -> InstanceRecord | None:
+        return await self.host.store.get_instance(instance_id)
+
+    async def wait_for(self, instance_id: str, timeout: float = 10.0) -> InstanceRecord:
+        """Poll until the instance is Completed/Failed/Terminated/Canceled; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = await self.host.store.get_instance(instance_id)
+            if record is not None and record.runtime_status in TERMINAL_STATUSES:
+                return record
+            if time.monotonic() > deadline:
+                state = "unknown" if record is None else record.runtime_status.name
+                raise TimeoutError(f"instance {instance_id} still {state} after {timeout}s")
+            await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def durable_host(
+    app: Any,
+    *,
+    hub_name: str = "TestHubName",
+    route_prefix: str = "api",
+    app_root: Path | None = None,
+) -> AsyncIterator[DurableTestHost]:
+    """Serve `app` (a DFApp/FunctionApp, or a module holding exactly one) with an in-memory task hub.
+
+    The app is indexed with `devhost.app_index.index_app`, which calls `get_functions()` only once per
+    app object, so several tests may use the same imported app. Stops everything when the block ends."""
+    index = index_app(app)
+    config = HostConfig(route_prefix=route_prefix, hub_name=hub_name, max_queue_polling_interval=0.5)
+    host = DevHost(index=index, config=config, store=MemoryStore(), app_root=app_root or Path.cwd())
+    await host.start()
+    try:
+        yield DurableTestHost(host)
+    finally:
+        await host.stop()
+        # The SDK keeps one module-level aiohttp session bound to the loop that created it; each test has
+        # its own loop, so close it here (the SDK's own private helper) before this loop goes away.
+        await http_utils._close_session()

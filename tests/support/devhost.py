@@ -1,0 +1,173 @@
+"""Run `python -m devhost start` as a real process on a free port, for integration and e2e tests.
+
+    with devhost_process(app_root, storage="memory", env={"TASKHUB_NAME": "Hub1"}) as host:
+        httpx.get(host.base_url + "/api/health")
+        host.kill()        # SIGKILL, as a crash
+        host.restart()     # same app root, storage and env; a new free port unless `port` was given
+
+Stops by pid only: SIGTERM, then SIGKILL if it has not exited in time. Output goes to a log file that is
+printed when the host fails to start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_STARTED = re.compile(r"Host started: (http://127\.0\.0\.1:\d+)")
+
+
+class DevhostError(RuntimeError):
+    """devhost did not start, or exited with an error; the message carries its output."""
+
+
+class DevhostProcess:
+    """One devhost process at a time; `restart()` replaces it with a new one on the same settings."""
+
+    def __init__(
+        self,
+        app_root: Path,
+        *,
+        storage: str = "memory",
+        env: Mapping[str, str] | None = None,
+        port: int = 0,
+        auth: bool = False,
+        extra_args: tuple[str, ...] = (),
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.app_root = Path(app_root)
+        self.storage = storage
+        self.env = dict(env or {})
+        self.port = port
+        self.auth = auth
+        self.extra_args = extra_args
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base_url = ""
+        self.log_path = Path(tempfile.mkstemp(prefix="devhost-", suffix=".log")[1])
+        self.returncodes: list[int] = []
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "not running"
+        return self.proc.pid
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "devhost", "start", "--app-root", str(self.app_root),
+               "--port", str(self.port), "--storage", self.storage, *self.extra_args]
+        if self.auth:
+            cmd.append("--auth")
+        return cmd
+
+    def start(self) -> str:
+        """Start and wait until the banner says it is serving and /admin/host/ping answers."""
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+        log = self.log_path.open("ab")
+        try:
+            self.proc = subprocess.Popen(
+                self.command(), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            code = self.proc.poll()
+            if code is not None:
+                self.returncodes.append(code)
+                self.proc = None
+                raise DevhostError(f"devhost exited with {code} during startup:\n{self.output()}")
+            m = _STARTED.search(self.output())
+            if m and self._answers(m.group(1)):
+                self.base_url = m.group(1)
+                return self.base_url
+            time.sleep(0.05)
+        self.stop()
+        raise DevhostError(f"devhost did not start within {self.startup_timeout}s:\n{self.output()}")
+
+    def _answers(self, base_url: str) -> bool:
+        try:
+            with urllib.request.urlopen(base_url + "/admin/host/ping", timeout=2) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM by pid, SIGKILL if it does not exit within `timeout`. Returns the exit code."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        code = proc.returncode
+        self.returncodes.append(code)
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL by pid: a crash, nothing gets to clean up."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        self.returncodes.append(proc.returncode)
+
+    def restart(self, *, kill: bool = True) -> str:
+        """Kill (or stop) the running process and start a new one on the same settings."""
+        if kill:
+            self.kill()
+        else:
+            self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        self.stop()
+        with contextlib.suppress(OSError):
+            self.log_path.unlink()
+
+
+@contextlib.contextmanager
+def devhost_process(
+    app_root: Path,
+    *,
+    storage: str = "memory",
+    env: Mapping[str, str] | None = None,
+    port: int = 0,
+    auth: bool = False,
+    extra_args: tuple[str, ...] = (),
+    startup_timeout: float = 60.0,
+) -> Iterator[DevhostProcess]:
+    """A started devhost; stopped (SIGTERM, then SIGKILL) when the block ends, whatever happens."""
+    host = DevhostProcess(app_root, storage=storage, env=env, port=port, auth=auth, extra_args=extra_args,
+                          startup_timeout=startup_timeout)
+    try:
+        host.start()
+        yield host
+    finally:
+        host.close()
