@@ -101,7 +101,9 @@ class SandboxProcess:
         threading.Thread(target=pump, name=f"sandbox-{proc.pid}-output", daemon=True).start()
         if not ready.wait(self.startup_timeout) or not self.url or proc.poll() is not None:
             self.stop()
-            raise SandboxError(f"sandbox did not start (exit code {proc.poll()}):\n" + "\n".join(output[-20:]))
+            raise SandboxError(
+                f"sandbox did not start (exit code {proc.poll()}):\n" + "\n".join(output[-20:])
+            )
         log.info("sandbox pid %s at %s", proc.pid, self.url)
         return self.url
 
@@ -131,7 +133,9 @@ def sandbox_process(
     """A running sandbox (db in a temp dir unless given), stopped on exit."""
     with contextlib.ExitStack() as stack:
         if db_path is None:
-            db_path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sandbox-"))) / "sandbox.sqlite3"
+            db_path = (
+                Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sandbox-"))) / "sandbox.sqlite3"
+            )
         sandbox = SandboxProcess(db_path=db_path, env=dict(env or {}), startup_timeout=startup_timeout)
         stack.callback(sandbox.stop)
         sandbox.start()

@@ -1,0 +1,1 @@
+"""Tests of the supplier sandbox (sandbox/): real process, real HTTP, real signatures."""
