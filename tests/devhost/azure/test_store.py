@@ -1,0 +1,287 @@
+"""The Azure Storage store on Azurite: the episode cycle, the §6 table layout, crash redelivery, duplicates,
+large payloads, queries and wake-ups."""
+
+import asyncio
+import datetime as dt
+import json
+import re
+import uuid
+
+import pytest
+from azure.data.tables.aio import TableClient
+from azure.storage.queue.aio import QueueClient
+
+from devhost import history as h
+from devhost.history import RuntimeStatus
+from devhost.store.azure import AzureStorageStore, StorageUnavailableError, create_store, keys
+from devhost.store.base import (
+    ActivityMessage,
+    EpisodeCommit,
+    InstanceQuery,
+    InstanceRecord,
+    OrchestrationMessage,
+    OrchestrationWorkItem,
+)
+from tests.support.azurite import Azurite
+
+LOCK = dt.timedelta(seconds=30)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def start(store: AzureStorageStore, iid: str, input_json: str = '"hi"') -> tuple[InstanceRecord, str]:
+    ex = uuid.uuid4().hex
+    t = now()
+    rec = InstanceRecord(iid, "orch", ex, RuntimeStatus.Pending, t, t, input=input_json)
+    event = h.execution_started(
+        h.format_ts(t), instance_id=iid, execution_id=ex, name="orch", input_json=input_json
+    )
+    await store.create_instance(rec, OrchestrationMessage(iid, event, execution_id=ex), replaceable=None)
+    return rec, ex
+
+
+async def lock(
+    store: AzureStorageStore, lock_for: dt.timedelta = LOCK, tries: int = 200
+) -> OrchestrationWorkItem:
+    for _ in range(tries):
+        item = await store.lock_next_orchestration(now(), lock_for)
+        if item is not None:
+            return item
+        await store.wait_for_work(0.1)
+    raise AssertionError("no orchestration work item arrived")
+
+
+def first_episode(item: OrchestrationWorkItem, rec: InstanceRecord, ex: str) -> EpisodeCommit:
+    ts = h.format_ts(now())
+    scheduled = h.task_scheduled(ts, 0, "act", '"x"')
+    events = [h.orchestrator_started(ts), item.messages[0].event, scheduled, h.orchestrator_completed(ts)]
+    running = rec.copy()
+    running.runtime_status = RuntimeStatus.Running
+    return EpisodeCommit(
+        instance=running, history=[(ex, events)], activities=[ActivityMessage(rec.instance_id, ex, scheduled)]
+    )
+
+
+async def table_rows(azurite: Azurite, table: str, pk: str) -> list[dict]:
+    async with TableClient.from_connection_string(azurite.connection_string, table) as client:
+        return [dict(e) async for e in client.query_entities("PartitionKey eq @pk", parameters={"pk": pk})]
+
+
+async def test_episode_cycle_writes_the_dtfx_table_layout(
+    azure_store: AzureStorageStore, azurite: Azurite
+) -> None:
+    iid = "order/42#a"
+    rec, ex = await start(azure_store, iid)
+    item = await lock(azure_store)
+    assert item.instance_id == iid and item.history == ()
+    assert [m.event["EventType"] for m in item.messages] == [0]
+    await azure_store.commit_episode(item, first_episode(item, rec, ex))
+
+    act = await azure_store.lock_next_activity(now(), LOCK)
+    for _ in range(50):
+        if act is not None:
+            break
+        await azure_store.wait_for_work(0.1)
+        act = await azure_store.lock_next_activity(now(), LOCK)
+    assert act is not None and act.message.event["Name"] == "act"
+    done = h.task_completed(h.format_ts(now()), 0, '"done"')
+    await azure_store.complete_activity(act, OrchestrationMessage(iid, done, execution_id=ex))
+    item2 = await lock(azure_store)
+    assert [m.event for m in item2.messages] == [done]
+    assert len(item2.history) == 4
+
+    pk = keys.escape_partition_key(iid)
+    assert pk == "order^042^2a"
+    hub = azure_store.hub
+    history = await table_rows(azurite, f"{hub}History", pk)
+    by_key = {r["RowKey"]: r for r in history}
+    assert sorted(by_key) == [
+        "0000000000000000",
+        "0000000000000001",
+        "0000000000000002",
+        "0000000000000003",
+        "sentinel",
+    ]
+    assert [by_key[k]["EventType"] for k in sorted(by_key) if k != "sentinel"] == [
+        "OrchestratorStarted",
+        "ExecutionStarted",
+        "TaskScheduled",
+        "OrchestratorCompleted",
+    ]
+    started = by_key["0000000000000001"]
+    assert started["ExecutionId"] == ex and started["Name"] == "orch" and started["Input"] == '"hi"'
+    assert json.loads(started["OrchestrationInstance"]) == {"InstanceId": iid, "ExecutionId": ex}
+    assert (
+        isinstance(started["_Timestamp"], dt.datetime) and "IsPlayed" in started and started["EventId"] == -1
+    )
+    assert by_key["0000000000000002"]["Name"] == "act" and by_key["0000000000000002"]["EventId"] == 0
+    sentinel = by_key["sentinel"]
+    assert sentinel["ExecutionId"] == ex and sentinel["IsCheckpointComplete"] is True
+    assert isinstance(sentinel["CheckpointCompletedTimestamp"], dt.datetime)
+
+    [row] = await table_rows(azurite, f"{hub}Instances", pk)
+    assert row["RowKey"] == "" and row["RuntimeStatus"] == "Running" and row["Name"] == "orch"
+    assert row["ExecutionId"] == ex and row["Input"] == '"hi"' and row["CustomStatus"] == "null"
+    assert row["TaskHubName"] == hub and row["Generation"] == 0
+    assert isinstance(row["CreatedTime"], dt.datetime) and isinstance(row["LastUpdatedTime"], dt.datetime)
+
+
+async def test_message_redelivered_after_a_crash_is_recovered_not_replayed(
+    azurite: Azurite, hub_name: str
+) -> None:
+    short = dt.timedelta(seconds=1)
+    crashed = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
+    await crashed.open()
+    rec, ex = await start(crashed, "crashy")
+    item = await lock(crashed, short)
+
+    async def die(*_args: object) -> None:
+        raise RuntimeError("host killed after the history transaction")
+
+    crashed._apply_journal = die  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await crashed.commit_episode(item, first_episode(item, rec, ex))
+    await crashed.close()
+    assert (await table_rows(azurite, f"{hub_name}Instances", "crashy"))[0]["RuntimeStatus"] == "Pending"
+
+    fresh = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
+    await fresh.open()
+    try:
+        act = None
+        for _ in range(100):  # the start message comes back after its 1 s lease
+            assert await fresh.lock_next_orchestration(now(), short) is None
+            act = await fresh.lock_next_activity(now(), LOCK)
+            if act is not None:
+                break
+            await fresh.wait_for_work(0.1)
+        assert act is not None, "the journal's activity message was not re-sent"
+        assert act.message.event["Name"] == "act"
+        assert (await fresh.get_instance("crashy")).runtime_status is RuntimeStatus.Running  # type: ignore[union-attr]
+        assert len(await fresh.get_history("crashy")) == 4
+        assert fresh.held_message_count() == 0
+    finally:
+        await fresh.close()
+
+
+async def test_duplicate_completions_reach_the_engine_once(azure_store: AzureStorageStore) -> None:
+    rec, ex = await start(azure_store, "dup")
+    item = await lock(azure_store)
+    await azure_store.commit_episode(item, first_episode(item, rec, ex))
+    done = h.task_completed(h.format_ts(now()), 0, '"r"')
+    await azure_store.send_messages([OrchestrationMessage("dup", done, execution_id=ex) for _ in range(2)])
+    item = await lock(azure_store)
+    assert [m.event["EventType"] for m in item.messages] == [5]
+    ts = h.format_ts(now())
+    events = [
+        h.orchestrator_started(ts),
+        done,
+        h.execution_completed(ts, 1, RuntimeStatus.Completed, '"r"'),
+        h.orchestrator_completed(ts),
+    ]
+    finished = item.instance.copy()  # type: ignore[union-attr]
+    finished.runtime_status = RuntimeStatus.Completed
+    await azure_store.commit_episode(item, EpisodeCommit(instance=finished, history=[(ex, events)]))
+    # A third copy arriving late is dropped as well: its completion is already in history.
+    await azure_store.send_messages([OrchestrationMessage("dup", done, execution_id=ex)])
+    for _ in range(20):
+        assert await azure_store.lock_next_orchestration(now(), LOCK) is None
+        await azure_store.wait_for_work(0.05)
+    assert len(await azure_store.get_history("dup")) == 8
+
+
+async def test_large_payloads_live_in_blobs(azure_store: AzureStorageStore, azurite: Azurite) -> None:
+    big = json.dumps("x" * 100_000)
+    rec, ex = await start(azure_store, "big", input_json=big)
+    [row] = await table_rows(azurite, f"{azure_store.hub}Instances", "big")
+    assert row["Input"].startswith("http://127.0.0.1:") and "-largemessages/big/" in row["Input"]
+    assert (await azure_store.get_instance("big")).input == big  # type: ignore[union-attr]
+    item = await lock(azure_store)  # the ExecutionStarted message (> 45 KB) came through a blob
+    assert item.messages[0].event["Input"] == big
+    await azure_store.commit_episode(item, first_episode(item, rec, ex))
+    history = {r["RowKey"]: r for r in await table_rows(azurite, f"{azure_store.hub}History", "big")}
+    started = history["0000000000000001"]
+    assert started["Input"] == ""
+    assert re.fullmatch(
+        r"big/history-0000000000000001-ExecutionStarted-[0-9A-F]{8}-Input\.json\.gz", started["InputBlobName"]
+    )
+    assert (await azure_store.get_history("big"))[1]["Input"] == big
+
+
+async def test_queue_messages_are_dtfx_json(azure_store: AzureStorageStore, azurite: Azurite) -> None:
+    await azure_store.send_messages(
+        [OrchestrationMessage("peek", h.event_raised(h.format_ts(now()), "go", "1"))]
+    )
+    name = keys.control_queue(azure_store.hub, keys.partition_index("peek", 4))
+    async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
+        [peeked] = await queue.peek_messages()
+    body = json.loads(peeked.content)
+    assert body["$type"] == "DurableTask.AzureStorage.MessageData"
+    assert body["TaskMessage"]["Event"]["$type"] == "DurableTask.Core.History.EventRaisedEvent"
+    assert body["TaskMessage"]["OrchestrationInstance"]["InstanceId"] == "peek"
+
+
+async def test_delayed_message_is_not_delivered_early(azure_store: AzureStorageStore) -> None:
+    fire = now() + dt.timedelta(seconds=2)
+    msg = OrchestrationMessage(
+        "timer", h.timer_fired(h.format_ts(now()), 0, h.format_ts(fire)), visible_at=fire
+    )
+    await azure_store.send_messages([msg])
+    while True:
+        t = now()
+        item = await azure_store.lock_next_orchestration(t, LOCK)
+        if item is not None:
+            break
+        await azure_store.wait_for_work(0.2)
+    assert t >= fire
+    assert item.messages[0].event["TimerId"] == 0
+
+
+async def test_query_filters_and_continuation(azure_store: AzureStorageStore) -> None:
+    for i in range(5):
+        await start(azure_store, f"q-{i}")
+    await start(azure_store, "other")
+    seen: list[str] = []
+    token = None
+    while True:
+        page, token = await azure_store.query_instances(InstanceQuery(instance_id_prefix="q-"), 2, token)
+        assert len(page) <= 2
+        seen += [r.instance_id for r in page]
+        if token is None:
+            break
+        assert token.startswith("az:")
+    assert sorted(seen) == [f"q-{i}" for i in range(5)]
+    running, _ = await azure_store.query_instances(
+        InstanceQuery(runtime_status=frozenset({RuntimeStatus.Running})), 100, None
+    )
+    assert running == []
+    pending, _ = await azure_store.query_instances(
+        InstanceQuery(runtime_status=frozenset({RuntimeStatus.Pending}), created_to=now()), 100, None
+    )
+    assert len(pending) == 6
+    with pytest.raises(ValueError, match="continuation"):
+        await azure_store.query_instances(InstanceQuery(), 10, "bogus")
+
+
+async def test_local_enqueue_wakes_a_waiting_dispatcher(azure_store: AzureStorageStore) -> None:
+    for _ in range(8):  # back the poller off
+        assert await azure_store.lock_next_orchestration(now(), LOCK) is None
+        await azure_store.wait_for_work(0.3)
+    waiter = asyncio.create_task(azure_store.wait_for_work(30))
+    await asyncio.sleep(0.05)
+    await start(azure_store, "wake")
+    await asyncio.wait_for(waiter, 10)
+    assert (await lock(azure_store, tries=5)).instance_id == "wake"
+
+
+async def test_open_fails_fast_with_one_line_when_storage_is_unreachable(hub_name: str) -> None:
+    conn = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + "A" * 88 + ";"
+        "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+        "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+    )
+    store = create_store(conn, hub_name=hub_name)
+    with pytest.raises(StorageUnavailableError, match="cannot be reached") as info:
+        await asyncio.wait_for(store.open(), 60)
+    assert "\n" not in str(info.value)
