@@ -15,8 +15,18 @@ from devhost.history import as_persisted
 from devhost.testing import DurableHarness
 from tests.devhost.engine.vector_support import VEC, load
 
-KEYS = ("EventType", "EventId", "IsPlayed", "Name", "Input", "Result", "TaskScheduledId", "TimerId", "Reason",
-        "InstanceId")
+KEYS = (
+    "EventType",
+    "EventId",
+    "IsPlayed",
+    "Name",
+    "Input",
+    "Result",
+    "TaskScheduledId",
+    "TimerId",
+    "Reason",
+    "InstanceId",
+)
 
 
 def norm(events: list[dict[str, Any]], exec_ids: dict[str, str]) -> list[dict[str, Any]]:
@@ -54,7 +64,7 @@ def _compare(h: DurableHarness, iid: str, vector: str, step: int, vec_exec: str)
     mine = h.history(iid)
     ids = {_exec_id(h, iid): vec_exec}
     assert norm(mine[: len(expected)], ids) == norm(expected, {})
-    return mine[len(expected):]
+    return mine[len(expected) :]
 
 
 def test_chaining(harness: DurableHarness) -> None:
@@ -97,7 +107,9 @@ def test_retry_exhausted_fails_after_the_extra_timer(harness: DurableHarness) ->
     st = harness.wait_for_completion(iid)
     assert st.runtime_status == "Failed"
     assert st.output.startswith(
-        "Orchestrator function 'with_retry' failed: Activity function 'flaky' failed:  ValueError: transient \n {")
+        "Orchestrator function 'with_retry' failed: "
+        "Activity function 'flaky' failed:  ValueError: transient \n {"
+    )
     _compare(harness, iid, "04_retry.json", 5, "0123456789abcdef0123456789abcdef")
     hist = harness.history(iid)
     extra = [e for e in hist if e["EventType"] == 10][-1]
@@ -111,7 +123,9 @@ def test_sub_orchestrations(harness: DurableHarness) -> None:
     iid = harness.start_new("parent", instance_id="parent-1")
     st = harness.wait_for_completion(iid)
     assert st.runtime_status == "Failed"
-    assert st.output.startswith("Orchestrator function 'parent' failed: Orchestrator function 'child' failed: bad n")
+    assert st.output.startswith(
+        "Orchestrator function 'parent' failed: Orchestrator function 'child' failed: bad n"
+    )
     xid = _exec_id(harness, iid)
     _compare(harness, iid, "05_sub_orchestrator.json", 2, "aaaabbbbccccddddeeeeffff00001111")
     child = harness.get_status(f"{xid}:0")
@@ -120,9 +134,15 @@ def test_sub_orchestrations(harness: DurableHarness) -> None:
     assert named is not None and named.runtime_status == "Failed"
     child_hist = harness.history(f"{xid}:0")
     assert child_hist[1]["ParentInstance"] == {
-        "Name": "parent", "Version": "", "TaskScheduleId": 0,
-        "OrchestrationInstance": {"InstanceId": "parent-1", "ExecutionId": xid}}
-    assert child_hist[1]["Input"] == load("05_sub_orchestrator.json")["steps"][3]["context"]["history"][1]["Input"]
+        "Name": "parent",
+        "Version": "",
+        "TaskScheduleId": 0,
+        "OrchestrationInstance": {"InstanceId": "parent-1", "ExecutionId": xid},
+    }
+    assert (
+        child_hist[1]["Input"]
+        == load("05_sub_orchestrator.json")["steps"][3]["context"]["history"][1]["Input"]
+    )
 
 
 def test_custom_status(harness: DurableHarness) -> None:
@@ -134,11 +154,24 @@ def test_custom_status(harness: DurableHarness) -> None:
     _compare(harness, iid, "06_custom_status.json", 1, "0123456789abcdef0123456789abcdef")
 
 
-@pytest.mark.parametrize(("orch", "step", "status", "output"), [
-    ("catch_activity_error", 0, "Completed", "caught: Activity function 'boom' failed:  ValueError: kaboom \n {"),
-    ("uncaught_activity_error", 1, "Failed",
-     "Orchestrator function 'uncaught_activity_error' failed: Activity function 'boom' failed:  ValueError: kaboom"),
-])
+@pytest.mark.parametrize(
+    ("orch", "step", "status", "output"),
+    [
+        (
+            "catch_activity_error",
+            0,
+            "Completed",
+            "caught: Activity function 'boom' failed:  ValueError: kaboom \n {",
+        ),
+        (
+            "uncaught_activity_error",
+            1,
+            "Failed",
+            "Orchestrator function 'uncaught_activity_error' failed: "
+            "Activity function 'boom' failed:  ValueError: kaboom",
+        ),
+    ],
+)
 def test_activity_exception(harness: DurableHarness, orch: str, step: int, status: str, output: str) -> None:
     def boom(_: Any) -> None:
         raise ValueError("kaboom")

@@ -46,7 +46,7 @@ def _cases() -> list[Any]:
     out = []
     for name in ORCHESTRATOR_VECTORS:
         doc = load(name)
-        for i, step in enumerate(doc["steps"]):
+        for i, _step in enumerate(doc["steps"]):
             out.append(pytest.param(name, i, id=f"{name[:-5]}-step{i}"))
     return out
 
@@ -91,9 +91,15 @@ def _work_item(ctx: dict[str, Any]) -> tuple[OrchestrationWorkItem, dt.datetime]
     started = hist[1]
     oi = started["OrchestrationInstance"]
     t0 = h.parse_ts(started["Timestamp"])
-    rec = InstanceRecord(instance_id=oi["InstanceId"], name=started["Name"], execution_id=oi["ExecutionId"],
-                         runtime_status=RuntimeStatus.Running if j else RuntimeStatus.Pending,
-                         created_time=t0, last_updated_time=t0, input=started["Input"])
+    rec = InstanceRecord(
+        instance_id=oi["InstanceId"],
+        name=started["Name"],
+        execution_id=oi["ExecutionId"],
+        runtime_status=RuntimeStatus.Running if j else RuntimeStatus.Pending,
+        created_time=t0,
+        last_updated_time=t0,
+        input=started["Input"],
+    )
     msgs = [OrchestrationMessage(rec.instance_id, e, execution_id=rec.execution_id) for e in hist[j + 1 :]]
     item = OrchestrationWorkItem(rec.instance_id, msgs, rec, hist[:j], "tok", t0)
     return item, h.parse_ts(hist[j]["Timestamp"])
@@ -109,8 +115,12 @@ def test_replay_of_recorded_state_matches_next_step(vector: str, index: int) -> 
         pytest.skip("step not executed by the generator (context-shape example)")
     hist = step["context"]["history"]
     oi = hist[1]["OrchestrationInstance"]
-    r = Replayer(instance_id=oi["InstanceId"], execution_id=oi["ExecutionId"],
-                 check_activity=lambda n: None, check_orchestrator=lambda n: None).run(hist, state)
+    r = Replayer(
+        instance_id=oi["InstanceId"],
+        execution_id=oi["ExecutionId"],
+        check_activity=lambda n: None,
+        check_orchestrator=lambda n: None,
+    ).run(hist, state)
     seg = _successor_segment(steps, index)
     ts = hist[max(i for i, e in enumerate(hist) if e["EventType"] == 12)]["Timestamp"]
     produced = []
@@ -122,8 +132,9 @@ def test_replay_of_recorded_state_matches_next_step(vector: str, index: int) -> 
             produced.append(h.timer_created(ts, s.event_id, h.format_ts(s.fire_at)))
         else:
             assert s.instance_id is not None
-            produced.append(h.sub_orchestration_created(ts, s.event_id, s.name, s.instance_id,
-                                                        h.compact_json(s.input)))
+            produced.append(
+                h.sub_orchestration_created(ts, s.event_id, s.name, s.instance_id, h.compact_json(s.input))
+            )
     if seg is not None:
         expected = [_norm_sched(_strip(e)) for e in seg if e["EventType"] in (4, 7, 10)]
         assert [_norm_sched(_strip(e)) for e in produced] == expected
@@ -138,7 +149,9 @@ def test_episode_builds_recorded_context_and_writes_next_step(vector: str, index
     step = steps[index]
     ctx = step["context"]
     if ctx.get("upperSchemaVersion") != 1 or "maximumShortTimerDuration" not in ctx:
-        pytest.skip("context shape devhost never sends (V1 schema / no timer durations); covered by REPLAY test")
+        pytest.skip(
+            "context shape devhost never sends (V1 schema / no timer durations); covered by REPLAY test"
+        )
     item, now = _work_item(ctx)
     seen: list[str] = []
     orch = INDEX.orchestrator(ctx["history"][1]["Name"])
@@ -170,12 +183,18 @@ def test_episode_builds_recorded_context_and_writes_next_step(vector: str, index
     new_count = len(ctx["history"]) - j
     seg = _successor_segment(steps, index)
     if seg is not None:
-        nxt = next(s for s in steps[index + 1 :] if s["context"]["history"][: len(ctx["history"])]
-                   and len(s["context"]["history"]) > len(ctx["history"]))["context"]["history"]
+        nxt = next(
+            s
+            for s in steps[index + 1 :]
+            if s["context"]["history"][: len(ctx["history"])]
+            and len(s["context"]["history"]) > len(ctx["history"])
+        )["context"]["history"]
         # persisted IsPlayed flags of this episode's events are what the next step shows
         assert written[:new_count] == nxt[j : len(ctx["history"])]
         sched = [e for e in written[new_count:] if e["EventType"] in (4, 7, 10)]
-        assert [_norm_sched(e) for e in sched] == [_norm_sched(e) for e in seg if e["EventType"] in (4, 7, 10)]
+        assert [_norm_sched(e) for e in sched] == [
+            _norm_sched(e) for e in seg if e["EventType"] in (4, 7, 10)
+        ]
     if recorded is None:
         return
     st = _state(recorded)
@@ -184,7 +203,8 @@ def test_episode_builds_recorded_context_and_writes_next_step(vector: str, index
     if "raised" in recorded:
         assert commit.instance is not None and commit.instance.runtime_status is RuntimeStatus.Failed
         assert completed and completed[0]["Result"] == (
-            f"Orchestrator function '{ctx['history'][1]['Name']}' failed: {st['error']}")
+            f"Orchestrator function '{ctx['history'][1]['Name']}' failed: {st['error']}"
+        )
     elif st["isDone"] and any(a.get("actionType") == 4 for a in st["actions"][0]):
         can = next(a for a in st["actions"][0] if a.get("actionType") == 4)
         assert [e["EventType"] for e in written[-2:]] == [16, 13]
@@ -203,5 +223,7 @@ def test_episode_builds_recorded_context_and_writes_next_step(vector: str, index
         assert not completed
         assert commit.instance is not None and commit.instance.runtime_status is RuntimeStatus.Running
     if "customStatus" in st:
-        assert commit.instance is not None and json.loads(commit.instance.custom_status or "null") == st[
-            "customStatus"]
+        assert (
+            commit.instance is not None
+            and json.loads(commit.instance.custom_status or "null") == st["customStatus"]
+        )

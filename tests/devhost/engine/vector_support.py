@@ -15,15 +15,24 @@ REPO = Path(__file__).resolve().parents[3]
 REFERENCE = REPO.parent / "shared" / "reference"
 VECTORS = REFERENCE / "vectors"
 ORCHESTRATOR_VECTORS = [
-    "01_chaining.json", "02_fan_out_fan_in.json", "03_task_any_timer_event.json", "04_retry.json",
-    "05_sub_orchestrator.json", "06_custom_status.json", "07_activity_exception.json",
-    "08_continue_as_new.json", "09_external_events_buffering.json", "12_long_timer_v3.json",
+    "01_chaining.json",
+    "02_fan_out_fan_in.json",
+    "03_task_any_timer_event.json",
+    "04_retry.json",
+    "05_sub_orchestrator.json",
+    "06_custom_status.json",
+    "07_activity_exception.json",
+    "08_continue_as_new.json",
+    "09_external_events_buffering.json",
+    "12_long_timer_v3.json",
 ]
 
 
 def require_vectors() -> Path:
     if not (VECTORS / "01_chaining.json").is_file():
-        raise RuntimeError(f"protocol vectors not found at {VECTORS}: the vector tests cannot run without them")
+        raise RuntimeError(
+            f"protocol vectors not found at {VECTORS}: the vector tests cannot run without them"
+        )
     return VECTORS
 
 
@@ -53,11 +62,14 @@ def _load_vec_app() -> Any:
         yield  # pragma: no cover - makes it a generator like every orchestrator
 
     for name in ("say_hello", "get_work_items", "process_item", "flaky", "boom", "noop"):
+
         def make(n: str) -> Any:
             def activity(value: Any) -> Any:
                 raise AssertionError(f"activity {n} must be replaced by a fake in the vector tests")
+
             activity.__name__ = n
             return activity
+
         app.activity_trigger(input_name="value")(app.function_name(name)(make(name)))
     return mod
 
