@@ -4,6 +4,7 @@ Import the names from here; the submodules only keep each concept in a small fil
 """
 
 from booking.activity_io import (
+    Activity,
     CancelPaymentOrder,
     CheckPaymentOrder,
     Conference,
@@ -38,13 +39,20 @@ from booking.events import (
 )
 from booking.money import Money, total_of
 from booking.orchestration import (
+    BOOKING_ORCHESTRATOR,
+    LATE_PAYMENT_REFUND_ORCHESTRATOR,
+    TRIP_ORCHESTRATOR,
+    UNDO_TRIP_ORCHESTRATOR,
     BookingInput,
     OrchestrationSettings,
     RetryPolicy,
     TripInput,
+    UndoTripInput,
     booking_instance_id,
     refund_instance_id,
+    refund_key,
     trip_instance_id,
+    undo_trip_instance_id,
 )
 from booking.request import BookingRequest, Traveller, TripRequest
 from booking.status import BookingStatus, FailureCode, PaymentStatus, TravelMode, TripStatus
@@ -61,6 +69,11 @@ from booking.view import (
 from booking.wire import WireModel
 
 __all__ = [
+    "Activity",
+    "BOOKING_ORCHESTRATOR",
+    "LATE_PAYMENT_REFUND_ORCHESTRATOR",
+    "TRIP_ORCHESTRATOR",
+    "UNDO_TRIP_ORCHESTRATOR",
     "CANCEL_REQUESTED",
     "PAYMENT_FAILED",
     "PAYMENT_SUCCEEDED",
@@ -110,10 +123,13 @@ __all__ = [
     "TripView",
     "UndoOrder",
     "UndoOutcome",
+    "UndoTripInput",
     "WireModel",
     "booking_instance_id",
     "parse_event_payload",
     "refund_instance_id",
+    "refund_key",
     "total_of",
     "trip_instance_id",
+    "undo_trip_instance_id",
 ]

@@ -22,6 +22,24 @@ from booking.wire import WireModel
 IdempotencyKey = str
 
 
+class Activity:
+    """Durable names of the activities, shared by the activities (which register under them) and the
+    orchestrators (which call them), so neither side can drift from the other."""
+
+    BOOK_TICKET = "book_ticket"
+    UNDO_TICKET = "undo_ticket"
+    BOOK_FLIGHT = "book_flight"
+    UNDO_FLIGHT = "undo_flight"
+    BOOK_TRAIN = "book_train"
+    UNDO_TRAIN = "undo_train"
+    BOOK_HOTEL = "book_hotel"
+    UNDO_HOTEL = "undo_hotel"
+    REQUEST_PAYMENT = "request_payment"
+    CHECK_PAYMENT = "check_payment"
+    REFUND_PAYMENT = "refund_payment"
+    REPORT_EXPENSES = "report_expenses"
+
+
 class _Order(WireModel):
     idempotency_key: IdempotencyKey = Field(min_length=1, max_length=255)
 

@@ -51,5 +51,3 @@ def parse_event_payload(payload: Any) -> dict[str, Any]:
         except ValueError:
             return {}
     return payload if isinstance(payload, dict) else {}
-
-

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pydantic import Field
 
 from booking.request import BookingRequest, Traveller, TripRequest
+from booking.view import TripView
 from booking.wire import WireModel
 
 # Azure Storage splits timers longer than ~6 days and cancelling those has had SDK bugs
@@ -68,6 +69,22 @@ class TripInput(WireModel):
     retry: RetryPolicy
 
 
+class UndoTripInput(WireModel):
+    """Input of the `undo_trip` sub-orchestrator: a booked trip to take apart (`<bookingId>:undo:<n>`)."""
+
+    booking_id: str
+    index: int = Field(ge=0)
+    trip: TripView
+    retry: RetryPolicy
+
+
+# Durable names (APP-CONTRACT): EDGE starts `booking` and `late_payment_refund` by these names.
+BOOKING_ORCHESTRATOR = "booking"
+TRIP_ORCHESTRATOR = "trip"
+UNDO_TRIP_ORCHESTRATOR = "undo_trip"
+LATE_PAYMENT_REFUND_ORCHESTRATOR = "late_payment_refund"
+
+
 def booking_instance_id(booking_id: str) -> str:
     return booking_id
 
@@ -76,6 +93,15 @@ def trip_instance_id(booking_id: str, index: int) -> str:
     # Explicit, deterministic child ids: the same booking always names its trips alike, so a
     # replay, an operator or the timeline can find them without the parent's execution id.
     return f"{booking_id}:trip:{index}"
+
+
+def undo_trip_instance_id(booking_id: str, index: int) -> str:
+    return f"{booking_id}:undo:{index}"
+
+
+def refund_key(payment_id: str) -> str:
+    """The provider idempotency key of the one refund a payment may get, whichever path refunds it."""
+    return f"refund:{payment_id}"
 
 
 def refund_instance_id(payment_id: str) -> str:

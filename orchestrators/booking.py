@@ -1,0 +1,172 @@
+"""The `booking` orchestrator (instance id = bookingId): every trip in parallel, all or nothing,
+then one payment for the total, then expenses.
+
+    trips   = book every trip (one `trip` sub-orchestration each), undo them all if one fails
+    payment = request the total, wait for it (or a cancel, or the deadline)
+    report the expenses, Confirmed
+
+Its custom status is the booking as the traveller sees it; its output is the final view.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+
+from booking.activity_io import Activity, ExpenseLine, ExpenseOrder
+from booking.money import Money, total_of
+from booking.orchestration import (
+    BOOKING_ORCHESTRATOR,
+    TRIP_ORCHESTRATOR,
+    UNDO_TRIP_ORCHESTRATOR,
+    BookingInput,
+    TripInput,
+    UndoTripInput,
+    trip_instance_id,
+    undo_trip_instance_id,
+)
+from booking.status import BookingStatus, FailureCode, PaymentStatus, TripStatus
+from booking.view import Failure, TripView
+from orchestrators._blueprint import bp
+from orchestrators.outcomes import BookingEnded
+from orchestrators.payment import collect_payment, request_payment, settle_unpaid
+from orchestrators.steps import log, with_backoff
+from orchestrators.story import BookingStory
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=BOOKING_ORCHESTRATOR)  # type: ignore[untyped-decorator]
+def booking_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    order = BookingInput.from_wire(context.get_input())
+    story = BookingStory(context, order)
+    story.publish(BookingStatus.BOOKING)
+    try:
+        yield from book_and_pay(context, order, story)
+    except BookingEnded as ended:
+        return story.end(ended.status, ended.failure)
+    return story.end(BookingStatus.CONFIRMED)
+
+
+def book_and_pay(
+    context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
+) -> Generator[Any, Any, None]:
+    yield from book_trips(context, order, story)
+    try:
+        story.total = total = sum_prices(order, story.trips)
+        payment = yield from request_payment(context, order, story, total)
+        yield from collect_payment(context, order, story, payment)
+    except BookingEnded:
+        # Suppliers and the provider share no transaction: every trip stays booked until undone
+        # and money that arrived stays taken until refunded. So settle and undo, then re-raise.
+        yield from settle_unpaid(context, order, story)
+        yield from undo_trips(context, order, story)
+        raise
+    story.payment_is(PaymentStatus.SUCCEEDED)
+    yield from report_expenses(context, order, story)
+
+
+def book_trips(
+    context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
+) -> Generator[Any, Any, None]:
+    """Book every trip in parallel; if any failed, undo the ones that booked (all or nothing) and
+    end the booking with that trip's failure."""
+    children = [
+        context.call_sub_orchestrator(
+            TRIP_ORCHESTRATOR,
+            TripInput(
+                booking_id=order.booking_id,
+                index=index,
+                trip=request,
+                traveller=order.request.traveller,
+                retry=order.settings.retry,
+            ).to_wire(),
+            trip_instance_id(order.booking_id, index),
+        )
+        for index, request in enumerate(order.request.trips)
+    ]
+    results = yield context.task_all(children)
+    story.trips = [TripView.from_wire(result) for result in results]
+    failed = next((t for t in story.trips if t.status is TripStatus.FAILED), None)
+    story.publish()
+    if failed is None:
+        return
+    failure = failed.failure or Failure(code=FailureCode.INTERNAL_ERROR, message="a trip could not be booked")
+    log(context, logging.INFO, "a trip failed (%s): undoing the others", failure.code)
+    yield from undo_trips(context, order, story)
+    raise BookingEnded(BookingStatus.FAILED, failure.code, failure.message)
+
+
+def undo_trips(
+    context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
+) -> Generator[Any, Any, None]:
+    """Undo every booked trip, in parallel (one `undo_trip` each)."""
+    booked = [(index, t) for index, t in enumerate(story.trips) if t.status is TripStatus.BOOKED]
+    if not booked:
+        return
+    children = [
+        context.call_sub_orchestrator(
+            UNDO_TRIP_ORCHESTRATOR,
+            UndoTripInput(
+                booking_id=order.booking_id, index=index, trip=t, retry=order.settings.retry
+            ).to_wire(),
+            undo_trip_instance_id(order.booking_id, index),
+        )
+        for index, t in booked
+    ]
+    results = yield context.task_all(children)
+    trips = list(story.trips)
+    for (index, _), result in zip(booked, results, strict=True):
+        trips[index] = TripView.from_wire(result)
+    story.trips = trips
+    story.publish()
+
+
+def sum_prices(order: BookingInput, trips: list[TripView]) -> Money:
+    try:
+        return total_of((price for t in trips for price in t.prices()), order.request.currency)
+    except ValueError:
+        raise BookingEnded(
+            BookingStatus.FAILED, FailureCode.SUPPLIER_UNAVAILABLE, "a supplier priced in another currency"
+        ) from None
+
+
+def report_expenses(
+    context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
+) -> Generator[Any, Any, None]:
+    lines = [
+        ExpenseLine(category=category, description=description, reference=reference, price=price)
+        for t in story.trips
+        for category, description, reference, price in expense_parts(t)
+    ]
+    if not lines:
+        return
+    expense_order = ExpenseOrder(
+        idempotency_key=f"{order.booking_id}:expenses",
+        booking_id=order.booking_id,
+        traveller=order.request.traveller,
+        lines=lines,
+    )
+    attempts = yield from with_backoff(context, Activity.REPORT_EXPENSES, expense_order, order.settings.retry)
+    if attempts.gave_up:
+        # The booking is paid and booked: it stays Confirmed; the report can be filed again by id.
+        log(context, logging.ERROR, "expense report failed: %s", attempts.error)
+
+
+def expense_parts(t: TripView) -> list[tuple[Any, str, str, Money]]:
+    parts: list[tuple[Any, str, str, Money]] = []
+    if t.ticket is not None:
+        parts.append(("ticket", f"ticket {t.conference_id}", t.ticket.reference, t.ticket.price))
+    if t.travel is not None:
+        parts.append(
+            (
+                t.travel.mode.value,
+                f"{t.travel.mode.value} {t.conference_id}",
+                t.travel.reference,
+                t.travel.price,
+            )
+        )
+    if t.hotel is not None:
+        parts.append(("hotel", f"hotel {t.conference_id}", t.hotel.reference, t.hotel.price))
+    return parts

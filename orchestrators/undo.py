@@ -1,0 +1,46 @@
+"""Compensation: take a trip's supplier bookings apart, newest first, each undo retried like a booking.
+
+Used inline by `trip` when it cannot finish, and by `undo_trip` when the booking gives up on trips
+that did book (all or nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+
+from booking.activity_io import Activity, UndoOrder
+from booking.orchestration import RetryPolicy
+from booking.status import TravelMode
+from booking.view import TripView
+from orchestrators.steps import log, with_backoff
+
+
+def undo_bookings(
+    context: df.DurableOrchestrationContext, trip: TripView, policy: RetryPolicy
+) -> Generator[Any, Any, bool]:
+    """Undo hotel, travel, ticket (the reverse of booking); True when every one of them is undone.
+
+    An undo that still fails after every retry is logged and left for an operator: it must not stop
+    the other undos, and the sandbox/supplier keeps the booking visible by its reference.
+    """
+    travel_undo = Activity.UNDO_FLIGHT
+    if trip.travel is not None and trip.travel.mode is TravelMode.TRAIN:
+        travel_undo = Activity.UNDO_TRAIN
+    steps = [
+        (Activity.UNDO_HOTEL, trip.hotel),
+        (travel_undo, trip.travel),
+        (Activity.UNDO_TICKET, trip.ticket),
+    ]
+    all_undone = True
+    for activity, part in steps:
+        if part is None:
+            continue
+        attempts = yield from with_backoff(context, activity, UndoOrder(reference=part.reference), policy)
+        if attempts.gave_up:
+            all_undone = False
+            log(context, logging.ERROR, "could not undo %s: %s", part.reference, attempts.error)
+    return all_undone

@@ -1,0 +1,155 @@
+"""The `trip` sub-orchestrator through devhost's harness: ticket → travel → hotel, retries, fallback, undo."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from booking import RetryPolicy, Traveller, TripInput, TripRequest
+from devhost.testing import DurableHarness
+from tests.orchestrators.world import Suppliers, make_app, timer_delays
+
+POLICY = RetryPolicy(first_interval_ms=1000, backoff=2.0, max_interval_ms=3000, max_attempts=4)
+TRIP_ID = "b-1:trip:0"
+
+
+def trip_input(origin: str = "BER", conference: str = "serverlessdays-amsterdam-2027", hotel: bool = True):
+    return TripInput(
+        booking_id="b-1",
+        index=0,
+        trip=TripRequest(conference_id=conference, origin=origin, hotel=hotel),
+        traveller=Traveller(name="Ada", email="ada@example.com"),
+        retry=POLICY,
+    ).to_wire()
+
+
+@pytest.fixture
+def world():
+    suppliers = Suppliers()
+    with DurableHarness(make_app()) as harness:
+        suppliers.install(harness)
+        yield harness, suppliers
+
+
+def run_trip(harness, **kwargs):
+    harness.start_new("trip", trip_input(**kwargs), TRIP_ID)
+    status = harness.wait_for_completion(TRIP_ID)
+    assert status.runtime_status == "Completed", status.output
+    return status.output
+
+
+def test_books_ticket_then_flight_for_the_conference_dates_then_hotel_for_the_travel_dates(world):
+    harness, suppliers = world
+    trip = run_trip(harness)
+
+    assert trip["status"] == "Booked"
+    assert trip["travel"]["mode"] == "flight"
+    # Arrive the day before the conference, leave the day after; the hotel covers exactly that.
+    assert trip["travel"]["outbound"].startswith("2027-06-02")
+    assert trip["travel"]["return"].startswith("2027-06-05")
+    assert (trip["hotel"]["checkIn"], trip["hotel"]["checkOut"]) == ("2027-06-02", "2027-06-05")
+    assert trip["hotel"]["price"] == {"amount": "435.00", "currency": "EUR"}
+    assert suppliers.kinds() == ["flight", "hotel", "ticket"]
+    keys = sorted(b["key"] for b in suppliers.bookings.values())
+    assert keys == [f"{TRIP_ID}:flight", f"{TRIP_ID}:hotel", f"{TRIP_ID}:ticket"]
+
+
+def test_flaky_airline_is_retried_with_exponential_backoff_on_durable_timers(world):
+    harness, suppliers = world
+    suppliers.flight_503s = 3
+    trip = run_trip(harness)
+
+    assert trip["travel"]["mode"] == "flight"
+    assert suppliers.calls["book_flight"] == 4
+    # first 1 s, ×2 each time, capped at 3 s
+    assert timer_delays(harness.history(TRIP_ID)) == [dt.timedelta(seconds=s) for s in (1, 2, 3)]
+
+
+def test_a_429_retry_after_longer_than_the_backoff_is_honoured(world):
+    harness, suppliers = world
+    suppliers.flight_429_after = dt.timedelta(seconds=7)
+    run_trip(harness)
+
+    assert timer_delays(harness.history(TRIP_ID)) == [dt.timedelta(seconds=7)]
+
+
+def test_airline_down_spends_the_retries_then_takes_the_train(world):
+    harness, suppliers = world
+    suppliers.airline_down = True
+    trip = run_trip(harness)
+
+    assert trip["status"] == "Booked" and trip["travel"]["mode"] == "train"
+    assert suppliers.calls["book_flight"] == POLICY.max_attempts
+    assert len(timer_delays(harness.history(TRIP_ID))) == POLICY.max_attempts - 1
+
+
+def test_no_flight_takes_the_train_without_retrying(world):
+    harness, suppliers = world
+    suppliers.no_flight_from = {"BER"}
+    trip = run_trip(harness)
+
+    assert trip["travel"]["mode"] == "train"
+    assert suppliers.calls["book_flight"] == 1
+    assert timer_delays(harness.history(TRIP_ID)) == []
+
+
+def test_no_flight_and_no_train_fails_and_undoes_the_ticket(world):
+    harness, suppliers = world
+    suppliers.no_flight_from = suppliers.no_train_from = {"BER"}
+    trip = run_trip(harness)
+
+    assert trip["status"] == "Failed"
+    assert trip["failure"]["code"] == "no_travel_route"
+    assert suppliers.active() == [] and suppliers.undo_order == ["ticket"]
+    assert suppliers.calls["book_hotel"] == 0
+
+
+def test_hotel_sold_out_undoes_travel_then_ticket(world):
+    harness, suppliers = world
+    suppliers.sold_out_cities = {"Amsterdam"}
+    trip = run_trip(harness)
+
+    assert trip["status"] == "Failed" and trip["failure"]["code"] == "hotel_unavailable"
+    assert suppliers.undo_order == ["flight", "ticket"]  # reverse of booking order
+    assert suppliers.active() == []
+
+
+def test_undo_steps_are_retried_too(world):
+    harness, suppliers = world
+    suppliers.sold_out_cities = {"Amsterdam"}
+    suppliers.undo_503s = 2
+    trip = run_trip(harness)
+
+    assert trip["status"] == "Failed"
+    assert suppliers.active() == []
+    assert suppliers.calls["undo_flight"] == 3 and suppliers.calls["undo_ticket"] == 3
+
+
+def test_unknown_conference_fails_without_booking_anything(world):
+    harness, suppliers = world
+    trip = run_trip(harness, conference="no-such-conf")
+
+    assert trip["failure"]["code"] == "conference_not_found"
+    assert suppliers.bookings == {}
+
+
+def test_no_hotel_asked_books_no_hotel(world):
+    harness, suppliers = world
+    trip = run_trip(harness, hotel=False)
+
+    assert trip["status"] == "Booked" and "hotel" not in trip
+    assert suppliers.kinds() == ["flight", "ticket"]
+
+
+def test_custom_status_shows_the_trip_as_it_grows(world):
+    harness, suppliers = world
+    suppliers.flight_503s = 1
+    harness.start_new("trip", trip_input(), TRIP_ID)
+    harness.run_until_idle()  # ticket booked, flight failed once, waiting on the retry timer
+
+    status = harness.get_status(TRIP_ID)
+    assert status.runtime_status == "Running"
+    assert status.custom_status["status"] == "Booking"
+    assert status.custom_status["ticket"]["reference"]
+    assert "travel" not in status.custom_status

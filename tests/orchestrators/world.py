@@ -1,0 +1,287 @@
+"""A small in-memory supplier world for orchestrator tests: stand-in activities registered by name.
+
+Each stand-in behaves like the sandbox scenario it imitates (flaky, no route, sold out, declined...)
+and records what it did, so tests can assert what was booked, undone, paid and refunded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import azure.durable_functions as df
+
+import orchestrators
+from booking import (
+    Activity,
+    BookingInput,
+    BookingRequest,
+    OrchestrationSettings,
+    RetryPolicy,
+)
+from booking.errors import TransientSupplierError
+from devhost.history import EventType, parse_ts
+from devhost.testing import DurableHarness
+
+CONFERENCES = {
+    "serverlessdays-amsterdam-2027": ("Amsterdam", "AMS", dt.date(2027, 6, 3), dt.date(2027, 6, 4), "249.00"),
+    "europython-prague-2027": ("Prague", "PRG", dt.date(2027, 7, 12), dt.date(2027, 7, 18), "650.00"),
+    "ndc-oslo-2027": ("Oslo", "OSL", dt.date(2027, 5, 24), dt.date(2027, 5, 28), "1490.00"),
+}
+FLIGHT_PRICE = Decimal("189.00")
+TRAIN_PRICE = Decimal("99.00")
+NIGHT_PRICE = Decimal("145.00")
+
+
+def money(amount: Decimal | str) -> dict[str, str]:
+    return {"amount": f"{Decimal(amount):.2f}", "currency": "EUR"}
+
+
+def make_app() -> df.DFApp:
+    """The real orchestrators, and an activity registered under every name they call (the runtime
+    refuses unknown names); each test replaces those activities by name with `Suppliers`."""
+    app = df.DFApp()
+    app.register_functions(orchestrators.bp)
+    app.register_functions(_activity_names())
+    return app
+
+
+def _activity_names() -> df.Blueprint:
+    bp = df.Blueprint()
+    for key, name in vars(Activity).items():
+        if key.isupper():
+
+            def unreplaced(order: Any) -> Any:
+                raise AssertionError("every activity is replaced by a stand-in in these tests")
+
+            unreplaced.__name__ = name
+            bp.activity_trigger(input_name="order")(unreplaced)
+    return bp
+
+
+def booking_input(
+    trips: list[dict[str, Any]] | None = None,
+    *,
+    booking_id: str = "b-1",
+    email: str = "ada@example.com",
+    retry: RetryPolicy | None = None,
+    timeout_seconds: int = 900,
+) -> dict[str, Any]:
+    request = BookingRequest.model_validate(
+        {
+            "traveller": {"name": "Ada Lovelace", "email": email},
+            "trips": trips or [{"conferenceId": "serverlessdays-amsterdam-2027", "origin": "BER"}],
+            "currency": "EUR",
+        }
+    )
+    return BookingInput(
+        booking_id=booking_id,
+        request=request,
+        settings=OrchestrationSettings(
+            retry=retry
+            or RetryPolicy(first_interval_ms=1000, backoff=2.0, max_interval_ms=60_000, max_attempts=5),
+            payment_timeout_seconds=timeout_seconds,
+            payment_callback_url="http://127.0.0.1:7071/api/webhooks/payments",
+        ),
+        fingerprint=request.fingerprint(),
+        created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    ).to_wire()
+
+
+@dataclass
+class Suppliers:
+    """Scenario knobs, and a record of every supplier booking (reference → kind, status, key)."""
+
+    flight_503s: int = 0  # 503s per flight booking attempt series before it books (+flaky: 2)
+    flight_429_after: dt.timedelta | None = None  # first flight attempt answers 429 with this Retry-After
+    airline_down: bool = False
+    no_flight_from: set[str] = field(default_factory=set)
+    no_train_from: set[str] = field(default_factory=set)
+    sold_out_cities: set[str] = field(default_factory=set)
+    undo_503s: int = 0  # each undo fails this many times first
+    payment_status: str = "pending"  # what the provider says on check
+    paid_amount: Decimal | None = None  # provider's amount (default: the requested total)
+
+    bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    undo_order: list[str] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    refunds: list[dict[str, Any]] = field(default_factory=list)
+    expenses: list[dict[str, Any]] = field(default_factory=list)
+    _failures: Counter[str] = field(default_factory=Counter)
+
+    def install(self, harness: DurableHarness) -> None:
+        for name, fake in {
+            Activity.BOOK_TICKET: self.book_ticket,
+            Activity.BOOK_FLIGHT: self.book_flight,
+            Activity.BOOK_TRAIN: self.book_train,
+            Activity.BOOK_HOTEL: self.book_hotel,
+            Activity.UNDO_TICKET: self.undo,
+            Activity.UNDO_FLIGHT: self.undo,
+            Activity.UNDO_TRAIN: self.undo,
+            Activity.UNDO_HOTEL: self.undo,
+            Activity.REQUEST_PAYMENT: self.request_payment,
+            Activity.CHECK_PAYMENT: self.check_payment,
+            Activity.REFUND_PAYMENT: self.refund_payment,
+            Activity.REPORT_EXPENSES: self.report_expenses,
+        }.items():
+            harness.replace_activity(name, self._counted(name, fake))
+
+    def _counted(self, name: str, fake: Any) -> Any:
+        def call(order: Any) -> Any:
+            self.calls[name] += 1
+            return fake(order)
+
+        return call
+
+    # --- what tests assert on ------------------------------------------------------------------
+    def active(self) -> list[str]:
+        return [ref for ref, b in self.bookings.items() if b["status"] == "active"]
+
+    def kinds(self, status: str = "active") -> list[str]:
+        return sorted(b["kind"] for b in self.bookings.values() if b["status"] == status)
+
+    # --- supplier stand-ins --------------------------------------------------------------------
+    def _book(self, kind: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        for ref, b in self.bookings.items():  # idempotent: the same key books once
+            if b["key"] == key:
+                return b["body"] | {"reference": ref}
+        ref = f"{kind[:2].upper()}-{len(self.bookings) + 1}"
+        self.bookings[ref] = {"kind": kind, "status": "active", "key": key, "body": body}
+        return body | {"reference": ref}
+
+    def book_ticket(self, order: dict[str, Any]) -> dict[str, Any]:
+        conference = CONFERENCES.get(order["conferenceId"])
+        if conference is None:
+            return {"failure": {"code": "conference_not_found", "message": "no such conference"}}
+        city, airport, start, end, price = conference
+        body = {
+            "price": money(price),
+            "conference": {
+                "conferenceId": order["conferenceId"],
+                "name": order["conferenceId"],
+                "city": city,
+                "airport": airport,
+                "startDate": start.isoformat(),
+                "endDate": end.isoformat(),
+            },
+        }
+        return {"booking": self._book("ticket", order["idempotencyKey"], body)}
+
+    def _travel(self, mode: str, order: dict[str, Any], price: Decimal) -> dict[str, Any]:
+        out = dt.date.fromisoformat(order["outboundDate"])
+        back = dt.date.fromisoformat(order["returnDate"])
+
+        def leg(day: dt.date, src: str, dst: str) -> dict[str, Any]:
+            return {
+                "number": f"{mode[:2].upper()} 1",
+                "from": src,
+                "to": dst,
+                "departure": f"{day.isoformat()}T07:10:00Z",
+                "arrival": f"{day.isoformat()}T09:35:00Z",
+            }
+
+        body = {
+            "mode": mode,
+            "outbound": leg(out, order["origin"], order["destination"]),
+            "return": leg(back, order["destination"], order["origin"]),
+            "price": money(price),
+        }
+        return {"booking": self._book(mode, order["idempotencyKey"], body)}
+
+    def book_flight(self, order: dict[str, Any]) -> dict[str, Any]:
+        key = order["idempotencyKey"]
+        if self.flight_429_after is not None and self._failures[key + ":429"] == 0:
+            self._failures[key + ":429"] += 1
+            raise TransientSupplierError("airline", "429 rate_limited", retry_after=self.flight_429_after)
+        if self.airline_down or self._failures[key] < self.flight_503s:
+            self._failures[key] += 1
+            raise TransientSupplierError("airline", "503 unavailable")
+        if order["origin"] in self.no_flight_from:
+            return {"failure": {"code": "no_travel_route", "message": "no flight"}}
+        return self._travel("flight", order, FLIGHT_PRICE)
+
+    def book_train(self, order: dict[str, Any]) -> dict[str, Any]:
+        if order["origin"] in self.no_train_from:
+            return {"failure": {"code": "no_travel_route", "message": "no train"}}
+        return self._travel("train", order, TRAIN_PRICE)
+
+    def book_hotel(self, order: dict[str, Any]) -> dict[str, Any]:
+        if order["city"] in self.sold_out_cities:
+            return {"failure": {"code": "hotel_unavailable", "message": "sold out"}}
+        nights = (dt.date.fromisoformat(order["checkOut"]) - dt.date.fromisoformat(order["checkIn"])).days
+        body = {
+            "hotelName": f"Hotel {order['city']}",
+            "checkIn": order["checkIn"],
+            "checkOut": order["checkOut"],
+            "price": money(NIGHT_PRICE * nights),
+        }
+        return {"booking": self._book("hotel", order["idempotencyKey"], body)}
+
+    def undo(self, order: dict[str, Any]) -> dict[str, Any]:
+        ref = order["reference"]
+        if self._failures["undo:" + ref] < self.undo_503s:
+            self._failures["undo:" + ref] += 1
+            raise TransientSupplierError("supplier", "503 unavailable")
+        booking = self.bookings.get(ref)
+        if booking is None:
+            return {"reference": ref, "found": False}
+        if booking["status"] == "active":
+            self.undo_order.append(booking["kind"])
+        booking["status"] = "undone"
+        return {"reference": ref, "found": True}
+
+    def request_payment(self, order: dict[str, Any]) -> dict[str, Any]:
+        if not self.payments or self.payments[-1]["key"] != order["idempotencyKey"]:
+            self.payments.append({"key": order["idempotencyKey"], "amount": order["amount"], "id": "pay_1"})
+        return self._payment_state()
+
+    def _payment_state(self) -> dict[str, Any]:
+        amount = self.payments[-1]["amount"] if self.paid_amount is None else money(self.paid_amount)
+        return {
+            "paymentId": "pay_1",
+            "status": self.payment_status,
+            "amount": amount,
+            "checkoutUrl": "http://sandbox/payment/checkout/pay_1",
+        }
+
+    def check_payment(self, order: dict[str, Any]) -> dict[str, Any]:
+        assert order["paymentId"] == "pay_1"
+        return self._payment_state()
+
+    def refund_payment(self, order: dict[str, Any]) -> dict[str, Any]:
+        self.refunds.append(order)
+        refundable = self.payment_status == "succeeded" or order["paymentId"] != "pay_1"
+        if order["paymentId"] == "pay_1" and refundable:
+            self.payment_status = "refunded"
+        return {"paymentId": order["paymentId"], "refunded": refundable}
+
+    def report_expenses(self, order: dict[str, Any]) -> dict[str, Any]:
+        self.expenses.append(order)
+        total = sum(Decimal(line["price"]["amount"]) for line in order["lines"])
+        return {"reference": "EX-1", "total": money(total)}
+
+
+def payment_event(
+    webhook_id: str = "msg_1", payment_id: str = "pay_1", amount: str = "0", reason: str | None = None
+) -> dict[str, Any]:
+    event = {"webhookId": webhook_id, "paymentId": payment_id, "amount": amount, "currency": "EUR"}
+    if reason:
+        event["reason"] = reason
+    return event
+
+
+def timer_delays(history: list[dict[str, Any]]) -> list[dt.timedelta]:
+    """For each TimerCreated: FireAt minus the time of the episode that created it."""
+    delays = []
+    episode_time = None
+    for event in history:
+        if event["EventType"] == EventType.OrchestratorStarted:
+            episode_time = parse_ts(event["Timestamp"])
+        elif event["EventType"] == EventType.TimerCreated:
+            assert episode_time is not None
+            delays.append(parse_ts(event["FireAt"]) - episode_time)
+    return delays
