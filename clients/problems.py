@@ -27,6 +27,7 @@ from booking.errors import (
     SupplierError,
 )
 from clients.body import MalformedRequest, PayloadTooLarge
+from clients.durable import DurableUnavailable
 from clients.idempotency import InvalidIdempotencyKey
 from clients.signatures import InvalidSignature
 
@@ -135,7 +136,7 @@ def to_problem(exc: BaseException) -> Problem:
         case IdempotencyKeyReused():
             detail = "This Idempotency-Key was already used with a different request body; use a new key."
             return Problem(422, "idempotency-key-reused", "Idempotency-Key already used", detail)
-        case SupplierError():
+        case SupplierError() | DurableUnavailable():
             retry = {"Retry-After": "5"}
             return Problem(503, "unavailable", "Service unavailable", "Try again later.", headers=retry)
         case ConfigurationError():

@@ -1,0 +1,124 @@
+"""The traveller's endpoints: start a booking, read it, cancel it.
+
+Bad input is refused before anything is started: size, content type, JSON, Idempotency-Key, then
+the booking/ models. With an Idempotency-Key the booking id is derived from the key, and the
+request fingerprint stored in the orchestration input decides replay (202) or misuse (422).
+"""
+
+import logging
+from datetime import UTC, datetime
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from booking import CANCEL_REQUESTED, BookingInput, BookingRequest, BookingStatus, CancelRequest
+from booking.errors import BookingAlreadyFinal, BookingNotFound, IdempotencyKeyReused
+from booking.orchestration import BOOKING_ORCHESTRATOR
+from booking.settings import get_settings
+from clients.blueprint import endpoint
+from clients.body import check_size, is_json_content_type, parse_json, read_json
+from clients.durable import InstanceGone, InstanceMissing, raise_event, status_of
+from clients.idempotency import booking_id_for_key, check_key, is_booking_id, new_booking_id
+from clients.responses import booking_links, json_response
+from clients.views import booking_input, booking_resource, current_view, is_booking, retry_after_seconds
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+def _accepted(req: func.HttpRequest, booking_id: str, status: BookingStatus) -> func.HttpResponse:
+    links = booking_links(req, booking_id)
+    headers = {"Location": links["self"], "Retry-After": str(retry_after_seconds(status) or 2)}
+    body = {"bookingId": booking_id, "status": status.value, "links": links}
+    return json_response(body, 202, headers)
+
+
+async def _replay(
+    client: df.DurableOrchestrationClient, req: func.HttpRequest, booking_id: str, key: str, fingerprint: str
+) -> func.HttpResponse | None:
+    """The answer for a key that already has a booking, or None when the key is new."""
+    status = await status_of(client, booking_id)
+    if not status:
+        return None
+    existing = booking_input(status)
+    if not is_booking(status) or existing is None or existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(key)
+    logger.info("booking %s: Idempotency-Key replay", booking_id)
+    return _accepted(req, booking_id, current_view(status).status)
+
+
+@endpoint("bookings", "POST")
+async def start_booking(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    raw_key = req.headers.get(IDEMPOTENCY_HEADER)
+    key = check_key(raw_key) if raw_key is not None else None
+    request = BookingRequest.model_validate(read_json(req))
+    fingerprint = request.fingerprint()
+    settings = get_settings()
+
+    booking_id = booking_id_for_key(key) if key else new_booking_id()
+    if key and (replayed := await _replay(client, req, booking_id, key, fingerprint)):
+        return replayed
+
+    accepted = BookingInput(
+        booking_id=booking_id,
+        request=request,
+        settings=settings.snapshot(),
+        fingerprint=fingerprint,
+        created_at=datetime.now(UTC),
+    )
+    try:
+        await client.start_new(BOOKING_ORCHESTRATOR, booking_id, accepted.to_wire())
+    except Exception:
+        # Two identical POSTs at once: the runtime refuses the second start for a Pending/Running
+        # instance, and the first one's input says whether this is a replay or a misuse.
+        if key and (replayed := await _replay(client, req, booking_id, key, fingerprint)):
+            return replayed
+        raise
+    logger.info("booking %s: started with %d trip(s)", booking_id, len(request.trips))
+    return _accepted(req, booking_id, BookingStatus.PENDING)
+
+
+@endpoint("bookings/{bookingId}", "GET")
+async def get_booking(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    booking_id = req.route_params.get("bookingId", "")
+    if not is_booking_id(booking_id):
+        raise BookingNotFound(booking_id)
+    resource = booking_resource(booking_id, await status_of(client, booking_id))
+    retry = retry_after_seconds(resource.status)
+    headers = {"Retry-After": str(retry)} if retry is not None else {}
+    return json_response(resource.to_wire(), 200, headers)
+
+
+def _cancel_reason(req: func.HttpRequest) -> CancelRequest:
+    """An optional `{"reason": …}` body; an empty body is a plain cancel."""
+    body = check_size(req)
+    if not body.strip():
+        return CancelRequest()
+    if not is_json_content_type(req.headers.get("content-type")):
+        return CancelRequest.model_validate(read_json(req))  # raises the content-type error
+    return CancelRequest.model_validate(parse_json(body))
+
+
+@endpoint("bookings/{bookingId}/cancel", "POST")
+async def cancel_booking(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    booking_id = req.route_params.get("bookingId", "")
+    if not is_booking_id(booking_id):
+        raise BookingNotFound(booking_id)
+    reason = _cancel_reason(req)
+    status = await status_of(client, booking_id)
+    if not is_booking(status):
+        raise BookingNotFound(booking_id)
+    view = current_view(status)
+    if view.status.is_final:
+        raise BookingAlreadyFinal(booking_id, view.status.value)
+    try:
+        await raise_event(client, booking_id, CANCEL_REQUESTED, reason.to_wire())
+    except InstanceMissing:
+        raise BookingNotFound(booking_id) from None
+    except InstanceGone:
+        # It ended between our read and the event: report what it ended as.
+        ended = current_view(await status_of(client, booking_id)).status
+        raise BookingAlreadyFinal(booking_id, ended.value) from None
+    logger.info("booking %s: cancel requested", booking_id)
+    return json_response({"bookingId": booking_id, "status": "Cancelling"}, 202)

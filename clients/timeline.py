@@ -1,0 +1,161 @@
+"""A booking's timeline, read from the history of its orchestrations (booking, trips, undo, refund).
+
+History is what the management API shows with showHistory (protocol §5.3): TaskScheduled already
+merged into TaskCompleted/TaskFailed (`FunctionName`, `ScheduledTime`). Each entry says when, where
+(`scope`) and what happened: a supplier call and its outcome, a failure, the retry it caused, a
+fallback to the train, an undo, a payment event. Inputs are never copied (they hold the
+traveller's email); results only contribute references, codes and statuses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+_MAX_DETAIL = 200
+
+
+def parse_time(value: Any) -> datetime | None:
+    """The runtime writes up to 7 fractional digits and a Z; Python reads 6."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json(value: Any) -> Any:
+    for _ in range(3):
+        if not isinstance(value, str):
+            return value
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _kind_of(step: str) -> str:
+    name = step.lower()
+    if "undo" in name or "cancel" in name:
+        return "undo"
+    if "payment" in name or "refund" in name:
+        return "payment"
+    if "expense" in name:
+        return "expenses"
+    return "supplier_call"
+
+
+def _outcome(result: Any) -> tuple[str, dict[str, Any]]:
+    """A short outcome and the safe facts of an activity result (references, codes, statuses)."""
+    result = _json(result)
+    facts: dict[str, Any] = {}
+    if not isinstance(result, Mapping):
+        return "ok", facts
+    failure = result.get("failure")
+    if isinstance(failure, Mapping) and failure.get("code"):
+        return str(failure["code"]), facts
+    booking = result.get("booking")
+    if isinstance(booking, Mapping):
+        if booking.get("reference"):
+            facts["reference"] = str(booking["reference"])
+        if booking.get("mode"):
+            facts["mode"] = str(booking["mode"])
+        return "booked", facts
+    for key in ("reference", "paymentId", "refundId"):
+        if isinstance(result.get(key), str):
+            facts[key] = result[key]
+    if isinstance(result.get("status"), str):
+        return str(result["status"]), facts
+    if result.get("refunded") is True:
+        return "refunded", facts
+    return "ok", facts
+
+
+def _detail(reason: Any) -> str:
+    """The readable first line of an activity failure, without the runtime's wrapper text."""
+    text = str(reason or "").split("\n", 1)[0].strip()
+    text = re.sub(r"^Activity function '[^']*' failed:\s*", "", text)
+    return text[:_MAX_DETAIL]
+
+
+def _event_facts(payload: Any) -> dict[str, Any]:
+    data = _json(payload)
+    if not isinstance(data, Mapping):
+        return {}
+    return {
+        key: data[key]
+        for key in ("paymentId", "webhookId", "type", "reason")
+        if isinstance(data.get(key), str)
+    }
+
+
+def entries_of(scope: str, history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Timeline entries of one orchestration's history, in history order."""
+    entries: list[dict[str, Any]] = []
+    last_failed: str | None = None
+    travelled_by: set[str] = set()
+    for event in history:
+        kind = str(event.get("EventType", ""))
+        at = parse_time(event.get("Timestamp"))
+        if at is None:
+            continue
+        entry: dict[str, Any] | None = None
+        if kind == "ExecutionStarted":
+            entry = {"type": "started"}
+        elif kind in ("TaskCompleted", "TaskFailed"):
+            step = str(event.get("FunctionName", ""))
+            started = parse_time(event.get("ScheduledTime")) or at
+            entry = {"type": _kind_of(step), "step": step, "completedAt": _iso(at)}
+            at = started
+            mode = "train" if "train" in step.lower() else "flight" if "flight" in step.lower() else None
+            if kind == "TaskFailed":
+                entry.update(outcome="error", detail=_detail(event.get("Reason")))
+                last_failed = step
+            else:
+                outcome, facts = _outcome(event.get("Result"))
+                entry.update(outcome=outcome, **facts)
+                last_failed = None
+            if entry["type"] == "supplier_call" and mode == "train" and "flight" in travelled_by:
+                entry["type"] = "fallback"
+            if mode and entry["type"] in ("supplier_call", "fallback"):
+                travelled_by.add(mode)
+        elif kind == "TimerCreated":
+            fire_at = parse_time(event.get("FireAt"))
+            if last_failed is not None:
+                entry = {"type": "retry", "step": last_failed}
+            else:
+                entry = {"type": "timer"}
+            if fire_at is not None:
+                entry["fireAt"] = _iso(fire_at)
+        elif kind == "EventRaised":
+            name = str(event.get("Name", ""))
+            entry = {"type": "payment_event" if name.startswith("Payment") else "event", "name": name}
+            entry.update(_event_facts(event.get("Input")))
+        elif kind == "ExecutionCompleted":
+            entry = {"type": "completed", "outcome": str(event.get("OrchestrationStatus", ""))}
+            status = _json(event.get("Result"))
+            if isinstance(status, Mapping) and isinstance(status.get("status"), str):
+                entry["outcome"] = status["status"]
+        elif kind == "ExecutionTerminated":
+            entry = {"type": "terminated"}
+        if entry is not None:
+            entries.append({"at": _iso(at), "scope": scope, **entry})
+    return entries
+
+
+def timeline(histories: Iterable[tuple[str, Sequence[Mapping[str, Any]]]]) -> list[dict[str, Any]]:
+    """All scopes' entries merged in time order (stable: history order breaks ties)."""
+    merged = [entry for scope, history in histories for entry in entries_of(scope, history)]
+    return sorted(merged, key=lambda entry: entry["at"])
