@@ -1,0 +1,166 @@
+"""The one place where HTTP answers become results or errors, shared by every supplier client.
+
+2xx → the expected model; a problem whose `code` the call lists as a business outcome → `Rejected`;
+timeouts, connection errors, 5xx, 408 and 429 → `SupplierUnavailable` (with Retry-After seconds);
+any other 4xx or an unreadable body → `SupplierProtocolError`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from suppliers.errors import SupplierProtocolError, SupplierUnavailable
+from suppliers.models import Rejected, RejectionCode
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+# Suppliers answer in milliseconds; a whole call over 10 s is worth a retry rather than a longer wait.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+_TRANSIENT_4XX = {408, 425, 429}
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or bad."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+class SupplierClient:
+    """Base of the per-API clients: sends one request, maps the answer."""
+
+    supplier: ClassVar[str] = "supplier"
+
+    def __init__(self, http: httpx.AsyncClient, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT) -> None:
+        self._http = http
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        headers = {"Accept": "application/json"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        try:
+            response = await self._http.request(
+                method, path, json=json, params=params, headers=headers, timeout=self._timeout
+            )
+        except httpx.TimeoutException as exc:
+            raise SupplierUnavailable(
+                self.supplier, f"{method} {path} timed out ({type(exc).__name__})"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise SupplierUnavailable(self.supplier, f"{method} {path} failed: {type(exc).__name__}") from exc
+        log.debug("%s %s %s -> %s", self.supplier, method, path, response.status_code)
+        return response
+
+    def _problem(self, response: httpx.Response) -> tuple[str | None, str]:
+        try:
+            body = response.json()
+        except ValueError:
+            return None, response.reason_phrase or f"HTTP {response.status_code}"
+        if not isinstance(body, dict):
+            return None, f"HTTP {response.status_code}"
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+        detail = body.get("detail") or body.get("title") or f"HTTP {response.status_code}"
+        return code, str(detail)
+
+    def _fail_or_reject(self, response: httpx.Response, business: Collection[RejectionCode]) -> Rejected:
+        """For a non-2xx answer: the Rejected result, or raise the matching error."""
+        status = response.status_code
+        code, detail = self._problem(response)
+        if status >= 500 or status in _TRANSIENT_4XX:
+            raise SupplierUnavailable(
+                self.supplier,
+                f"HTTP {status}: {detail}",
+                status=status,
+                code=code,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if code is not None and code in {c.value for c in business}:
+            return Rejected(supplier=self.supplier, code=RejectionCode(code), status=status, detail=detail)
+        raise SupplierProtocolError(
+            self.supplier, f"HTTP {status} {code or ''}: {detail}", status=status, code=code
+        )
+
+    def _body(self, response: httpx.Response, adapter: TypeAdapter[T]) -> T:
+        try:
+            return adapter.validate_json(response.content)
+        except ValidationError as exc:
+            raise SupplierProtocolError(
+                self.supplier,
+                f"unreadable answer to {response.request.method} {response.request.url.path}: "
+                f"{exc.error_count()} error(s)",
+                status=response.status_code,
+            ) from exc
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        result: type[M],
+        *,
+        business: Collection[RejectionCode] = (),
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> M | Rejected:
+        response = await self._request(
+            method, path, json=json, params=params, idempotency_key=idempotency_key
+        )
+        if not response.is_success:
+            return self._fail_or_reject(response, business)
+        return self._body(response, TypeAdapter(result))
+
+    async def _call_ok(
+        self,
+        method: str,
+        path: str,
+        result: TypeAdapter[T],
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> T:
+        """A call with no business outcome: anything but 2xx raises."""
+        response = await self._request(
+            method, path, json=json, params=params, idempotency_key=idempotency_key
+        )
+        if not response.is_success:
+            self._fail_or_reject(response, ())
+        return self._body(response, result)
+
+
+def undo_key(reference: str) -> str:
+    """The Idempotency-Key of an undo when the caller gives none: the same for every retry."""
+    return f"undo:{reference}"

@@ -1,0 +1,1 @@
+"""Tests of the supplier clients (suppliers/): MockTransport for every mapping, the real sandbox for smoke."""
