@@ -23,7 +23,8 @@ API (sync; ``AsyncDurableHarness`` has the same methods as coroutines, for async
   get_status(iid) -> OrchestrationStatus | None (runtime_status, output, custom_status, input, created_time,
                                     last_updated_time, completed_time, name, instance_id)
   history(iid) -> list of DTFx-shaped history event dicts of the current execution
-  now -> current virtual time; client -> the DurableClient; store -> the MemoryStore
+  now -> current virtual time; client -> the DurableClient; store -> the TaskHubStore (MemoryStore unless
+  ``store=`` was given)
 Activities that raise become TaskFailed with the extension's message format.
 """
 
@@ -46,7 +47,7 @@ from devhost.clock import VirtualClock
 from devhost.engine.client import DurableClient
 from devhost.engine.worker import Engine
 from devhost.history import TERMINAL_STATUSES, HistoryEvent, RuntimeStatus
-from devhost.store.base import InstanceQuery
+from devhost.store.base import InstanceQuery, TaskHubStore
 from devhost.store.memory import MemoryStore
 
 T = TypeVar("T")
@@ -86,11 +87,17 @@ class AsyncDurableHarness:
     """The harness on the caller's event loop (use from async tests)."""
 
     def __init__(
-        self, app: Any, *, start: dt.datetime = DEFAULT_START, max_episodes: int = 1_000_000
+        self,
+        app: Any,
+        *,
+        start: dt.datetime = DEFAULT_START,
+        max_episodes: int = 1_000_000,
+        store: TaskHubStore | None = None,
     ) -> None:
         self.index = index_app(app)
         self.clock = VirtualClock(start)
-        self.store = MemoryStore()
+        # any TaskHubStore works (the conformance suite runs the harness on each); default: in-memory
+        self.store: TaskHubStore = store if store is not None else MemoryStore()
         self.engine = Engine(self.index, self.store, self.clock)
         self.client = DurableClient(self.store, self.index, self.clock)
         self.max_episodes = max_episodes
@@ -241,12 +248,17 @@ class DurableHarness:
     from plain and from async tests alike. Use as a context manager or call ``close()``."""
 
     def __init__(
-        self, app: Any, *, start: dt.datetime = DEFAULT_START, max_episodes: int = 1_000_000
+        self,
+        app: Any,
+        *,
+        start: dt.datetime = DEFAULT_START,
+        max_episodes: int = 1_000_000,
+        store: TaskHubStore | None = None,
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="devhost-harness", daemon=True)
         self._thread.start()
-        self._inner = AsyncDurableHarness(app, start=start, max_episodes=max_episodes)
+        self._inner = AsyncDurableHarness(app, start=start, max_episodes=max_episodes, store=store)
         self._closed = False
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -284,7 +296,7 @@ class DurableHarness:
         return self._inner.client
 
     @property
-    def store(self) -> MemoryStore:
+    def store(self) -> TaskHubStore:
         return self._inner.store
 
     def replace_activity(
