@@ -48,7 +48,7 @@ def _json(value: Any) -> Any:
 
 def _kind_of(step: str) -> str:
     name = step.lower()
-    if "undo" in name or "cancel" in name:
+    if name.startswith("undo"):
         return "undo"
     if "payment" in name or "refund" in name:
         return "payment"
