@@ -75,6 +75,7 @@ class DevhostProcess:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
         log = self.log_path.open("ab")
+        offset = log.tell()  # the log is shared across restarts: read only this run's banner
         try:
             self.proc = subprocess.Popen(
                 self.command(), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
@@ -89,7 +90,7 @@ class DevhostProcess:
                 self.returncodes.append(code)
                 self.proc = None
                 raise DevhostError(f"devhost exited with {code} during startup:\n{self.output()}")
-            m = _STARTED.search(self.output())
+            m = _STARTED.search(self.output(since=offset))
             if m and self._answers(m.group(1)):
                 self.base_url = m.group(1)
                 return self.base_url
@@ -104,9 +105,10 @@ class DevhostProcess:
         except (urllib.error.URLError, OSError):
             return False
 
-    def output(self) -> str:
+    def output(self, since: int = 0) -> str:
+        """What the process(es) printed so far (from byte offset `since`)."""
         try:
-            return self.log_path.read_text(errors="replace")
+            return self.log_path.read_bytes()[since:].decode(errors="replace")
         except OSError:
             return ""
 
