@@ -58,8 +58,8 @@ def book_and_pay(
         payment = yield from request_payment(context, order, story, total)
         yield from collect_payment(context, order, story, payment)
     except BookingEnded:
-        # Suppliers and the provider share no transaction: every trip stays booked until undone
-        # and money that arrived stays taken until refunded. So settle and undo, then re-raise.
+        # Durable Functions has no rollback: booked trips stay booked and money taken stays taken
+        # until an activity says otherwise. So refund what arrived, undo every trip, re-raise.
         yield from settle_unpaid(context, order, story)
         yield from undo_trips(context, order, story)
         raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -68,7 +69,11 @@ def trip(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[st
     progress.publish()
     try:
         yield from book_trip(context, order, progress)
-    except TripFailed as failed:
+    except Exception as exc:
+        # A bug rather than a supplier outcome still ends as this trip's failure, already undone.
+        failed = (
+            exc if isinstance(exc, TripFailed) else TripFailed(FailureCode.INTERNAL_ERROR, "trip not booked")
+        )
         log(context, logging.INFO, "trip %d failed: %s", order.index, failed.failure.code)
         return progress.view(TripStatus.FAILED, failed).to_wire()
     return progress.view(TripStatus.BOOKED).to_wire()
@@ -82,14 +87,12 @@ def book_trip(
         stay = yield from book_travel(context, order, conference, progress)
         if order.trip.hotel:
             yield from book_hotel(context, order, conference, stay, progress)
-    except Exception as exc:
-        # Suppliers share no transaction: every booking made so far is real and stays real unless
-        # undone. So the trip compensates (undo newest first) before it reports the failure.
+    except Exception:
+        # Durable Functions has no rollback: a completed activity stays done (its result is in the
+        # history) and its supplier booking stays real. So the trip compensates itself, newest
+        # booking first, before the failure goes on.
         yield from undo_bookings(context, progress.view(TripStatus.FAILED), order.retry)
-        if isinstance(exc, TripFailed):
-            raise
-        # A bug, not a supplier outcome: still undone, still reported as this trip's failure.
-        raise TripFailed(FailureCode.INTERNAL_ERROR, "the trip could not be booked") from exc
+        raise
 
 
 def book_conference(
@@ -111,12 +114,12 @@ def book_conference(
     return outcome.booking.conference
 
 
+@dataclass(frozen=True)
 class Stay:
     """The nights the traveller is in the conference city, as the travel (or the conference) gives them."""
 
-    def __init__(self, check_in: date, check_out: date) -> None:
-        self.check_in = check_in
-        self.check_out = check_out
+    check_in: date
+    check_out: date
 
 
 def book_travel(

@@ -14,6 +14,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+import activities
 import orchestrators
 from booking import (
     Activity,
@@ -41,25 +42,11 @@ def money(amount: Decimal | str) -> dict[str, str]:
 
 
 def make_app() -> df.DFApp:
-    """The real orchestrators, and an activity registered under every name they call (the runtime
-    refuses unknown names); each test replaces those activities by name with `Suppliers`."""
+    """The app's real orchestrators and activities; each test replaces the activities by name."""
     app = df.DFApp()
     app.register_functions(orchestrators.bp)
-    app.register_functions(_activity_names())
+    app.register_functions(activities.bp)
     return app
-
-
-def _activity_names() -> df.Blueprint:
-    bp = df.Blueprint()
-    for key, name in vars(Activity).items():
-        if key.isupper():
-
-            def unreplaced(order: Any) -> Any:
-                raise AssertionError("every activity is replaced by a stand-in in these tests")
-
-            unreplaced.__name__ = name
-            bp.activity_trigger(input_name="order")(unreplaced)
-    return bp
 
 
 def booking_input(

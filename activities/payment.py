@@ -1,0 +1,62 @@
+"""Payment activities: request a payment, check its status (reconciliation), refund it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import suppliers
+from activities import suppliers_map as to
+from activities.http import supplier_http
+from booking.activity_io import CheckPaymentOrder, PaymentOrder, RefundOrder, RefundOutcome
+from booking.errors import SupplierProtocolError
+from booking.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def _client() -> suppliers.PaymentClient:
+    return suppliers.PaymentClient(supplier_http(str(get_settings().payment_api_url)))
+
+
+async def request_payment(order: Any) -> dict[str, Any]:
+    request = PaymentOrder.from_wire(order)
+    async with to.supplier_errors():
+        created = await _client().create(
+            to.to_supplier_money(request.amount),
+            request.booking_id,
+            request.callback_url,
+            to.traveller(request.traveller),
+            idempotency_key=request.idempotency_key,
+            description=request.description,
+        )
+    log.info(
+        "payment %s requested for booking %s (%s)", created.payment_id, request.booking_id, request.amount
+    )
+    return to.payment(created).to_wire()
+
+
+async def check_payment(order: Any) -> dict[str, Any]:
+    check = CheckPaymentOrder.from_wire(order)
+    async with to.supplier_errors():
+        result = await _client().get(check.payment_id)
+    if isinstance(result, suppliers.Rejected):
+        # The app only checks payments it created: an unknown id is a bug somewhere, not an outcome.
+        raise SupplierProtocolError("payment", f"payment {check.payment_id} not found")
+    return to.payment(result).to_wire()
+
+
+async def refund_payment(order: Any) -> dict[str, Any]:
+    refund = RefundOrder.from_wire(order)
+    async with to.supplier_errors():
+        result = await _client().refund(
+            refund.payment_id, idempotency_key=refund.idempotency_key, reason=refund.reason
+        )
+    if isinstance(result, suppliers.Rejected):
+        # Not succeeded, already refunded, unknown: nothing (more) to give back.
+        log.info("payment %s not refunded: %s", refund.payment_id, result.code)
+        return RefundOutcome(payment_id=refund.payment_id, refunded=False, detail=result.code.value).to_wire()
+    log.info("payment %s refunded (%s)", refund.payment_id, result.refund_id)
+    return RefundOutcome(
+        payment_id=refund.payment_id, refunded=True, refund_id=result.refund_id, amount=to.money(result.money)
+    ).to_wire()

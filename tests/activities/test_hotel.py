@@ -1,0 +1,31 @@
+"""book_hotel / undo_hotel against the real sandbox."""
+
+from __future__ import annotations
+
+from activities.hotel import book_hotel, undo_hotel
+from booking import HotelOutcome, UndoOutcome
+from tests.activities.conftest import key, traveller
+
+
+def order(email: str) -> dict:
+    return {
+        "idempotencyKey": key("hotel"),
+        "traveller": traveller(email),
+        "city": "Amsterdam",
+        "checkIn": "2027-06-02",
+        "checkOut": "2027-06-05",
+    }
+
+
+async def test_reserves_the_nights_and_undoes(suppliers_up, email):
+    outcome = HotelOutcome.model_validate(await book_hotel(order(email)))
+    hotel = outcome.booking
+    assert hotel is not None
+    assert (str(hotel.check_in), str(hotel.check_out)) == ("2027-06-02", "2027-06-05")
+    assert hotel.price.currency == "EUR" and hotel.price.amount > 0
+    assert UndoOutcome.model_validate(await undo_hotel({"reference": hotel.reference})).found
+
+
+async def test_sold_out_is_a_result(suppliers_up, email):
+    outcome = HotelOutcome.model_validate(await book_hotel(order(email.replace("@", "+nohotel@"))))
+    assert outcome.booking is None and outcome.failure.code == "hotel_unavailable"

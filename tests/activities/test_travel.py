@@ -1,0 +1,71 @@
+"""Flight and train activities against the real sandbox: outcomes, transient failures, Retry-After."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from activities.travel import book_flight, book_train, undo_flight, undo_train
+from booking import TravelOutcome, UndoOutcome
+from booking.errors import TransientSupplierError, retry_after_from_failure
+from tests.activities.conftest import key, traveller
+
+
+def order(email: str, step: str = "flight", origin: str = "BER") -> dict:
+    return {
+        "idempotencyKey": key(step),
+        "traveller": traveller(email),
+        "origin": origin,
+        "destination": "AMS",
+        "outboundDate": "2027-06-02",
+        "returnDate": "2027-06-05",
+    }
+
+
+async def test_flight_books_and_gives_the_hotel_dates(suppliers_up, email):
+    outcome = TravelOutcome.model_validate(await book_flight(order(email)))
+    travel = outcome.booking
+    assert travel is not None and travel.mode == "flight"
+    assert travel.outbound.departure.date() == date(2027, 6, 2)
+    assert travel.check_in >= date(2027, 6, 2) and travel.check_out == date(2027, 6, 5)
+
+    assert UndoOutcome.model_validate(await undo_flight({"reference": travel.reference})).found
+
+
+async def test_no_flight_route_is_a_result(suppliers_up, email):
+    noflight = email.replace("@", "+noflight@")
+    outcome = TravelOutcome.model_validate(await book_flight(order(noflight)))
+    assert outcome.booking is None and outcome.failure.code == "no_travel_route"
+
+
+async def test_flaky_airline_raises_transient_twice_then_books(suppliers_up, email):
+    flaky = order(email.replace("@", "+flaky@"))
+    for _ in range(2):
+        with pytest.raises(TransientSupplierError, match="503"):
+            await book_flight(flaky)
+    assert TravelOutcome.model_validate(await book_flight(flaky)).booking is not None
+
+
+async def test_a_429_carries_its_retry_after_to_the_orchestrator(suppliers_up, email):
+    response = await suppliers_up.put(
+        "/_sandbox/faults/airline", json={"rateLimitEvery": 1, "retryAfterSeconds": 3}
+    )
+    assert response.status_code in (200, 204), response.text
+    with pytest.raises(TransientSupplierError) as info:
+        await book_flight(order(email))
+    # The orchestrator sees only the failure message: the marker must survive in it.
+    assert retry_after_from_failure(f"Activity function 'book_flight' failed:  {info.value}") == timedelta(
+        seconds=3
+    )
+
+
+async def test_train_books_and_undoes(suppliers_up, email):
+    outcome = TravelOutcome.model_validate(await book_train(order(email, "train")))
+    assert outcome.booking.mode == "train"
+    assert UndoOutcome.model_validate(await undo_train({"reference": outcome.booking.reference})).found
+
+
+async def test_no_train_across_the_atlantic(suppliers_up, email):
+    outcome = TravelOutcome.model_validate(await book_train(order(email, "train", origin="JFK")))
+    assert outcome.failure.code == "no_travel_route"
