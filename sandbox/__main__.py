@@ -11,11 +11,22 @@ from pathlib import Path
 from sandbox.app import serve
 from sandbox.settings import Settings, SettingsError
 
+DEFAULT_DB = Path(".sandbox/sandbox.sqlite3")
+
+
+def _keep_out_of_git(db: Path) -> None:
+    """The default state folder ignores itself (SQLite's -wal/-shm files are not *.sqlite3)."""
+    if db == DEFAULT_DB:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        marker = db.parent / ".gitignore"
+        if not marker.exists():
+            marker.write_text("# sandbox state, written by python -m sandbox\n*\n")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="Local supplier sandbox.")
     parser.add_argument("--port", type=int, default=7080, help="TCP port on 127.0.0.1 (0 picks a free one)")
-    parser.add_argument("--db", type=Path, default=Path(".sandbox/sandbox.sqlite3"), help="SQLite state file")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite state file")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -28,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
+    _keep_out_of_git(args.db)
     try:
         asyncio.run(serve(args.db, args.port, settings))
     except OSError as exc:

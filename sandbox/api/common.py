@@ -83,6 +83,11 @@ def idempotency_key(request: web.Request) -> str:
     return key
 
 
+def _no_constants(name: str) -> object:
+    # json.loads accepts NaN and Infinity by default; they are not JSON and no field wants them.
+    raise ValueError(f"{name} is not valid JSON")
+
+
 async def read_body(request: web.Request, model: type[M]) -> M:
     """Parse and validate a JSON object body; every failure is a precise 4xx."""
     if request.content_type != "application/json":
@@ -91,9 +96,11 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     if not raw.strip():
         raise ProblemError(400, "malformed_request", "a JSON object body is required")
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = json.loads(raw, parse_constant=_no_constants)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise ProblemError(400, "malformed_request", f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # a 1 MiB body can nest deep enough to exhaust the parser's stack
+        raise ProblemError(400, "malformed_request", "body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise ProblemError(400, "malformed_request", "body must be a JSON object")
     try:

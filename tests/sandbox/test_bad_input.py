@@ -142,3 +142,14 @@ async def test_a_burst_of_garbage_gets_4xx_and_writes_nothing(client):
         assert r.json()["code"]
     assert (await client.get("/_sandbox/health")).json() == {"status": "ok"}
     assert (await client.get("/_sandbox/bookings", params={"email": who})).json() == []
+
+
+async def test_deeply_nested_and_non_standard_json_is_400(client):
+    h = {"Idempotency-Key": key(), "content-type": "application/json"}
+    deep = b"[" * 200_000 + b"]" * 200_000
+    assert_problem(await client.post(WRITES[1], content=deep, headers=h), 400, "malformed_request")
+    nan = b'{"errorRate": NaN}'
+    assert_problem(
+        await client.put("/_sandbox/faults/rail", content=nan, headers=h), 400, "malformed_request"
+    )
+    assert (await client.get("/_sandbox/health")).status_code == 200

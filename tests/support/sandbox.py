@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,8 @@ class SandboxProcess:
     startup_timeout: float = 20.0
     url: str = ""
     proc: subprocess.Popen[str] | None = None
-    output: list[str] = field(default_factory=list)
+    # The last lines of its output (bounded: a long e2e session must not grow memory without end).
+    output: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
     returncode: int | None = None
 
     @property
@@ -67,7 +69,7 @@ class SandboxProcess:
         if self.proc is not None and self.proc.poll() is None:
             raise SandboxError("already running")
         cmd = [sys.executable, "-m", "sandbox", "--port", "0", "--db", str(self.db_path)]
-        self.output = []
+        self.output = deque(maxlen=2000)
         self.proc = subprocess.Popen(
             cmd,
             cwd=REPO_ROOT,
@@ -102,7 +104,7 @@ class SandboxProcess:
         if not ready.wait(self.startup_timeout) or not self.url or proc.poll() is not None:
             self.stop()
             raise SandboxError(
-                f"sandbox did not start (exit code {proc.poll()}):\n" + "\n".join(output[-20:])
+                f"sandbox did not start (exit code {proc.poll()}):\n" + "\n".join(list(output)[-20:])
             )
         log.info("sandbox pid %s at %s", proc.pid, self.url)
         return self.url
