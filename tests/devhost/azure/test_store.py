@@ -285,3 +285,46 @@ async def test_open_fails_fast_with_one_line_when_storage_is_unreachable(hub_nam
     with pytest.raises(StorageUnavailableError, match="cannot be reached") as info:
         await asyncio.wait_for(store.open(), 60)
     assert "\n" not in str(info.value)
+
+
+async def test_crash_after_sending_but_before_deleting_duplicates_nothing(
+    azurite: Azurite, hub_name: str
+) -> None:
+    short = dt.timedelta(seconds=1)
+    crashed = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
+    await crashed.open()
+    rec, ex = await start(crashed, "late-delete")
+    item = await lock(crashed, short)
+
+    async def die(*_args: object) -> None:
+        raise RuntimeError("host killed before deleting the consumed message")
+
+    crashed._delete_received = die  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await crashed.commit_episode(item, first_episode(item, rec, ex))
+    await crashed.close()
+
+    fresh = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
+    await fresh.open()
+    try:
+        # The start message returns; its checkpoint's journal is re-sent, so the activity is queued twice.
+        activities = []
+        for _ in range(100):
+            assert await fresh.lock_next_orchestration(now(), short) is None
+            act = await fresh.lock_next_activity(now(), LOCK)
+            if act is not None:
+                activities.append(act)
+            if len(activities) == 2:
+                break
+            await fresh.wait_for_work(0.1)
+        assert len(activities) == 2 and {a.message.message_id for a in activities} == {
+            activities[0].message.message_id
+        }
+        for act in activities:  # both copies run (at-least-once) and both answer
+            done = h.task_completed(h.format_ts(now()), 0, '"r"')
+            await fresh.complete_activity(act, OrchestrationMessage("late-delete", done, execution_id=ex))
+        item = await lock(fresh)
+        assert [m.event["EventType"] for m in item.messages] == [5]
+        assert len(item.history) == 4
+    finally:
+        await fresh.close()

@@ -1,0 +1,106 @@
+"""Crash test: SIGKILL the worker process while activities and timers are in flight, twice, then start it
+again: every instance completes with the output a clean run gives, and no history event is duplicated."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from devhost.app_index import index_app
+from devhost.engine.client import DurableClient
+from devhost.history import HistoryEvent, RuntimeStatus
+from devhost.store.azure import AzureStorageStore
+from devhost.store.base import InstanceQuery
+from tests.devhost.azure.crash_app import function_app
+from tests.devhost.azure.history_checks import assert_clean_history
+from tests.support.azurite import Azurite
+
+REPO = Path(__file__).resolve().parents[3]
+LOCK_SECONDS = 2  # a killed worker's messages come back after this lease
+INSTANCES = 6
+
+
+@contextmanager
+def worker(azurite: Azurite, hub: str) -> Iterator[subprocess.Popen[bytes]]:
+    env = dict(os.environ, DEVHOST_TEST_STORAGE=azurite.connection_string, CRASH_APP_ACTIVITY_SECONDS="0.4")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.devhost.azure.crash_worker", hub, str(LOCK_SECONDS)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"worker ready"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+async def histories(store: AzureStorageStore, ids: list[str]) -> dict[str, list[HistoryEvent]]:
+    return {iid: await store.get_history(iid) for iid in ids}
+
+
+def in_flight(events: list[HistoryEvent], scheduled_type: int, done_types: tuple[int, ...]) -> bool:
+    """True if an event of ``scheduled_type`` has no completion yet."""
+    done = {e.get("TaskScheduledId", e.get("TimerId")) for e in events if e["EventType"] in done_types}
+    return any(e["EventId"] not in done for e in events if e["EventType"] == scheduled_type)
+
+
+async def wait_for(store: AzureStorageStore, ids: list[str], condition, timeout: float) -> None:  # noqa: ANN001
+    async def loop() -> None:
+        while not condition(await histories(store, ids)):
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(loop(), timeout)
+
+
+async def test_sigkill_with_activities_and_timers_in_flight(
+    azure_store: AzureStorageStore, azurite: Azurite
+) -> None:
+    client = DurableClient(azure_store, index_app(function_app.app), hub_name=azure_store.hub)
+    names = [f"city{i}" for i in range(INSTANCES)]
+    ids = [f"crash-{i}" for i in range(INSTANCES)]
+
+    with worker(azurite, azure_store.hub) as first:
+        for iid, name in zip(ids, names, strict=True):
+            await client.start("journey", iid, json.dumps(json.dumps(name)))
+        # Kill 1: every instance is waiting on its durable timer (10 = TimerCreated, 11 = TimerFired).
+        await wait_for(azure_store, ids, lambda hs: all(in_flight(h, 10, (11,)) for h in hs.values()), 60)
+        first.kill()
+
+    with worker(azurite, azure_store.hub) as second:
+        # Kill 2: fan-out activities scheduled but not completed (4 = TaskScheduled, 5/6 = completions).
+        def fan_out_running(hs: dict[str, list[HistoryEvent]]) -> bool:
+            return any(in_flight(h, 4, (5, 6)) and any(e["EventType"] == 11 for e in h) for h in hs.values())
+
+        await wait_for(azure_store, ids, fan_out_running, 60)
+        second.kill()
+
+    with worker(azurite, azure_store.hub):
+
+        def all_done(hs: dict[str, list[HistoryEvent]]) -> bool:
+            return all(any(e["EventType"] == 1 for e in h) for h in hs.values())
+
+        await wait_for(azure_store, ids, all_done, 90)
+
+    for iid, name in zip(ids, names, strict=True):
+        record = await azure_store.get_instance(iid)
+        assert record is not None and record.runtime_status is RuntimeStatus.Completed, (
+            record and record.output
+        )
+        assert json.loads(record.output or "null") == function_app.expected(name)
+        assert_clean_history(await azure_store.get_history(iid))
+        children, _ = await azure_store.query_instances(
+            InstanceQuery(instance_id_prefix=record.execution_id + ":"), 10, None
+        )
+        assert len(children) == 1 and children[0].runtime_status is RuntimeStatus.Completed
+        assert_clean_history(await azure_store.get_history(children[0].instance_id))
