@@ -1,0 +1,84 @@
+"""The booking orchestrator with the app's real activities against the real sandbox, time skipped.
+
+No edge runs here, so no webhook reaches the booking: a paid booking is found by reconciliation at
+the payment deadline, which is exactly the lost-webhook case.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from booking import RetryPolicy
+from booking.settings import DEV_WEBHOOK_SECRET, get_settings
+from devhost.testing import DurableHarness
+from tests.orchestrators.world import booking_input, make_app
+
+APIS = ("conference", "airline", "rail", "hotel", "payment", "expense")
+
+
+@pytest.fixture
+def harness(sandbox, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
+    monkeypatch.setenv("PAYMENT_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
+    for api in APIS:
+        monkeypatch.setenv(f"{api.upper()}_API_URL", f"{sandbox.url}/{api}")
+    get_settings.cache_clear()
+    h = DurableHarness(make_app())
+    yield h
+    h.close()
+    get_settings.cache_clear()
+
+
+def run(harness, email: str, trips=None) -> tuple[str, dict]:
+    booking_id = f"b-{uuid.uuid4().hex[:10]}"
+    policy = RetryPolicy(first_interval_ms=500, backoff=2.0, max_interval_ms=2000, max_attempts=4)
+    harness.start_new(
+        "booking", booking_input(trips, booking_id=booking_id, email=email, retry=policy), booking_id
+    )
+    status = harness.wait_for_completion(booking_id)
+    assert status.runtime_status == "Completed", status.output
+    return booking_id, status.output
+
+
+def supplier_bookings(sandbox, email: str) -> list[dict]:
+    return httpx.get(f"{sandbox.url}/_sandbox/bookings", params={"email": email}).json()
+
+
+def test_flaky_airline_booking_is_paid_and_found_by_reconciliation(harness, sandbox):
+    email = f"ada+flaky+{uuid.uuid4().hex[:6]}@example.com"
+    booking_id, view = run(harness, email)
+
+    assert view["status"] == "Confirmed", view
+    assert view["trips"][0]["travel"]["mode"] == "flight"
+    airline = [b for b in supplier_bookings(sandbox, email) if b["supplier"] == "airline"]
+    assert len(airline) == 1 and airline[0]["status"] == "active"
+    (payment,) = httpx.get(f"{sandbox.url}/_sandbox/payments", params={"bookingId": booking_id}).json()
+    assert payment["status"] == "succeeded" and payment["amount"] == view["total"]["amount"]
+    (report,) = httpx.get(f"{sandbox.url}/_sandbox/expenses", params={"bookingId": booking_id}).json()
+    assert report["total"] == view["total"]
+
+
+def test_no_travel_at_all_leaves_nothing_booked_and_asks_no_payment(harness, sandbox):
+    email = f"ada+noflight+notrain+{uuid.uuid4().hex[:6]}@example.com"
+    booking_id, view = run(harness, email)
+
+    assert view["status"] == "Failed" and view["failure"]["code"] == "no_travel_route"
+    assert [b["status"] for b in supplier_bookings(sandbox, email)] == ["undone"]
+    assert httpx.get(f"{sandbox.url}/_sandbox/payments", params={"bookingId": booking_id}).json() == []
+
+
+def test_declined_payment_undoes_all_three_trips(harness, sandbox):
+    email = f"ada+decline+{uuid.uuid4().hex[:6]}@example.com"
+    trips = [
+        {"conferenceId": "serverlessdays-amsterdam-2027", "origin": "BER"},
+        {"conferenceId": "europython-prague-2027", "origin": "LHR"},
+        {"conferenceId": "kubecon-barcelona-2027", "origin": "CDG", "hotel": False},
+    ]
+    _, view = run(harness, email, trips)
+
+    assert view["status"] == "Failed" and view["failure"]["code"] == "payment_failed"
+    bookings = supplier_bookings(sandbox, email)
+    assert len(bookings) == 8 and {b["status"] for b in bookings} == {"undone"}
