@@ -57,13 +57,18 @@ def book_and_pay(
         story.total = total = sum_prices(order, story.trips)
         payment = yield from request_payment(context, order, story, total)
         yield from collect_payment(context, order, story, payment)
-    except BookingEnded:
+    except BookingEnded as ended:
         # Durable Functions has no rollback: booked trips stay booked and money taken stays taken
-        # until an activity says otherwise. So refund what arrived, undo every trip, re-raise.
-        yield from settle_unpaid(context, order, story)
+        # until an activity says otherwise. So undo every trip, refund what arrived, re-raise.
         yield from undo_trips(context, order, story)
+        # Final from here on: the edge now sends any later payment to `late_payment_refund`
+        # instead of raising it into this instance, so the last check below leaves no gap.
+        story.conclude(ended.status, ended.failure)
+        yield from settle_unpaid(context, order, story)
         raise
     story.payment_is(PaymentStatus.SUCCEEDED)
+    # Paid and booked is Confirmed; the expense report follows and cannot undo that.
+    story.conclude(BookingStatus.CONFIRMED)
     yield from report_expenses(context, order, story)
 
 

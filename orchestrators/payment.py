@@ -137,8 +137,8 @@ def settle_unpaid(
 ) -> Generator[Any, Any, None]:
     """Before a booking ends unpaid, ask the provider once more and refund money that did arrive.
 
-    A success that lands after this check finds the booking final: the webhook's late-payment path
-    refunds it, under the same refund key, so it is never refunded twice.
+    It runs after the final status is shown, so a success that lands after this check reaches the
+    edge's late-payment path, which refunds under the same key: never lost, never refunded twice.
     """
     payment_id = story.payment.payment_id
     if payment_id is None:

@@ -51,9 +51,13 @@ class BookingStory:
         )
         self.publish(BookingStatus.AWAITING_PAYMENT)
 
-    def end(self, status: BookingStatus, failure: Failure | None = None) -> dict[str, Any]:
+    def conclude(self, status: BookingStatus, failure: Failure | None = None) -> None:
+        """Show the final status (the edge reads it to route late payments) before the last steps."""
         self.failure = failure
         self.publish(status)
+
+    def end(self, status: BookingStatus, failure: Failure | None = None) -> dict[str, Any]:
+        self.conclude(status, failure)
         code = failure.code if failure is not None else "-"
         log(self._context, logging.INFO, "booking ended %s (%s)", status, code)
         return self.view().to_wire()

@@ -271,6 +271,10 @@ def test_money_arriving_while_the_booking_gives_up_is_refunded(world):
     view = finish(harness)
     assert view.status == "Cancelled" and view.payment.status == "Refunded"
     assert [r["idempotencyKey"] for r in suppliers.refunds] == ["refund:pay_1"]
+    # Undo first, then the last look at the provider: the booking shows Cancelled from that look on,
+    # so a payment landing even later goes to the edge's late-payment refund instead of this instance.
+    last_undo = max(i for i, name in enumerate(suppliers.sequence) if name.startswith("undo_"))
+    assert suppliers.sequence[last_undo + 1 :] == ["check_payment", "refund_payment"]
 
 
 def test_stale_failure_is_checked_with_the_provider_and_does_not_fail_a_paid_booking(world):

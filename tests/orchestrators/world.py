@@ -94,6 +94,7 @@ class Suppliers:
 
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
+    sequence: list[str] = field(default_factory=list)  # every activity call, in order
     undo_order: list[str] = field(default_factory=list)
     payments: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
@@ -120,6 +121,7 @@ class Suppliers:
     def _counted(self, name: str, fake: Any) -> Any:
         def call(order: Any) -> Any:
             self.calls[name] += 1
+            self.sequence.append(name)
             return fake(order)
 
         return call
