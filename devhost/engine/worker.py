@@ -21,6 +21,7 @@ from devhost.app_index import AppIndex
 from devhost.clock import Clock, SystemClock
 from devhost.engine.activity import ActivityOutcome, run_activity
 from devhost.engine.episode import EpisodeRunner, unknown_activity_message
+from devhost.engine.sdk_speedups import install_timestamp_cache
 from devhost.history import RuntimeStatus
 from devhost.store.base import (
     ActivityWorkItem,
@@ -50,6 +51,7 @@ class Engine:
         max_activity_workers: int = 16,
         measure: bool = False,
     ) -> None:
+        install_timestamp_cache()
         self.index = index
         self.store = store
         self.clock: Clock = clock or SystemClock()
