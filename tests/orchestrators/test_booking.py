@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -372,3 +373,17 @@ def test_the_traveller_email_is_never_logged(world, caplog):
     finish(harness)
     assert caplog.records
     assert "secret.person" not in caplog.text
+
+
+def test_ten_trips_keep_the_custom_status_well_under_the_runtime_cap(world):
+    harness, suppliers = world
+    trips = [
+        {"conferenceId": "serverlessdays-amsterdam-2027", "origin": origin}
+        for origin in ("BER", "LHR", "CDG", "MUC", "WAW", "MAD", "JFK", "SFO", "BER", "LHR")
+    ]
+    start(harness, trips=trips)
+    awaiting = await_payment(harness)
+
+    text = json.dumps(awaiting, separators=(",", ":"))
+    # The extension refuses a custom status over 16 KB counted in UTF-16: keep a quarter spare.
+    assert len(text.encode("utf-16-le")) < 12 * 1024, len(text)
