@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import importlib.util
 import json
 from pathlib import Path
 
@@ -36,13 +37,22 @@ def _schema(name: str) -> dict:
     return json.loads(path.read_text())
 
 
+def _fresh_function_app() -> object:
+    """function_app.py loaded as the worker loads it, as a module of its own: `get_functions()` may be
+    called once per app object, and other tests (devhost) index the imported `function_app.app`."""
+    spec = importlib.util.spec_from_file_location("function_app_as_indexed", ROOT / "function_app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def functions() -> list[dict]:
     """What the worker sends the host for each function: name and raw binding dicts (protocol §1.1)."""
     import azure.functions as func
 
-    import function_app
-
+    function_app = _fresh_function_app()
     registers = [v for v in vars(function_app).values() if isinstance(v, func.FunctionRegister)]
     assert len(registers) == 1, "the worker allows exactly one FunctionRegister in function_app.py"
     indexed = []

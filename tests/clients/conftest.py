@@ -27,3 +27,6 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 async def rpc() -> AsyncIterator[RecordingRpc]:
     async with recording_rpc() as server:
         yield server
+
+
+from tests.support.sandbox import sandbox  # noqa: E402, F401  (the session fixture, for test_real_app.py)
