@@ -120,7 +120,8 @@ def build_app(store: Store, settings: Settings) -> web.Application:
     app.router.add_get("/", index)
 
     async def lifecycle(app: web.Application) -> Any:
-        async with httpx.AsyncClient(follow_redirects=False) as http:
+        # trust_env=False: a proxy from the environment must not swallow webhooks meant for 127.0.0.1.
+        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             provider = PaymentProvider(store, settings, http)
             app[SERVICES] = Services(store=store, settings=settings, faults=Faults(store), provider=provider)
             provider.start()

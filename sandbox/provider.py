@@ -56,6 +56,13 @@ def event_body(
     return json.dumps({"type": event_type, "data": data}, separators=(",", ":"))
 
 
+def backoff(attempts: int, settings: Settings) -> float:
+    """Seconds before the next attempt after `attempts` failed ones: doubling, capped."""
+    return float(
+        min(settings.webhook_retry_seconds * 2 ** (attempts - 1), settings.webhook_max_interval_seconds)
+    )
+
+
 class PaymentProvider:
     """Owns the worker task; handlers call `wake()` after scheduling something."""
 
@@ -205,10 +212,7 @@ class PaymentProvider:
             )
             log.warning("webhook %s for %s failed after %d attempts", d.webhook_id, d.payment_id, attempts)
             return
-        interval = min(
-            self._settings.webhook_retry_seconds * 2 ** (attempts - 1),
-            self._settings.webhook_max_interval_seconds,
-        )
+        interval = backoff(attempts, self._settings)
         self._store.record_attempt(
             d.id,
             status="scheduled",

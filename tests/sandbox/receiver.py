@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    at: float  # wall-clock time of arrival (time.time())
 
     @property
     def json(self) -> Any:
@@ -37,7 +39,9 @@ class Receiver:
     async def _handle(self, request: web.Request) -> web.Response:
         status = self.statuses.pop(0) if self.statuses else self.default
         body = await request.read()
-        self.received.append(Received({k.lower(): v for k, v in request.headers.items()}, body, status))
+        self.received.append(
+            Received({k.lower(): v for k, v in request.headers.items()}, body, status, time.time())
+        )
         return web.Response(status=status, text="ok" if status < 300 else "nope")
 
     async def __aenter__(self) -> Receiver:

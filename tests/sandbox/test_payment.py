@@ -80,7 +80,7 @@ async def _is(client, payment_id: str, status: str) -> bool:
 async def test_a_tampered_webhook_fails_verification(client, receiver):
     await post(client, "/payment/payments", payment(receiver.url, email()))
     [hook] = await receiver.wait_for(1)
-    forged = Received(hook.headers, hook.body.replace(b"1234.50", b"1.00"), 200)
+    forged = Received(hook.headers, hook.body.replace(b"1234.50", b"1.00"), 200, hook.at)
     with pytest.raises(Exception, match="(?i)signature"):
         Webhook(TEST_WEBHOOK_SECRET).verify(forged.body, forged.headers)
 

@@ -137,3 +137,18 @@ def test_openapi_document_describes_every_route(sandbox):
     for ref in set(re.findall(r"#/components/schemas/([\w-]+)", text)):
         assert ref in schemas, ref
     assert "returnDate" in schemas["TravelRequest"]["properties"]
+
+
+def test_fixture_gives_the_app_settings_that_point_at_it(sandbox):
+    settings = sandbox.app_settings()
+    assert settings["AIRLINE_API_URL"] == f"{sandbox.url}/airline"
+    assert set(settings) == {
+        "CONFERENCE_API_URL",
+        "AIRLINE_API_URL",
+        "RAIL_API_URL",
+        "HOTEL_API_URL",
+        "PAYMENT_API_URL",
+        "EXPENSE_API_URL",
+        "PAYMENT_WEBHOOK_SECRET",
+    }
+    assert httpx.get(settings["CONFERENCE_API_URL"] + "/conferences").status_code == 200

@@ -64,6 +64,12 @@ class SandboxProcess:
     def webhook_secret(self) -> str:
         return {**DEFAULT_ENV, **self.env}["PAYMENT_WEBHOOK_SECRET"]
 
+    def app_settings(self) -> dict[str, str]:
+        """The app settings that point a function app at this sandbox (booking-api.md names)."""
+        apis = ("conference", "airline", "rail", "hotel", "payment", "expense")
+        urls = {f"{api.upper()}_API_URL": f"{self.url}/{api}" for api in apis}
+        return {**urls, "PAYMENT_WEBHOOK_SECRET": self.webhook_secret}
+
     def start(self) -> str:
         """Start the process and wait for its ready line; returns the base URL."""
         if self.proc is not None and self.proc.poll() is None:
