@@ -70,8 +70,8 @@ def request_payment(
 def collect_payment(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory, payment: PaymentState
 ) -> Generator[Any, Any, Money]:
-    """The amount paid, once the provider confirms the right amount; `BookingEnded` otherwise."""
-    expected = payment.amount
+    """The amount paid, once the provider confirms the booking's total; `BookingEnded` otherwise."""
+    expected = story.total or payment.amount
     deadline: datetime = story.payment.expires_at or context.current_utc_datetime
     seen: set[str] = set()
     for _ in range(MAX_UNDECIDED_EVENTS):

@@ -387,3 +387,20 @@ def test_ten_trips_keep_the_custom_status_well_under_the_runtime_cap(world):
     text = json.dumps(awaiting, separators=(",", ":"))
     # The extension refuses a custom status over 16 KB counted in UTF-16: keep a quarter spare.
     assert len(text.encode("utf-16-le")) < 12 * 1024, len(text)
+
+
+def test_an_undo_that_keeps_failing_is_not_reported_as_undone(world):
+    harness, suppliers = world
+    suppliers.sold_out_cities = {"Oslo"}
+    suppliers.undo_503s = 99  # the suppliers refuse every undo
+    trips = [
+        {"conferenceId": "serverlessdays-amsterdam-2027", "origin": "BER"},
+        {"conferenceId": "ndc-oslo-2027", "origin": "MAD"},
+    ]
+    start(harness, trips=trips, retry=RetryPolicy(first_interval_ms=100, max_interval_ms=400, max_attempts=3))
+    view = finish(harness)
+
+    assert view.status == "Failed" and view.failure.code == "hotel_unavailable"
+    # Honest about what is left: the booked trip could not be undone, so it does not say Undone.
+    assert [t.status for t in view.trips] == ["Failed", "Failed"]
+    assert suppliers.calls["undo_hotel"] == 3  # every undo was tried max_attempts times
