@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from devhost.config import (
     load_local_settings,
 )
 from devhost.loader import AppLoadError, load_app
-from devhost.store.base import TaskHubStore
+from devhost.store.base import StoreError, TaskHubStore
 
 log = logging.getLogger("devhost")
 
@@ -128,6 +129,8 @@ async def _serve(args: argparse.Namespace) -> int:
         store = open_store(storage, config)
     except StorageUnavailable as exc:
         return _fail(EXIT_STORAGE, str(exc))
+    except Exception as exc:  # e.g. a malformed connection string
+        return _fail(EXIT_STORAGE, f"storage cannot be used: {_one_line(exc)}")
     keys = load_or_create_keys(app_root) if args.auth else None
     website = os.environ.get("WEBSITE_HOSTNAME")
     host = DevHost(index=index, config=config, store=store, app_root=app_root, port=port, keys=keys,
@@ -140,6 +143,10 @@ async def _serve(args: argparse.Namespace) -> int:
         if getattr(exc, "errno", None) in (98, 48):  # EADDRINUSE on Linux / macOS
             return _fail(EXIT_USAGE, f"port {port} is already in use")
         return _fail(EXIT_STORAGE, f"storage cannot be reached: {_one_line(exc)}")
+    except StoreError as exc:  # the store's own one-line diagnosis
+        with contextlib.suppress(Exception):
+            await host.stop()
+        return _fail(EXIT_STORAGE, _SECRET.sub(r"\1=***", str(exc).strip().splitlines()[0])[:300])
     except Exception as exc:
         with contextlib.suppress(Exception):
             await host.stop()
@@ -156,10 +163,14 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+_SECRET = re.compile(r"(AccountKey|SharedAccessSignature|sig)=[^;&\s]+", re.IGNORECASE)
+
+
 def _one_line(exc: BaseException) -> str:
+    """First line of the error, with anything that looks like a storage secret blanked out."""
     text = str(exc).strip().splitlines()
     first = text[0] if text else type(exc).__name__
-    return f"{type(exc).__name__}: {first}"[:300]
+    return _SECRET.sub(r"\1=***", f"{type(exc).__name__}: {first}")[:300]
 
 
 def _print_banner(host: object, storage: str) -> None:

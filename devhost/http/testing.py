@@ -31,7 +31,7 @@ from devhost.engine.worker import Engine
 from devhost.history import TERMINAL_STATUSES
 from devhost.http.binding import DurableUrls
 from devhost.http.host import DevHost
-from devhost.store.base import InstanceRecord
+from devhost.store.base import InstanceRecord, TaskHubStore
 from devhost.store.memory import MemoryStore
 
 
@@ -48,6 +48,10 @@ class DurableTestHost:
         return self.host.base_url
 
     @property
+    def hub_name(self) -> str:
+        return self.host.config.hub_name
+
+    @property
     def urls(self) -> DurableUrls:
         return self.host.urls
 
@@ -57,8 +61,7 @@ class DurableTestHost:
         return self.host.urls.client_binding_json()
 
     @property
-    def store(self) -> MemoryStore:
-        assert isinstance(self.host.store, MemoryStore)
+    def store(self) -> TaskHubStore:
         return self.host.store
 
     @property
@@ -89,14 +92,16 @@ async def durable_host(
     hub_name: str = "TestHubName",
     route_prefix: str = "api",
     app_root: Path | None = None,
+    store: TaskHubStore | None = None,
 ) -> AsyncIterator[DurableTestHost]:
-    """Serve `app` (a DFApp/FunctionApp, or a module holding exactly one) with an in-memory task hub.
+    """Serve `app` (a DFApp/FunctionApp, or a module holding exactly one) with an in-memory task hub
+    (or `store`, e.g. an Azure Storage store on Azurite; it is opened and closed here).
 
     The app is indexed with `devhost.app_index.index_app`, which calls `get_functions()` only once per
     app object, so several tests may use the same imported app. Stops everything when the block ends."""
     index = index_app(app)
     config = HostConfig(route_prefix=route_prefix, hub_name=hub_name, max_queue_polling_interval=0.5)
-    host = DevHost(index=index, config=config, store=MemoryStore(), app_root=app_root or Path.cwd())
+    host = DevHost(index=index, config=config, store=store or MemoryStore(), app_root=app_root or Path.cwd())
     await host.start()
     try:
         yield DurableTestHost(host)

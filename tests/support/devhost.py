@@ -1,6 +1,7 @@
 """Run `python -m devhost start` as a real process on a free port, for integration and e2e tests.
 
     with devhost_process(app_root, storage="memory", env={"TASKHUB_NAME": "Hub1"}) as host:
+        # storage: "memory", a connection string, or "" for the app's AzureWebJobsStorage setting
         httpx.get(host.base_url + "/api/health")
         host.kill()        # SIGKILL, as a crash
         host.restart()     # same app root, storage and env; a new free port unless `port` was given
@@ -65,7 +66,9 @@ class DevhostProcess:
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "devhost", "start", "--app-root", str(self.app_root),
-               "--port", str(self.port), "--storage", self.storage, *self.extra_args]
+               "--port", str(self.port), *self.extra_args]
+        if self.storage:  # empty: devhost falls back to the AzureWebJobsStorage app setting
+            cmd += ["--storage", self.storage]
         if self.auth:
             cmd.append("--auth")
         return cmd

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -120,3 +121,37 @@ def test_kill_and_restart(tmp_path: Path) -> None:
         assert host.returncodes[-1] == -9
         assert host.base_url != "" and client.get(f"{host.base_url}/admin/host/ping").status_code == 200
         assert first.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.azurite
+def test_chaining_on_azurite_survives_a_restart(tmp_path: Path, azurite) -> None:
+    hub = "Cli" + uuid.uuid4().hex[:10]
+    host_json = '{"extensions": {"durableTask": {"hubName": "%TASKHUB_NAME%"}}}'
+    settings = {"AzureWebJobsStorage": azurite.connection_string, "TASKHUB_NAME": hub}
+    root = write_app(tmp_path / "azure", CHAINING_APP, host_json=host_json, settings=settings)
+    # No --storage: it defaults to the AzureWebJobsStorage app setting, as with func.
+    with devhost_process(root, storage="", env={}) as host, httpx.Client(timeout=10) as client:
+        assert f"Azure Storage task hub '{hub}'" in host.output()
+        r = client.post(f"{host.base_url}/api/orchestrators/function_chaining")
+        status_url = r.json()["statusQueryGetUri"]
+        output = poll_until_done(client, status_url)["output"]
+        assert output == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+        host.restart()
+        path_and_query = status_url.split("/runtime/", 1)[1]
+        again = client.get(f"{host.base_url}/runtime/{path_and_query}")
+        assert again.status_code == 200 and again.json()["runtimeStatus"] == "Completed"
+        assert azurite.connection_string.split("AccountKey=")[1].split(";")[0] not in host.output()
+
+
+def test_storage_that_cannot_be_reached_is_one_line(tmp_path: Path) -> None:
+    root = write_app(tmp_path / "nostorage", CHAINING_APP)
+    dead = "http://127.0.0.1:1/devstoreaccount1"
+    conn = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={'A' * 86}==;"
+            f"BlobEndpoint={dead};QueueEndpoint={dead};TableEndpoint={dead};")
+    cmd = [sys.executable, "-m", "devhost", "start", "--app-root", str(root), "--port", "0",
+           "--storage", conn]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 4
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("devhost: ") and "cannot be reached" in last
+    assert "A" * 86 not in proc.stderr

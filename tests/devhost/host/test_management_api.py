@@ -6,15 +6,12 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from devhost.http.testing import DurableTestHost, durable_host
-from devhost.loader import load_app
-from tests.devhost.host.apps import DURABLE_APP, write_app
+from devhost.http.testing import DurableTestHost
 
 WEBHOOK = "/runtime/webhooks/durabletask"
 CHECK_STATUS_KEYS = ["id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
@@ -22,14 +19,6 @@ CHECK_STATUS_KEYS = ["id", "statusQueryGetUri", "sendEventPostUri", "terminatePo
 STATUS_KEYS = ["name", "instanceId", "runtimeStatus", "input", "customStatus", "output", "createdTime",
                "lastUpdatedTime"]
 SECONDS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-
-
-@pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[DurableTestHost]:
-    root = write_app(tmp_path / "durable_app", DURABLE_APP)
-    module, _ = load_app(root, {})
-    async with durable_host(module) as running:
-        yield running
 
 
 @pytest.fixture
@@ -69,7 +58,7 @@ async def test_start_returns_check_status(
     assert re.fullmatch(r"[0-9a-f]{32}", iid)
     assert r.headers["Location"] == body["statusQueryGetUri"]
     prefix = f"{host.base_url}{WEBHOOK}/instances/{iid}"
-    qs = "taskHub=TestHubName&connection=Storage"
+    qs = f"taskHub={host.hub_name}&connection=Storage"
     assert body["statusQueryGetUri"] == f"{prefix}?{qs}"
     assert body["sendEventPostUri"] == f"{prefix}/raiseEvent/{{eventName}}?{qs}"
     assert body["terminatePostUri"] == f"{prefix}/terminate?reason={{text}}&{qs}"
@@ -288,7 +277,7 @@ async def test_unknown_routes_and_other_hubs(http: aiohttp.ClientSession, host: 
         assert r.status == 404
     async with http.get(f"{host.base_url}{WEBHOOK}/instances/x?taskHub=OtherHub") as r:
         assert r.status == 400
-    async with http.get(f"{host.base_url}{WEBHOOK}/instances/x?TASKHUB=testhubname") as r:
+    async with http.get(f"{host.base_url}{WEBHOOK}/instances/x?TASKHUB={host.hub_name.lower()}") as r:
         assert r.status == 404  # query names and hub names are case-insensitive
 
 

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import azure.durable_functions as df
 import azure.functions as func
 import pytest
 
-from devhost.http.testing import DurableTestHost, durable_host
-from devhost.loader import load_app
-from tests.devhost.host.apps import DURABLE_APP, write_app
+from devhost.http.testing import DurableTestHost
 
 Status = df.OrchestrationRuntimeStatus
-
-
-@pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[DurableTestHost]:
-    root = write_app(tmp_path / "durable_app", DURABLE_APP)
-    module, _ = load_app(root, {})
-    async with durable_host(module) as running:
-        yield running
 
 
 def client_for(host: DurableTestHost) -> df.DurableOrchestrationClient:
