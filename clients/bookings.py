@@ -20,6 +20,7 @@ from clients.body import check_size, is_json_content_type, parse_json, read_json
 from clients.durable import InstanceGone, InstanceMissing, raise_event, status_of
 from clients.idempotency import booking_id_for_key, check_key, is_booking_id, new_booking_id
 from clients.responses import booking_links, json_response
+from clients.validation import validate_input
 from clients.views import booking_input, booking_resource, current_view, is_booking, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ async def _replay(
 async def start_booking(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     raw_key = req.headers.get(IDEMPOTENCY_HEADER)
     key = check_key(raw_key) if raw_key is not None else None
-    request = BookingRequest.model_validate(read_json(req))
+    request = validate_input(BookingRequest, read_json(req))
     fingerprint = request.fingerprint()
     settings = get_settings()
 
@@ -96,8 +97,8 @@ def _cancel_reason(req: func.HttpRequest) -> CancelRequest:
     if not body.strip():
         return CancelRequest()
     if not is_json_content_type(req.headers.get("content-type")):
-        return CancelRequest.model_validate(read_json(req))  # raises the content-type error
-    return CancelRequest.model_validate(parse_json(body))
+        return validate_input(CancelRequest, read_json(req))  # raises the content-type error
+    return validate_input(CancelRequest, parse_json(body))
 
 
 @endpoint("bookings/{bookingId}/cancel", "POST")

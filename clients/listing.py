@@ -15,8 +15,9 @@ from booking import BookingResource, BookingStatus
 from clients.blueprint import endpoint
 from clients.durable import DurableUnavailable
 from clients.idempotency import BOOKING_ID_PREFIX, is_booking_id
-from clients.problems import FieldError, QueryError
+from clients.problems import QueryError
 from clients.responses import json_response
+from clients.validation import FieldError
 from clients.views import booking_resource, is_booking
 
 DEFAULT_LIMIT = 20

@@ -2,8 +2,8 @@
 
 Every client function runs inside `@problem_boundary`; handlers raise domain errors (booking.errors)
 or edge errors (clients.body, clients.signatures, clients.idempotency) and never build an error
-response themselves. Nothing from a request body is logged here: pydantic errors echo input values
-(the traveller's email), so only error types and field names reach the log.
+response themselves. Nothing from a request body is logged here: exception texts may echo input
+values (the traveller's email), so a 5xx logs the type and frames, never the message.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
 import azure.functions as func
-from pydantic import ValidationError
 
 from booking.errors import (
     BookingAlreadyFinal,
@@ -30,17 +29,12 @@ from clients.body import MalformedRequest, PayloadTooLarge
 from clients.durable import DurableUnavailable
 from clients.idempotency import InvalidIdempotencyKey
 from clients.signatures import InvalidSignature
+from clients.validation import FieldError, InvalidFields
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:conference-trips:problem:"
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -83,38 +77,13 @@ class InvalidRequestBody(Exception):
     """A body that is JSON but not the right shape, where shape errors are a 400 (the webhook)."""
 
 
-def field_path(loc: Sequence[str | int]) -> str:
-    """pydantic's loc ('trips', 0, 'origin') as the contract's "trips[0].origin"."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "body"
-
-
-def field_errors(exc: ValidationError) -> list[FieldError]:
-    """Every invalid field, once each message, in pydantic's order; never the input values."""
-    seen: set[tuple[str, str]] = set()
-    result: list[FieldError] = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        item = (field_path(error.get("loc", ())), message)
-        if item not in seen:
-            seen.add(item)
-            result.append(FieldError(*item))
-    return result
-
-
 def to_problem(exc: BaseException) -> Problem:
     """Map an exception to the problem the API answers with (the only such mapping)."""
     match exc:
-        case ValidationError():
-            errors = field_errors(exc)
-            noun = "field is" if len(errors) == 1 else "fields are"
-            detail = f"{len(errors)} {noun} invalid."
-            return Problem(422, "validation", "The request is not valid", detail, errors)
+        case InvalidFields():
+            noun = "field is" if len(exc.errors) == 1 else "fields are"
+            detail = f"{len(exc.errors)} {noun} invalid."
+            return Problem(422, "validation", "The request is not valid", detail, exc.errors)
         case MalformedRequest() | InvalidRequestBody():
             return Problem(400, "malformed-request", "The request could not be read", str(exc))
         case InvalidIdempotencyKey():

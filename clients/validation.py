@@ -1,0 +1,59 @@
+"""Validating what a caller sent against a booking/ model, with every invalid field named.
+
+Only input validated here becomes a 422: a pydantic error anywhere else is our bug (a 500), so it
+must not reach the caller dressed up as their mistake.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class InvalidFields(Exception):
+    """The request body is JSON but some fields are invalid (422, every field listed)."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        super().__init__("invalid fields: " + ", ".join(e.field for e in errors))
+        self.errors = tuple(errors)
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """pydantic's loc ('trips', 0, 'origin') as the contract's "trips[0].origin"."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """Every invalid field, once per message, in pydantic's order; never the input values."""
+    seen: set[tuple[str, str]] = set()
+    result: list[FieldError] = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        item = (field_path(error.get("loc", ())), message)
+        if item not in seen:
+            seen.add(item)
+            result.append(FieldError(*item))
+    return result
+
+
+def validate_input(model: type[_M], document: Any) -> _M:
+    """`model` from the caller's JSON document, or `InvalidFields` naming every bad field."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidFields(field_errors(exc)) from None
