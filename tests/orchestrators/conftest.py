@@ -1,3 +1,17 @@
-"""The real sandbox for the orchestrator tests that run the app's real activities end to end."""
+"""Fixtures of the orchestrator tests: the harness with stand-in suppliers, and the real sandbox for
+the tests that run the app's real activities end to end."""
 
+import pytest
+
+from devhost.testing import DurableHarness
+from tests.orchestrators.world import Suppliers, make_app
 from tests.support.sandbox import sandbox  # noqa: F401  (the session fixture, declared for this folder)
+
+
+@pytest.fixture
+def world():
+    """The app on devhost's harness with every activity replaced by a `Suppliers` stand-in."""
+    suppliers = Suppliers()
+    with DurableHarness(make_app()) as harness:
+        suppliers.install(harness)
+        yield harness, suppliers

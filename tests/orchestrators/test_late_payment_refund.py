@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from devhost.testing import DurableHarness
-from tests.orchestrators.world import Suppliers, make_app, payment_event
-
-
-@pytest.fixture
-def world():
-    suppliers = Suppliers()
-    with DurableHarness(make_app()) as harness:
-        suppliers.install(harness)
-        yield harness, suppliers
+from tests.orchestrators.world import payment_event
 
 
 def test_late_success_is_refunded_under_the_payments_one_refund_key(world):

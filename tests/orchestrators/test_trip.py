@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from booking import RetryPolicy, Traveller, TripInput, TripRequest
-from devhost.testing import DurableHarness
-from tests.orchestrators.world import Suppliers, make_app, timer_delays
+from tests.orchestrators.world import timer_delays
 
 POLICY = RetryPolicy(first_interval_ms=1000, backoff=2.0, max_interval_ms=3000, max_attempts=4)
 TRIP_ID = "b-1:trip:0"
@@ -22,14 +19,6 @@ def trip_input(origin: str = "BER", conference: str = "serverlessdays-amsterdam-
         traveller=Traveller(name="Ada", email="ada@example.com"),
         retry=POLICY,
     ).to_wire()
-
-
-@pytest.fixture
-def world():
-    suppliers = Suppliers()
-    with DurableHarness(make_app()) as harness:
-        suppliers.install(harness)
-        yield harness, suppliers
 
 
 def run_trip(harness, **kwargs):

@@ -1,0 +1,39 @@
+"""Running one `booking` orchestration in the harness: start it, reach the payment wait, pay, finish."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from booking import BookingView
+from tests.orchestrators.world import booking_input, payment_event
+
+BOOKING_ID = "b-1"
+AMSTERDAM_TOTAL = Decimal("249.00") + Decimal("189.00") + 3 * Decimal("145.00")  # ticket, flight, 3 nights
+
+
+def start(harness, **kwargs):
+    return harness.start_new("booking", booking_input(booking_id=BOOKING_ID, **kwargs), BOOKING_ID)
+
+
+def status_of(harness):
+    return harness.get_status(BOOKING_ID)
+
+
+def await_payment(harness):
+    """Run until the booking waits for its payment; return its view then."""
+    harness.run_until(lambda: (status_of(harness).custom_status or {}).get("status") == "AwaitingPayment")
+    return status_of(harness).custom_status
+
+
+def finish(harness):
+    status = harness.wait_for_completion(BOOKING_ID)
+    assert status.runtime_status == "Completed", status.output
+    # The output is the final view, and it is what the custom status shows too.
+    assert status.custom_status == status.output
+    return BookingView.model_validate(status.output)
+
+
+def pay(harness, suppliers, amount=None, webhook_id="msg_1"):
+    suppliers.payment_status = "succeeded"
+    paid = f"{amount if amount is not None else AMSTERDAM_TOTAL:.2f}"
+    harness.raise_event(BOOKING_ID, "PaymentSucceeded", payment_event(webhook_id, amount=paid))

@@ -1,0 +1,211 @@
+"""The booking's payment wait (orchestrators/payment.py) through the harness: every way a payment goes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from booking import RetryPolicy
+from tests.orchestrators.booking_run import (
+    AMSTERDAM_TOTAL,
+    BOOKING_ID,
+    await_payment,
+    finish,
+    pay,
+    start,
+    status_of,
+)
+from tests.orchestrators.world import payment_event
+
+
+def test_payment_timer_is_cancelled_when_the_payment_wins(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    pay(harness, suppliers)
+    harness.run_until_idle()
+
+    # Completed right away, not Running until the 15-minute timer fires.
+    assert status_of(harness).runtime_status == "Completed"
+    assert harness.now < dt.datetime(2024, 1, 1, 0, 15, tzinfo=dt.UTC)
+
+
+def test_declined_payment_fails_and_undoes_everything(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    suppliers.payment_status = "failed"
+    harness.raise_event(BOOKING_ID, "PaymentFailed", payment_event(amount="0.00", reason="card_declined"))
+
+    view = finish(harness)
+    assert view.status == "Failed" and view.failure.code == "payment_failed"
+    assert "card_declined" in view.failure.message
+    assert view.payment.status == "Failed"
+    assert suppliers.active() == [] and suppliers.refunds == []
+    assert [t.status for t in view.trips] == ["Undone"]
+
+
+def test_payment_timeout_expires_after_reconciling_once(world):
+    harness, suppliers = world
+    start(harness, timeout_seconds=600)
+    await_payment(harness)
+
+    view = finish(harness)
+    assert view.status == "Expired" and view.failure.code == "payment_timeout"
+    assert harness.now >= dt.datetime(2024, 1, 1, 0, 10, tzinfo=dt.UTC)
+    assert suppliers.active() == [] and suppliers.refunds == []
+    # once at the deadline (reconciliation), once more just before ending (settlement)
+    assert suppliers.calls["check_payment"] == 2
+    assert view.payment.status == "Pending"  # may still succeed: a late webhook is refunded by the edge
+
+
+def test_reconciliation_finds_a_payment_whose_webhook_was_lost(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    suppliers.payment_status = "succeeded"  # paid, but no webhook ever arrives
+
+    view = finish(harness)
+    assert view.status == "Confirmed" and view.payment.status == "Succeeded"
+    assert len(suppliers.expenses) == 1 and suppliers.refunds == []
+
+
+def test_cancel_while_awaiting_payment_undoes_everything_and_stops_the_timer(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    harness.raise_event(BOOKING_ID, "CancelRequested", {"reason": "changed my mind"})
+    harness.run_until_idle()
+
+    assert status_of(harness).runtime_status == "Completed"  # no 15-minute timer holding it open
+    view = finish(harness)
+    assert view.status == "Cancelled" and view.failure.code == "cancelled_by_traveller"
+    assert suppliers.active() == []
+
+
+def test_cancel_requested_while_booking_is_honoured_at_the_payment_wait(world):
+    harness, suppliers = world
+    suppliers.flight_503s = 2  # the booking is still busy with retries when the cancel arrives
+    start(harness)
+    harness.run_until_idle()
+    assert status_of(harness).custom_status["status"] == "Booking"
+    harness.raise_event(BOOKING_ID, "CancelRequested", {})
+
+    view = finish(harness)
+    assert view.status == "Cancelled" and suppliers.active() == []
+
+
+def test_wrong_amount_counts_as_failed_and_is_refunded(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    pay(harness, suppliers, amount=Decimal("1.00"))
+
+    view = finish(harness)
+    assert view.status == "Failed" and view.failure.code == "payment_amount_mismatch"
+    assert view.payment.status == "Refunded"
+    (refund,) = suppliers.refunds
+    assert refund["paymentId"] == "pay_1" and refund["idempotencyKey"] == "refund:pay_1"
+    assert suppliers.active() == [] and suppliers.expenses == []
+
+
+def test_money_arriving_while_the_booking_gives_up_is_refunded(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    # The traveller cancels, but the provider had already taken the money (its webhook lost in the race).
+    suppliers.payment_status = "succeeded"
+    harness.raise_event(BOOKING_ID, "CancelRequested", {})
+
+    view = finish(harness)
+    assert view.status == "Cancelled" and view.payment.status == "Refunded"
+    assert [r["idempotencyKey"] for r in suppliers.refunds] == ["refund:pay_1"]
+    # Undo first, then the last look at the provider: the booking shows Cancelled from that look on,
+    # so a payment landing even later goes to the edge's late-payment refund instead of this instance.
+    last_undo = max(i for i, name in enumerate(suppliers.sequence) if name.startswith("undo_"))
+    assert suppliers.sequence[last_undo + 1 :] == ["check_payment", "refund_payment"]
+
+
+def test_stale_failure_is_checked_with_the_provider_and_does_not_fail_a_paid_booking(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    suppliers.payment_status = "succeeded"  # the stale failure arrives after the success it preceded
+    harness.raise_event(
+        BOOKING_ID, "PaymentFailed", payment_event("msg_old", amount="0.00", reason="attempt_declined")
+    )
+
+    view = finish(harness)
+    assert view.status == "Confirmed"
+
+
+def test_duplicate_payment_events_are_not_counted_twice(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    # A stale failure while the payment is still pending keeps the booking waiting ...
+    stale = payment_event("msg_old", amount="0.00", reason="attempt_declined")
+    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)
+    harness.run_until_idle()
+    assert status_of(harness).custom_status["status"] == "AwaitingPayment"
+    # ... and its redelivery does not count again (it would otherwise be a second "failure").
+    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)
+    harness.run_until_idle()
+    assert status_of(harness).custom_status["status"] == "AwaitingPayment"
+    assert suppliers.calls["check_payment"] == 1
+
+    suppliers.payment_status = "succeeded"
+    view = finish(harness)  # decided by reconciliation at the deadline
+    assert view.status == "Confirmed"
+    assert len(suppliers.expenses) == 1
+
+
+def test_duplicate_success_delivered_early_confirms_once(world):
+    harness, suppliers = world
+    suppliers.flight_503s = 1
+    start(harness)
+    harness.run_until_idle()  # still booking: both deliveries arrive before anyone waits for them
+    pay(harness, suppliers)
+    pay(harness, suppliers)
+
+    view = finish(harness)
+    assert view.status == "Confirmed"
+    assert len(suppliers.expenses) == 1 and suppliers.refunds == []
+
+
+def test_a_payment_for_another_id_is_refunded_and_the_booking_keeps_waiting(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    harness.raise_event(
+        BOOKING_ID, "PaymentSucceeded", payment_event("msg_x", payment_id="pay_other", amount="5.00")
+    )
+    harness.run_until_idle()
+    assert status_of(harness).custom_status["status"] == "AwaitingPayment"
+    assert [r["paymentId"] for r in suppliers.refunds] == ["pay_other"]
+
+    pay(harness, suppliers, webhook_id="msg_2")
+    assert finish(harness).status == "Confirmed"
+
+
+def test_payment_events_raised_through_the_http_api_parse_too(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    suppliers.payment_status = "succeeded"
+    event = payment_event(amount=f"{AMSTERDAM_TOTAL:.2f}")
+    harness.raise_event(BOOKING_ID, "PaymentSucceeded", event, via="http")
+    assert finish(harness).status == "Confirmed"
+
+
+def test_payment_provider_down_fails_the_booking_and_undoes_it(world):
+    harness, suppliers = world
+
+    def down(order):
+        raise RuntimeError("503 unavailable")
+
+    harness.replace_activity("request_payment", down)
+    start(harness, retry=RetryPolicy(first_interval_ms=100, max_interval_ms=200, max_attempts=2))
+    view = finish(harness)
+    assert view.status == "Failed" and view.failure.code == "supplier_unavailable"
+    assert suppliers.active() == []
