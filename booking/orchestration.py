@@ -17,6 +17,9 @@ from booking.wire import WireModel
 # Azure Storage splits timers longer than ~6 days and cancelling those has had SDK bugs
 # (architecture.md): a payment window stays well under that.
 MAX_PAYMENT_TIMEOUT_SECONDS = 5 * 24 * 3600
+# A Retry-After beyond this is not waited for in full: the durable timer stays short and the supplier
+# is simply asked again then (it answers 429 again if it still means it).
+MAX_RETRY_AFTER = timedelta(hours=1)
 
 
 class RetryPolicy(WireModel):
@@ -37,7 +40,7 @@ class RetryPolicy(WireModel):
         ms = min(self.first_interval_ms * self.backoff**exponent, float(self.max_interval_ms))
         delay = timedelta(milliseconds=round(ms))
         if retry_after is not None and retry_after > delay:
-            return retry_after
+            return min(retry_after, MAX_RETRY_AFTER)
         return delay
 
 

@@ -14,6 +14,7 @@ def test_retry_after_lengthens_but_never_shortens_the_delay():
     policy = RetryPolicy(first_interval_ms=1000, backoff=2.0, max_interval_ms=60000)
     assert policy.delay(1, retry_after=timedelta(seconds=7)) == timedelta(seconds=7)
     assert policy.delay(3, retry_after=timedelta(seconds=1)) == timedelta(seconds=4)
+    assert policy.delay(1, retry_after=timedelta(days=3)) == timedelta(hours=1)
 
 
 def test_instance_ids_are_deterministic():

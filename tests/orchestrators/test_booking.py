@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
+
+from booking.errors import ConfigurationError
+from booking.settings import get_settings
 from devhost.history import EventType
 from tests.orchestrators.booking_run import (
     AMSTERDAM_TOTAL,
@@ -158,3 +162,18 @@ def test_ten_trips_keep_the_custom_status_well_under_the_runtime_cap(world):
     text = json.dumps(awaiting, separators=(",", ":"))
     # The extension refuses a custom status over 16 KB counted in UTF-16: keep a quarter spare.
     assert len(text.encode("utf-16-le")) < 12 * 1024, len(text)
+
+
+def test_orchestrators_read_no_settings(world, monkeypatch):
+    # With no app settings at all, get_settings() would raise: the booking runs on its snapshot alone.
+    for name in ("CONFERENCE_API_URL", "PAYMENT_WEBHOOK_SECRET", "PAYMENT_TIMEOUT_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    harness, suppliers = world
+    start(harness, timeout_seconds=60)
+    await_payment(harness)
+    pay(harness, suppliers)
+    assert finish(harness).status == "Confirmed"
+    with pytest.raises(ConfigurationError):
+        get_settings()
+    get_settings.cache_clear()
