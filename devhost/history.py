@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
@@ -68,18 +69,31 @@ PLAYED_ON_PERSIST = frozenset({0, 3, 5, 6, 8, 9, 11, 14, 15})
 SCHEDULING_TYPES = frozenset({4, 7, 10, 14})
 
 
+# Set by devhost.engine.sdk_speedups: told every (string, datetime) pair format_ts produces.
+TIMESTAMP_HOOK: Callable[[str, dt.datetime], None] | None = None
+
+
 def format_ts(t: dt.datetime) -> str:
     """.NET/Newtonsoft round-trip format: fraction trimmed of trailing zeros (``FFFFFFF``), ``Z`` suffix."""
     if t.tzinfo is not None:
         t = t.astimezone(UTC)
-    base = t.strftime("%Y-%m-%dT%H:%M:%S")
-    if t.microsecond:
-        base += f".{t.microsecond:06d}".rstrip("0")
-    return base + "Z"
+    text = (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+        + (f".{t.microsecond:06d}".rstrip("0") if t.microsecond else "")
+        + "Z"
+    )
+    if TIMESTAMP_HOOK is not None:
+        TIMESTAMP_HOOK(text, t)
+    return text
 
 
 def parse_ts(s: str) -> dt.datetime:
     """Parse an ISO-8601 UTC timestamp with up to 7 fractional digits (the 7th is truncated)."""
+    try:
+        v = dt.datetime.fromisoformat(s)
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    except ValueError:
+        pass
     text = s.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1]

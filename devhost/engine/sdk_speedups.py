@@ -1,38 +1,70 @@
-"""A transparent speed-up for the SDK's replay: memoise its history-timestamp parser.
+"""A transparent speed-up for the SDK's replay: memoise its history-timestamp parsing.
 
 The SDK builds every ``HistoryEvent`` with ``dateutil.parser.parse(Timestamp)`` on every replay; that is
-~85% of its replay time. The same timestamp strings recur in every episode of an instance, and ``parse`` is
-a pure function returning immutable datetimes, so caching it changes nothing the orchestrator can observe.
-Only the name inside the SDK's HistoryEvent module is wrapped; calls with extra arguments bypass the cache.
-Opt out with ``DEVHOST_SDK_TIMESTAMP_CACHE=0``.
+~85% of its replay time. The same strings recur in every episode of an instance, and ``parse`` is a pure
+function returning immutable datetimes, so caching it changes nothing an orchestrator can observe. Strings
+devhost formats itself (``devhost.history.format_ts``) are entered up front with exactly the value dateutil
+would return (same fields, and the tzinfo dateutil gives ``Z`` on this machine). Only the name inside the
+SDK's HistoryEvent module is wrapped; other calls pass through. Opt out: ``DEVHOST_SDK_TIMESTAMP_CACHE=0``.
 """
 
 from __future__ import annotations
 
-import functools
+import datetime as dt
 import importlib
 import os
+import threading
 from typing import Any
 
+from devhost import history
+
 _MODULE = "azure.durable_functions.models.history.HistoryEvent"
+_MAX = 1 << 17
 
 
-def install_timestamp_cache(maxsize: int = 1 << 16) -> bool:
-    """Wrap the SDK's ``dt_parse`` with an LRU cache; idempotent. Returns whether the cache is active."""
+class _TimestampCache:
+    def __init__(self, original: Any) -> None:
+        self.original = original
+        self.values: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        # what dateutil returns for a 'Z' suffix here (tzutc(), or tzlocal() on a UTC machine)
+        self.z_tz = original("2000-01-01T00:00:00Z").tzinfo
+
+    def _put(self, key: str, value: Any) -> None:
+        with self.lock:
+            if len(self.values) >= _MAX:
+                for k in list(self.values)[: _MAX // 4]:  # drop the oldest quarter (insertion order)
+                    del self.values[k]
+            self.values[key] = value
+
+    def parse(self, timestr: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(timestr, str):
+            return self.original(timestr, *args, **kwargs)
+        v = self.values.get(timestr)
+        if v is None:
+            v = self.original(timestr)
+            self._put(timestr, v)
+        return v
+
+    def remember(self, text: str, value: dt.datetime) -> None:
+        if text.endswith("Z") and text not in self.values:
+            self._put(text, value.astimezone(dt.UTC).replace(tzinfo=self.z_tz))
+
+
+_installed: _TimestampCache | None = None
+
+
+def install_timestamp_cache() -> bool:
+    """Install the cache once per process. Returns whether it is active."""
+    global _installed
     if os.environ.get("DEVHOST_SDK_TIMESTAMP_CACHE", "1").strip().lower() in ("0", "false", "no"):
         return False
-    mod: Any = importlib.import_module(_MODULE)
-    original = mod.dt_parse
-    if getattr(original, "_devhost_cached", False):
+    if _installed is not None:
         return True
-    cached = functools.lru_cache(maxsize=maxsize)(original)
-
-    def parse(timestr: Any, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs or not isinstance(timestr, str):
-            return original(timestr, *args, **kwargs)
-        return cached(timestr)
-
-    parse._devhost_cached = True  # type: ignore[attr-defined]
-    parse.__wrapped__ = original  # type: ignore[attr-defined]
-    mod.dt_parse = parse
+    mod: Any = importlib.import_module(_MODULE)
+    cache = _TimestampCache(mod.dt_parse)
+    wrapper = cache.parse
+    mod.dt_parse = wrapper
+    history.TIMESTAMP_HOOK = cache.remember
+    _installed = cache
     return True

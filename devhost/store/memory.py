@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import heapq
-import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
 
@@ -24,6 +23,7 @@ from devhost.store.base import (
     OrchestrationMessage,
     OrchestrationWorkItem,
     TaskHubStore,
+    new_id,
 )
 
 _MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -159,7 +159,7 @@ class MemoryStore(TaskHubStore):
                 and not any(m.event["EventType"] in _WAKE_TYPES for m in msgs)
             ):
                 continue  # re-marked when a new message arrives
-            token = uuid.uuid4().hex
+            token = new_id()
             until = now + lock_for
             self._locks[iid] = (token, until)
             history: Sequence[HistoryEvent] = ()
@@ -219,7 +219,7 @@ class MemoryStore(TaskHubStore):
         if not self._activities:
             return None
         msg = self._activities.popleft()
-        token = uuid.uuid4().hex
+        token = new_id()
         until = now + lock_for
         self._activity_locks[token] = (msg, until)
         return ActivityWorkItem(msg, token, until)
