@@ -1,8 +1,7 @@
 """The sandbox's state in one SQLite file: bookings, payments, refunds, webhook deliveries, counters.
 
-Every write is one transaction (BEGIN IMMEDIATE … COMMIT), so a crash never leaves half of a
-booking behind; WAL with synchronous=FULL so that what was answered survives a kill. The service is
-single-threaded asyncio and the calls are short, so they run on the event loop directly.
+Every write is one transaction, so a crash never leaves half a booking; WAL with synchronous=NORMAL
+keeps every commit across a killed process. Calls are short and run on the event loop directly.
 """
 
 from __future__ import annotations
@@ -154,7 +153,7 @@ class Store:
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         with self.transaction():
             for statement in SCHEMA.split(";"):

@@ -5,7 +5,9 @@ restart on the same --db keeps bookings, payments, faults and pending webhook de
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -152,3 +154,29 @@ def test_fixture_gives_the_app_settings_that_point_at_it(sandbox):
         "PAYMENT_WEBHOOK_SECRET",
     }
     assert httpx.get(settings["CONFERENCE_API_URL"] + "/conferences").status_code == 200
+
+
+async def test_what_was_answered_survives_sigkill(tmp_path):
+    sb = SandboxProcess(db_path=tmp_path / "killed.sqlite3")
+    await asyncio.to_thread(sb.start)
+    try:
+        who = email()
+        async with httpx.AsyncClient(base_url=sb.url) as c:
+            refs = [
+                (
+                    await post(
+                        c,
+                        "/conference/tickets",
+                        {"conferenceId": "ndc-oslo-2027", "traveller": {"email": who}},
+                    )
+                ).json()["reference"]
+                for _ in range(5)
+            ]
+        os.kill(sb.pid, signal.SIGKILL)
+        assert await asyncio.to_thread(sb.stop) == -signal.SIGKILL
+        await asyncio.to_thread(sb.start)
+        async with httpx.AsyncClient(base_url=sb.url) as c:
+            listed = (await c.get("/_sandbox/bookings", params={"email": who})).json()
+        assert [b["reference"] for b in listed] == refs
+    finally:
+        await asyncio.to_thread(sb.stop)
