@@ -83,7 +83,7 @@ def collect_payment(
         if winner is timeout:
             break
         if winner is cancelled:
-            timeout.cancel()  # an uncancelled timer would keep the instance Running until it fires
+            stop(timeout)
             raise BookingEnded(
                 BookingStatus.CANCELLED, FailureCode.CANCELLED_BY_TRAVELLER, "cancelled by the traveller"
             )
@@ -95,7 +95,7 @@ def collect_payment(
             yield timeout
             break
         seen |= keys
-        timeout.cancel()
+        stop(timeout)
         if event is None or event.payment_id != payment.payment_id:
             yield from refund_stray(context, order, event)
             continue
@@ -121,6 +121,12 @@ def collect_payment(
     raise BookingEnded(
         BookingStatus.EXPIRED, FailureCode.PAYMENT_TIMEOUT, "the payment did not arrive in time"
     )
+
+
+def stop(timer: Any) -> None:
+    """Cancel a timer that lost: an uncancelled timer keeps the instance Running until it fires."""
+    if not timer.is_completed:
+        timer.cancel()
 
 
 def accept(paid: Money, expected: Money) -> Money:
