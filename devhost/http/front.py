@@ -196,31 +196,46 @@ class HttpFront:
     async def invoke(
         self, served: ServedFunction, request: web.Request, body: bytes, route_values: Mapping[str, str]
     ) -> web.Response:
-        fn = served.function
         invocation_id = str(uuid.uuid4())
-        kwargs: dict[str, Any] = {fn.trigger_name: to_http_request(request, body, route_values)}
-        if fn.client_binding is not None and fn.client_name is not None:
-            kwargs[fn.client_name] = self.urls.client_binding_json(
-                fn.client_binding.get("taskHub"), fn.client_binding.get("connectionName")
-            )
-        if fn.wants_context:
-            kwargs["context"] = InvocationContext(
-                invocation_id, fn.function_name, str(self.app_root),
-                request.headers.get("traceparent", ""), request.headers.get("tracestate", ""),
-            )
-        log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
-                 "APIs.', Id=%s)", fn.function_name, invocation_id)
+        fn = served.function
         try:
-            if fn.is_async:
-                result = await fn.fn(**kwargs)
-            else:
-                loop = asyncio.get_running_loop()
-                ctx = contextvars.copy_context()
-                call = functools.partial(ctx.run, fn.fn, **kwargs)
-                result = await loop.run_in_executor(self.executor, call)
+            result = await self.call(
+                fn, to_http_request(request, body, route_values), invocation_id=invocation_id,
+                trace_parent=request.headers.get("traceparent", ""),
+                trace_state=request.headers.get("tracestate", ""),
+            )
             response = to_web_response(result)
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed, Id=%s)", fn.function_name, invocation_id)
             return web.Response(status=500)
         log.info("Executed 'Functions.%s' (Succeeded, Id=%s)", fn.function_name, invocation_id)
         return response
+
+    async def call(
+        self,
+        fn: HttpFunction,
+        http_request: func.HttpRequest,
+        *,
+        invocation_id: str | None = None,
+        trace_parent: str = "",
+        trace_state: str = "",
+    ) -> Any:
+        """Invoke one HTTP function as the worker does (keyword arguments by binding name) and return what it
+        returned; exceptions propagate."""
+        invocation_id = invocation_id or str(uuid.uuid4())
+        kwargs: dict[str, Any] = {fn.trigger_name: http_request}
+        if fn.client_binding is not None and fn.client_name is not None:
+            kwargs[fn.client_name] = self.urls.client_binding_json(
+                fn.client_binding.get("taskHub"), fn.client_binding.get("connectionName")
+            )
+        if fn.wants_context:
+            kwargs["context"] = InvocationContext(
+                invocation_id, fn.function_name, str(self.app_root), trace_parent, trace_state
+            )
+        log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
+                 "APIs.', Id=%s)", fn.function_name, invocation_id)
+        if fn.is_async:
+            return await fn.fn(**kwargs)
+        loop = asyncio.get_running_loop()
+        ctx = contextvars.copy_context()
+        return await loop.run_in_executor(self.executor, functools.partial(ctx.run, fn.fn, **kwargs))

@@ -5,10 +5,12 @@ For tests of client functions (HTTP triggers with a durableClient binding) that 
 
     async with durable_host(function_app.app) as host:
         req = func.HttpRequest("POST", host.base_url + "/api/bookings", body=b"...", headers={...})
-        resp = await function_app.start_booking(req=req, client=host.client_binding)
-        status = await host.wait_for(json.loads(resp.get_body())["id"])
+        resp = await host.call("start_booking", req)          # func.HttpResponse (or str)
+        record = await host.wait_for(json.loads(resp.get_body())["id"])
 
-`client_binding` is the binding JSON string the worker would pass as the `client` keyword argument.
+`call` invokes the function as the worker does (keyword arguments by binding name, the durableClient
+binding JSON, `context` when declared); exceptions propagate. `client_binding` is that JSON for building a
+`DurableOrchestrationClient` yourself; `base_url` also serves the app's HTTP triggers over real HTTP.
 The app's orchestrators and activities run in the same process (the engine's dispatcher loop), so
 instances really progress; `host.engine.activity_overrides[name.lower()] = fake` swaps an activity.
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import azure.functions as func
 from azure.durable_functions.models.utils import http_utils
 
 from devhost.app_index import index_app
@@ -68,6 +71,15 @@ class DurableTestHost:
     def engine(self) -> Engine:
         assert self.host.workers is not None
         return self.host.workers.engine
+
+    async def call(self, function_name: str, request: func.HttpRequest) -> Any:
+        """Invoke the HTTP-triggered function `function_name` with `request`, as the worker would."""
+        assert self.host.web is not None
+        for fn in self.host.index.http_functions:
+            if fn.function_name.lower() == function_name.lower():
+                return await self.host.web.front.call(fn, request)
+        known = ", ".join(sorted(f.function_name for f in self.host.index.http_functions))
+        raise KeyError(f"no HTTP function named {function_name!r} (known: {known})")
 
     async def status(self, instance_id: str) -> InstanceRecord | None:
         return await self.host.store.get_instance(instance_id)

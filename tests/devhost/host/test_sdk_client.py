@@ -212,3 +212,14 @@ async def test_wait_for_completion_or_create_check_status_response(host: Durable
     failing = await client.start_new("failing")
     response = await client.wait_for_completion_or_create_check_status_response(req, failing, 10000, 50)
     assert response.status_code == 500
+
+
+async def test_call_invokes_client_function_like_the_worker(host: DurableTestHost) -> None:
+    req = func.HttpRequest("POST", host.base_url + "/api/start/chaining", body=b'{"city": "Bern"}',
+                           headers={"content-type": "application/json"}, route_params={"name": "chaining"})
+    response = await host.call("start", req)
+    assert response.status_code == 202
+    record = await host.wait_for(json.loads(response.get_body())["id"])
+    assert json.loads(record.output or "") == ["Hello Bern!", "Hello Seattle!"]
+    with pytest.raises(KeyError):
+        await host.call("no_such_function", req)
