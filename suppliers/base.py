@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
-# Suppliers answer in milliseconds; a whole call over 10 s is worth a retry rather than a longer wait.
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _TRANSIENT_4XX = {408, 425, 429}
 
 
@@ -55,9 +53,16 @@ class SupplierClient:
 
     supplier: ClassVar[str] = "supplier"
 
-    def __init__(self, http: httpx.AsyncClient, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, http: httpx.AsyncClient, *, timeout: httpx.Timeout | float | None = None) -> None:
+        """`timeout` overrides the injected client's own timeouts (httpx always has some: 5 s by default)."""
         self._http = http
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout: httpx.Timeout | None = (
+            None
+            if timeout is None
+            else timeout
+            if isinstance(timeout, httpx.Timeout)
+            else httpx.Timeout(timeout)
+        )
 
     async def _request(
         self,
@@ -72,9 +77,12 @@ class SupplierClient:
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         try:
-            response = await self._http.request(
-                method, path, json=json, params=params, headers=headers, timeout=self._timeout
-            )
+            if self._timeout is None:
+                response = await self._http.request(method, path, json=json, params=params, headers=headers)
+            else:
+                response = await self._http.request(
+                    method, path, json=json, params=params, headers=headers, timeout=self._timeout
+                )
         except httpx.TimeoutException as exc:
             raise SupplierUnavailable(
                 self.supplier, f"{method} {path} timed out ({type(exc).__name__})"

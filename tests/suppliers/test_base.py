@@ -131,3 +131,14 @@ async def test_base_url_with_trailing_slash_and_path_quoting():
     async with rec.client("http://supplier.test/conference/") as http:
         await ConferenceClient(http).get("CT-1/../x")
     assert rec.last.url.raw_path == b"/conference/tickets/CT-1%2F..%2Fx"
+
+
+async def test_without_an_override_the_injected_clients_timeouts_apply():
+    rec = Recorder(httpx.Response(201, json=TICKET))
+    async with httpx.AsyncClient(
+        base_url="http://supplier.test/api",
+        transport=httpx.MockTransport(rec),
+        timeout=httpx.Timeout(2.0, connect=1.0),
+    ) as http:
+        await ConferenceClient(http).book("serverlessdays-amsterdam-2027", ADA, idempotency_key="k")
+    assert rec.last.extensions["timeout"] == {"connect": 1.0, "read": 2.0, "write": 2.0, "pool": 2.0}
