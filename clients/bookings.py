@@ -17,7 +17,7 @@ from booking.orchestration import BOOKING_ORCHESTRATOR
 from booking.settings import get_settings
 from clients.blueprint import endpoint
 from clients.body import check_size, is_json_content_type, parse_json, read_json
-from clients.durable import InstanceGone, InstanceMissing, raise_event, status_of
+from clients.durable import DurableUnavailable, InstanceGone, InstanceMissing, raise_event, status_of
 from clients.idempotency import booking_id_for_key, check_key, is_booking_id, new_booking_id
 from clients.responses import booking_links, json_response
 from clients.validation import validate_input
@@ -70,12 +70,12 @@ async def start_booking(req: func.HttpRequest, client: df.DurableOrchestrationCl
     )
     try:
         await client.start_new(BOOKING_ORCHESTRATOR, booking_id, accepted.to_wire())
-    except Exception:
+    except Exception as exc:
         # Two identical POSTs at once: the runtime refuses the second start for a Pending/Running
         # instance, and the first one's input says whether this is a replay or a misuse.
         if key and (replayed := await _replay(client, req, booking_id, key, fingerprint)):
             return replayed
-        raise
+        raise DurableUnavailable(f"start_new failed: {type(exc).__name__}") from exc
     logger.info("booking %s: started with %d trip(s)", booking_id, len(request.trips))
     return _accepted(req, booking_id, BookingStatus.PENDING)
 

@@ -20,6 +20,7 @@ from clients.blueprint import endpoint
 from clients.body import check_size, parse_json
 from clients.dedupe import recent_webhooks
 from clients.durable import (
+    DurableUnavailable,
     InstanceGone,
     InstanceMissing,
     raise_event,
@@ -73,10 +74,10 @@ async def _ended(client: df.DurableOrchestrationClient, event: PaymentEvent, boo
         return "refund-already-started"
     try:
         await client.start_new(LATE_PAYMENT_REFUND_ORCHESTRATOR, refund_id, event.to_wire())
-    except Exception:
+    except Exception as exc:
         # A concurrent delivery of the same payment won the start: the refund exists, once.
         if not await status_of(client, refund_id):
-            raise
+            raise DurableUnavailable(f"start_new failed: {type(exc).__name__}") from exc
         return "refund-already-started"
     logger.info("booking %s: late payment %s, refund started", event.booking_id, event.payment_id)
     return "refund-started"

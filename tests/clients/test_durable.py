@@ -75,3 +75,20 @@ async def test_a_management_api_that_is_down_is_unavailable() -> None:
     from azure.durable_functions.models.utils import http_utils
 
     await http_utils._close_session()
+
+
+@pytest.mark.parametrize("key", [None, "order-1"])
+async def test_a_start_the_management_api_refuses_is_503_not_500(rpc: RecordingRpc, key: str | None) -> None:
+    from tests.clients.support import body_of, invoke, request
+
+    body = {
+        "traveller": {"name": "Ada", "email": "ada@example.com"},
+        "trips": [{"conferenceId": "ndc-oslo-2027", "origin": "BER"}],
+    }
+    headers = {"Idempotency-Key": key} if key else {}
+    response = await invoke(
+        "start_booking", request("POST", "bookings", body=body, headers=headers), rpc.binding
+    )
+    assert response.status_code == 503 and body_of(response)["status"] == 503
+    assert response.headers["Retry-After"]
+    assert rpc.calls  # it did try
