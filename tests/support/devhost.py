@@ -4,7 +4,7 @@
         # storage: "memory", a connection string, or "" for the app's AzureWebJobsStorage setting
         httpx.get(host.base_url + "/api/health")
         host.kill()        # SIGKILL, as a crash
-        host.restart()     # same app root, storage and env; a new free port unless `port` was given
+        host.restart()     # same app root, storage, env and port
 
 Stops by pid only: SIGTERM, then SIGKILL if it has not exited in time. Output goes to a log file that is
 printed when the host fails to start.
@@ -143,13 +143,23 @@ class DevhostProcess:
         proc.wait(10)
         self.returncodes.append(proc.returncode)
 
-    def restart(self, *, kill: bool = True) -> str:
-        """Kill (or stop) the running process and start a new one on the same settings."""
+    def restart(self, *, kill: bool = True, same_port: bool = True) -> str:
+        """Kill (or stop) the running process and start a new one on the same settings.
+
+        With `same_port` the new process listens where the old one did, so URLs handed out before the
+        crash (statusQueryGetUri, Location headers) keep working."""
+        previous = self.base_url
         if kill:
             self.kill()
         else:
             self.stop()
-        return self.start()
+        port = self.port
+        if same_port and previous:
+            self.port = int(previous.rsplit(":", 1)[1])
+        try:
+            return self.start()
+        finally:
+            self.port = port
 
     def close(self) -> None:
         self.stop()
