@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
 from booking.wire import WireModel
 
@@ -21,9 +21,28 @@ def _as_text(value: Decimal) -> str:
     return format(value.quantize(_CENTS, rounding=ROUND_HALF_EVEN), "f")
 
 
+def _no_floats(value: object) -> object:
+    # A float has already lost the cents; money must arrive as a string (or int/Decimal from code).
+    if isinstance(value, float):
+        raise ValueError("money amounts are decimal strings, not floats")
+    return value
+
+
+def _at_most_cents(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("amount must be a finite number")
+    if value != value.quantize(_CENTS):
+        raise ValueError("amount has more than two decimals")
+    return value.quantize(_CENTS)
+
+
+# Every amount in the domain (prices, totals, payment events): a non-negative Decimal with at most
+# cents, never a float, written as a two-decimal string.
 Amount = Annotated[
     Decimal,
+    BeforeValidator(_no_floats),
     Field(ge=0, description='decimal string with two decimals, e.g. "1234.50"'),
+    AfterValidator(_at_most_cents),
     PlainSerializer(_as_text, return_type=str, when_used="json"),
 ]
 
@@ -33,23 +52,6 @@ class Money(WireModel):
 
     amount: Amount
     currency: CurrencyCode
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _no_floats(cls, value: object) -> object:
-        # A float has already lost the cents; money must arrive as a string (or int/Decimal from code).
-        if isinstance(value, float):
-            raise ValueError("money amounts are decimal strings, not floats")
-        return value
-
-    @field_validator("amount")
-    @classmethod
-    def _at_most_cents(cls, value: Decimal) -> Decimal:
-        if not value.is_finite():
-            raise ValueError("amount must be a finite number")
-        if value != value.quantize(_CENTS):
-            raise ValueError("amount has more than two decimals")
-        return value.quantize(_CENTS)
 
     def __add__(self, other: Money) -> Money:
         if other.currency != self.currency:

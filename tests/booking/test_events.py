@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+from pydantic import ValidationError
+
 from booking import PaymentEvent, parse_event_payload
 
 
@@ -21,3 +24,12 @@ def test_garbage_is_an_empty_payload():
     assert parse_event_payload("null") == {}
     assert parse_event_payload("not json") == {}
     assert parse_event_payload(None) == {}
+
+
+def test_a_payment_event_amount_follows_the_money_rules():
+    base = {"webhookId": "msg_1", "paymentId": "pay_1", "currency": "EUR"}
+    with pytest.raises(ValidationError):
+        PaymentEvent.model_validate({**base, "amount": "1.234"})
+    with pytest.raises(ValidationError):
+        PaymentEvent.model_validate({**base, "amount": 1.5})
+    assert PaymentEvent.model_validate({**base, "amount": "1.5"}).to_wire()["amount"] == "1.50"
