@@ -8,10 +8,12 @@ transient ones so that the orchestrator retries.
     ├── IdempotencyKeyReused        same Idempotency-Key, different body         (edge: 422)
     └── SupplierError               a supplier call went wrong
         ├── TransientSupplierError  timeout, 5xx, 429: raised by activities, retried by orchestrators
-        └── SupplierProtocolError   the supplier answered something we cannot read (not retried)
+        └── SupplierProtocolError   the supplier answered something we cannot map (a bug on one side)
 
 Business outcomes (no route, sold out, unknown conference, declined payment) are results, not
-errors: see booking.activity_io.
+errors: see booking.activity_io. An orchestrator cannot tell one raised failure from another except
+by its message, so it retries every one (as the runtime's own retry does) and reports
+`supplier_unavailable` once the attempts are spent.
 
 The only channel from a raising activity to its orchestrator is the failure message
 ("Activity function 'x' failed:  TransientSupplierError: … \\n {details}"). A supplier's
@@ -73,7 +75,7 @@ class TransientSupplierError(SupplierError):
 
 
 class SupplierProtocolError(SupplierError):
-    """The supplier answered in a way the client cannot map (a bug on one side): not retried."""
+    """The supplier answered in a way the client cannot map (a bug on one side)."""
 
 
 def retry_after_marker(delay: timedelta) -> str:
