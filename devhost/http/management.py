@@ -139,7 +139,7 @@ class ManagementApi:
     """aiohttp handlers for both bases, over the one task hub this host serves."""
 
     def __init__(self, hub: HubClient, urls: DurableUrls, *, keys: HostKeys | None = None,
-                 poll_floor: float = 0.05) -> None:
+                 poll_floor: float = 0.01) -> None:
         self.hub = hub
         self.urls = urls
         self.keys = keys
