@@ -39,6 +39,8 @@ from devhost.store.memory import MemoryStore  # noqa: E402
 from devhost.testing import AsyncDurableHarness  # noqa: E402
 
 CITIES = ["Tokyo", "Seattle", "London", "Paris", "Lima"]
+# durabletask's default activity concurrency (100 x CPUs); devhost gets the same limit
+ACTIVITY_CONCURRENCY = 100 * (os.cpu_count() or 1)
 RESULTS = REPO / "bench" / "results" / "engine.json"
 log = logging.getLogger("bench.engine")
 
@@ -95,21 +97,28 @@ class DevhostRunner:
         self.engine = Engine(index_app(app), self.store, SystemClock(), measure=True)
         self.client = DurableClient(self.store, self.engine.index, self.engine.clock)
         self.busy = 0.0
-        real = self.engine.process_next_orchestration
+        real_process = self.engine.process_orchestration
+        real_lock = self.store.lock_next_orchestration
 
-        async def timed() -> bool:
+        async def timed_process(item: OrchestrationWorkItem) -> None:
             t0 = time.perf_counter()
-            ok = await real()
-            if ok:
-                self.busy += time.perf_counter() - t0
-            return ok
+            await real_process(item)
+            self.busy += time.perf_counter() - t0
 
-        self.engine.process_next_orchestration = timed  # type: ignore[method-assign]
+        async def timed_lock(now: dt.datetime, lock_for: dt.timedelta) -> OrchestrationWorkItem | None:
+            t0 = time.perf_counter()
+            item = await real_lock(now, lock_for)
+            if item is not None:
+                self.busy += time.perf_counter() - t0
+            return item
+
+        self.engine.process_orchestration = timed_process  # type: ignore[method-assign]
+        self.store.lock_next_orchestration = timed_lock  # type: ignore[method-assign]
 
     async def __aenter__(self) -> DevhostRunner:
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(
-            self.engine.run(self.stop, poll_interval=0.05, max_concurrent_activities=100)
+            self.engine.run(self.stop, poll_interval=0.05, max_concurrent_activities=ACTIVITY_CONCURRENCY)
         )
         return self
 
@@ -215,7 +224,19 @@ def devhost_replay_cost(length: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ durabletask peer
-def durabletask_suite(hello_one: int, hello_many: int, fan: int, chain_len: int) -> dict[str, Any]:
+def keep_best(out: dict[str, Any], key: str, run: dict[str, Any]) -> None:
+    """Keep the fastest of the repeated runs (least disturbed by other load), listing every wall time."""
+    runs = [*out.get(key, {}).get("runs_wall_s", []), run["wall_s"]]
+    best = out.get(key)
+    if best is None or run["wall_s"] < best["wall_s"]:
+        best = dict(run)
+    best["runs_wall_s"] = runs
+    out[key] = best
+
+
+def durabletask_suite(
+    hello_one: int, hello_many: int, fan: int, chain_len: int, repeats: int
+) -> dict[str, Any]:
     try:
         from concurrent import futures
 
@@ -284,20 +305,29 @@ def durabletask_suite(hello_one: int, hello_many: int, fan: int, chain_len: int)
             return time.perf_counter() - t0
 
         run(hello5_dt, None, 3, False)  # warm-up
-        wall = run(hello5_dt, None, hello_one, False)
-        out["hello5_1"] = {
-            "instances": hello_one,
-            "wall_s": round(wall, 4),
-            "orchestrations_per_s": round(hello_one / wall, 1),
-        }
-        wall = run(hello5_dt, None, hello_many, True)
-        out["hello5_1000"] = {
-            "instances": hello_many,
-            "wall_s": round(wall, 4),
-            "orchestrations_per_s": round(hello_many / wall, 1),
-        }
-        wall = run(fan_out_dt, fan, 1, False)
-        out["fan_out_1000"] = {"activities": fan, "wall_s": round(wall, 4)}
+        for _ in range(repeats):
+            wall = run(hello5_dt, None, hello_one, False)
+            keep_best(
+                out,
+                "hello5_1",
+                {
+                    "instances": hello_one,
+                    "wall_s": round(wall, 4),
+                    "orchestrations_per_s": round(hello_one / wall, 1),
+                },
+            )
+            wall = run(hello5_dt, None, hello_many, True)
+            keep_best(
+                out,
+                "hello5_1000",
+                {
+                    "instances": hello_many,
+                    "wall_s": round(wall, 4),
+                    "orchestrations_per_s": round(hello_many / wall, 1),
+                },
+            )
+            wall = run(fan_out_dt, fan, 1, False)
+            keep_best(out, "fan_out_1000", {"activities": fan, "wall_s": round(wall, 4)})
     except Exception as exc:  # noqa: BLE001 - record why the peer failed instead of aborting the run
         out["error"] = f"{type(exc).__name__}: {exc}"
     finally:
@@ -361,6 +391,7 @@ def main() -> None:
     p.add_argument("--hello-many", type=int, default=1000, help="concurrent Hello5 instances")
     p.add_argument("--fan", type=int, default=1000, help="fan-out width")
     p.add_argument("--chain", type=int, default=200, help="chain length for the replay-cost measurement")
+    p.add_argument("--repeats", type=int, default=2, help="runs per measurement; the fastest is kept")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -368,11 +399,12 @@ def main() -> None:
 
     devhost: dict[str, Any] = {}
     asyncio.run(devhost_hello5(3, False))  # warm-up
-    devhost["hello5_1"] = asyncio.run(devhost_hello5(args.hello_one, False))
-    devhost["hello5_1000"] = asyncio.run(devhost_hello5(args.hello_many, True))
-    devhost["fan_out_1000"] = asyncio.run(devhost_fan_out(args.fan))
+    for _ in range(args.repeats):
+        keep_best(devhost, "hello5_1", asyncio.run(devhost_hello5(args.hello_one, False)))
+        keep_best(devhost, "hello5_1000", asyncio.run(devhost_hello5(args.hello_many, True)))
+        keep_best(devhost, "fan_out_1000", asyncio.run(devhost_fan_out(args.fan)))
     devhost["replay"] = devhost_replay_cost(args.chain)
-    peer = durabletask_suite(args.hello_one, args.hello_many, args.fan, args.chain)
+    peer = durabletask_suite(args.hello_one, args.hello_many, args.fan, args.chain, args.repeats)
 
     def ratio(a: float, b: float) -> float | None:
         return round(a / b, 2) if b else None

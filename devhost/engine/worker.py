@@ -61,6 +61,9 @@ class Engine:
         self._executor: ThreadPoolExecutor | None = None
         self._max_workers = max_activity_workers
         self.episodes = 0
+        self._inflight: dict[str, int] = {}  # instance id -> activities this worker is running for it
+        self._drained: dict[str, asyncio.Event] = {}
+        self._held_since: dict[str, float] = {}
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -126,7 +129,8 @@ class Engine:
             items.append(ai)
         return items
 
-    async def execute_activity(self, item: ActivityWorkItem) -> None:
+    async def execute_activity(self, item: ActivityWorkItem,
+                               before_reply: Callable[[], None] | None = None) -> None:
         msg = item.message
         ev = msg.event
         name = str(ev.get("Name"))
@@ -137,6 +141,8 @@ class Engine:
             resp = h.task_completed(ts, sid, outcome.result)
         else:
             resp = h.task_failed(ts, sid, outcome.reason or "", outcome.details)
+        if before_reply is not None:
+            before_reply()
         try:
             await self.store.complete_activity(
                 item, OrchestrationMessage(msg.instance_id, resp, execution_id=msg.execution_id)
@@ -177,24 +183,79 @@ class Engine:
         poll_interval: float = 1.0,
         max_concurrent_activities: int = 10,
         episode_burst: int = 64,
+        coalesce_window: float = 0.05,
     ) -> None:
         """Process work until ``stop`` is set. Episodes run one at a time on the loop (the SDK's replay is
-        synchronous CPU work); activities run concurrently up to ``max_concurrent_activities``."""
+        synchronous CPU work); activities run concurrently up to ``max_concurrent_activities``.
+
+        Fan-in coalescing: when an instance's only new messages are activity results while this worker is
+        still running other activities of that instance, its episode is held back (lock kept, at most
+        ``coalesce_window`` seconds) so one episode takes many results instead of replaying a large
+        history once per result. Only timing changes; every message is still processed in order."""
         running: set[asyncio.Task[None]] = set()
+        holding: set[asyncio.Task[None]] = set()
+        wake = asyncio.Event()
+
+        def launch(ai: ActivityWorkItem) -> None:
+            iid = ai.message.instance_id
+            self._inflight[iid] = self._inflight.get(iid, 0) + 1
+            done = False
+
+            def release() -> None:
+                nonlocal done
+                if done:
+                    return
+                done = True
+                left = self._inflight.get(iid, 1) - 1
+                if left <= 0:
+                    self._inflight.pop(iid, None)
+                    ev = self._drained.pop(iid, None)
+                    if ev is not None:
+                        ev.set()
+                else:
+                    self._inflight[iid] = left
+
+            task = asyncio.create_task(self.execute_activity(ai, release))
+            task.add_done_callback(lambda _t: release())
+            running.add(task)
+            task.add_done_callback(running.discard)
+
+        async def hold(item: OrchestrationWorkItem) -> None:
+            if self._inflight.get(item.instance_id):
+                ev = self._drained.setdefault(item.instance_id, asyncio.Event())
+                try:
+                    await asyncio.wait_for(ev.wait(), coalesce_window)
+                except TimeoutError:
+                    pass
+            await self.store.abandon_orchestration(item)
+            wake.set()
+
         while not stop.is_set():
             progressed = False
             try:
+                # activities first, so the pool stays full and fan-in coalescing sees them in flight
+                free = max_concurrent_activities - len(running)
+                if free > 0:
+                    for ai in await self.lock_activities(free):
+                        launch(ai)
+                        progressed = True
                 for _ in range(episode_burst):
-                    if not await self.process_next_orchestration():
+                    item = await self.store.lock_next_orchestration(self.clock.now(), self.lock_for)
+                    if item is None:
                         break
                     progressed = True
+                    if self._should_hold(item, coalesce_window):
+                        t = asyncio.create_task(hold(item))
+                        holding.add(t)
+                        t.add_done_callback(holding.discard)
+                        continue
+                    self._held_since.pop(item.instance_id, None)
+                    await self.process_orchestration(item)
                     await asyncio.sleep(0)
                 free = max_concurrent_activities - len(running)
                 if free > 0:
                     for ai in await self.lock_activities(free):
-                        task = asyncio.create_task(self.execute_activity(ai))
-                        running.add(task)
-                        task.add_done_callback(running.discard)
+                        launch(ai)
                         progressed = True
             except Exception:  # noqa: BLE001 - a store hiccup must not end the worker
                 log.exception("worker iteration failed; retrying")
@@ -206,13 +267,25 @@ class Engine:
             nxt = await self.store.next_visible_time()
             if nxt is not None:
                 delay = max(0.0, min(poll_interval, (nxt - self.clock.now()).total_seconds()))
+            wake.clear()
             waiter = asyncio.ensure_future(self.store.wait_for_work(delay))
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for f in (waiter, stopper):
+            woken = asyncio.ensure_future(wake.wait())
+            await asyncio.wait({waiter, stopper, woken}, return_when=asyncio.FIRST_COMPLETED)
+            for f in (waiter, stopper, woken):
                 f.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
+        if running or holding:
+            await asyncio.gather(*running, *holding, return_exceptions=True)
+
+    def _should_hold(self, item: OrchestrationWorkItem, window: float) -> bool:
+        iid = item.instance_id
+        if window <= 0 or not self._inflight.get(iid):
+            return False
+        if any(m.event["EventType"] not in (5, 6) for m in item.messages):
+            return False
+        now = time.monotonic()
+        since = self._held_since.setdefault(iid, now)
+        return now - since < window
 
 
 def _activity_input(raw: Any) -> str | None:
