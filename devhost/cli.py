@@ -185,6 +185,9 @@ def _print_banner(host: object, storage: str) -> None:
         lines.append(f"        {orch.function_name}: orchestrationTrigger")
     for act in sorted(host.index.activities.values(), key=lambda a: a.name.lower()):
         lines.append(f"        {act.function_name}: activityTrigger")
+    for other in host.index.other_functions:
+        trigger = getattr(other.get_trigger(), "type", "unknown")
+        lines.append(f"        {other.get_function_name()}: {trigger} (not run by devhost)")
     lines += ["", f"Durable management API: {host.base_url}/runtime/webhooks/durabletask",
               f"Host started: {host.base_url}"]
     print("\n".join(lines), flush=True)

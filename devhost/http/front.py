@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # What the Functions host accepts by default (maxRequestBodySize ~100 MB).
 MAX_BODY = 100 * 1024 * 1024
 ALL_METHODS = "GET,POST,DELETE,HEAD,PATCH,PUT,OPTIONS"
+_SERVED_BINDINGS = frozenset({"httpTrigger", "http", "durableClient"})
 
 
 @dataclass
@@ -129,6 +130,12 @@ class HttpFront:
         keys: HostKeys | None = None,
     ) -> None:
         self.served = compile_functions(functions)
+        for fn in functions:
+            for binding in fn.bindings:
+                if binding.get("type") not in _SERVED_BINDINGS:
+                    # The worker would bind it from the host; devhost has nothing to bind it from.
+                    log.warning("function %s: binding %r of type %s is not supported by devhost; "
+                                "calls will fail", fn.function_name, binding.get("name"), binding.get("type"))
         self.route_prefix = route_prefix.strip("/")
         self.urls = urls
         self.executor = executor

@@ -194,3 +194,24 @@ def write_app(root: Path, source: str, *, host_json: str | None = None, settings
     if settings is not None:
         (root / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": settings}))
     return root
+
+
+TIMER_APP = textwrap.dedent(
+    '''
+    import azure.functions as func
+
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+    @app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer")
+    def every_five_minutes(timer: func.TimerRequest) -> None:
+        pass
+
+
+    @app.route(route="with-queue", methods=["POST"])
+    @app.queue_output(arg_name="msg", queue_name="outq", connection="AzureWebJobsStorage")
+    def with_queue(req: func.HttpRequest, msg: func.Out[str]) -> str:
+        msg.set("x")
+        return "queued"
+    '''
+)

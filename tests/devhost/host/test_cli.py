@@ -156,3 +156,15 @@ def test_storage_that_cannot_be_reached_is_one_line(tmp_path: Path) -> None:
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("devhost: ") and "cannot be reached" in last
     assert "A" * 86 not in proc.stderr
+
+
+def test_unsupported_triggers_and_bindings_are_announced(tmp_path: Path) -> None:
+    from tests.devhost.host.apps import TIMER_APP
+
+    root = write_app(tmp_path / "timer", TIMER_APP)
+    with devhost_process(root, storage="memory") as host, httpx.Client(timeout=10) as client:
+        out = host.output()
+        assert "every_five_minutes: timerTrigger (not run by devhost)" in out
+        assert "binding 'msg' of type queue is not supported by devhost" in out
+        assert client.post(f"{host.base_url}/api/with-queue").status_code == 500
+        assert client.get(f"{host.base_url}/admin/host/ping").status_code == 200
