@@ -91,7 +91,8 @@ def to_http_request(request: web.Request, body: bytes, route_params: Mapping[str
 
 
 def to_web_response(result: Any) -> web.Response:
-    """`func.HttpResponse` or `str` → aiohttp response (the worker's HttpResponseConverter rules)."""
+    """`func.HttpResponse` or `str` → aiohttp response (the worker's HttpResponseConverter rules). Anything
+    else, None included, is an "unable to encode outgoing TypedData" failure in the worker: TypeError."""
     if isinstance(result, str):
         return web.Response(body=result.encode("utf-8"), status=200,
                             headers={"Content-Type": "text/plain; charset=utf-8"})
@@ -104,9 +105,6 @@ def to_web_response(result: Any) -> web.Response:
             text = mimetype.startswith("text/")
             headers["Content-Type"] = f"{mimetype}; charset={result.charset}" if text else mimetype
         return web.Response(body=result.get_body() or b"", status=int(result.status_code), headers=headers)
-    if result is None:
-        # No response was set through the http output binding.
-        return web.Response(status=204)
     raise TypeError(
         f"unsupported HTTP function result {type(result).__name__} (expected HttpResponse or str)"
     )

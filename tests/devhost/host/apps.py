@@ -81,6 +81,11 @@ HTTP_APP = textwrap.dedent(
         return 42
 
 
+    @app.route(route="returns-none", methods=["GET"])
+    def returns_none(req: func.HttpRequest):
+        return None
+
+
     @bp.route(route="from-blueprint", methods=["GET"])
     def from_blueprint(req: func.HttpRequest) -> str:
         return "blueprint"

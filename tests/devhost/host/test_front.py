@@ -118,7 +118,7 @@ async def test_context_gets_invocation_id(app_root: Path) -> None:
     assert len(invocation_id) == 36 and name == "with_context"
 
 
-@pytest.mark.parametrize("path", ["boom", "aboom", "wrongtype"])
+@pytest.mark.parametrize("path", ["boom", "aboom", "wrongtype", "returns-none"])
 async def test_failing_function_is_500_without_details(
     app_root: Path, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
