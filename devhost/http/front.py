@@ -79,7 +79,7 @@ def to_http_request(request: web.Request, body: bytes, route_params: Mapping[str
     headers: dict[str, str] = {}
     for key in request.headers:
         if key.lower() not in headers:
-            headers[key.lower()] = ", ".join(request.headers.getall(key))
+            headers[key.lower()] = ",".join(request.headers.getall(key))  # StringValues.ToString()
     return func.HttpRequest(
         method=request.method,
         url=str(request.url),

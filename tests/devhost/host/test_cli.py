@@ -168,3 +168,18 @@ def test_unsupported_triggers_and_bindings_are_announced(tmp_path: Path) -> None
         assert "binding 'msg' of type queue is not supported by devhost" in out
         assert client.post(f"{host.base_url}/api/with-queue").status_code == 500
         assert client.get(f"{host.base_url}/admin/host/ping").status_code == 200
+
+
+def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    root = write_app(tmp_path / "busy", CHAINING_APP)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        cmd = [sys.executable, "-m", "devhost", "start", "--app-root", str(root), "--port", str(port),
+               "--storage", "memory"]
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == f"devhost: port {port} is already in use"
