@@ -158,7 +158,10 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("stopping")
+    log.info("stopping (Ctrl-C again to force)")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # A second signal means "now": skip waiting for in-flight activities.
+        loop.add_signal_handler(sig, os._exit, 130)
     await host.stop()
     return 0
 
