@@ -119,7 +119,13 @@ def _utc(value: Any) -> dt.datetime | None:
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
         return dt.datetime(
-            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
             tzinfo=dt.UTC,
         )
     return parse_ts(str(value))

@@ -133,6 +133,9 @@ class _Send:
     queue: str
     body: str
     visible_at: dt.datetime | None
+    # The decoded message, when this process may hold it for its own dispatchers (see _send).
+    message: OrchestrationMessage | ActivityMessage | None = None
+    sequence: int = 0
 
 
 def _now() -> dt.datetime:
@@ -190,6 +193,9 @@ class AzureStorageStore(TaskHubStore):
         self._polling_work = False
         self._visibility = 300
         self._sequence = 0
+        self._dispatching = False  # set by the first lock_next_* call: this process runs dispatchers
+        self._finishing: dict[str, asyncio.Task[None]] = {}  # instance -> the tail of its last commit
+        self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -236,6 +242,7 @@ class AzureStorageStore(TaskHubStore):
             pass
 
     async def close(self) -> None:
+        await self.flush()
         if self._clients is not None:
             clients, self._clients = self._clients, None
             await clients.close()
@@ -264,13 +271,14 @@ class AzureStorageStore(TaskHubStore):
     def _partition(self, instance_id: str) -> int:
         return keys.partition_index(instance_id, self.partition_count)
 
-    async def _encode(self, message: OrchestrationMessage | ActivityMessage) -> str:
-        body = messages.dumps(messages.encode(message, self._next_sequence()))
+    async def _encode(self, message: OrchestrationMessage | ActivityMessage) -> tuple[str, int]:
+        sequence = self._next_sequence()
+        body = messages.dumps(messages.encode(message, sequence))
         if len(body.encode("utf-8")) <= messages.MAX_QUEUE_PAYLOAD_BYTES:
-            return body
+            return body, sequence
         name = messages.large_message_blob_name(message)
         await self.large.upload(name, body)
-        return messages.dumps(messages.wrapper(name))
+        return messages.dumps(messages.wrapper(name)), sequence
 
     async def _decode(self, text: str, *, activity: bool) -> messages.Envelope:
         data = json.loads(text)
@@ -280,16 +288,30 @@ class AzureStorageStore(TaskHubStore):
         return messages.decode(data, activity=activity)
 
     async def _send(self, send: _Send) -> None:
-        """Enqueue one encoded message; delayed ones become visible at ``visible_at`` (never earlier)."""
+        """Enqueue one encoded message; delayed ones become visible at ``visible_at`` (never earlier).
+
+        Once this process runs dispatchers, an immediately due message it sends is enqueued *invisible*
+        for one lease and handed straight to its own dispatchers with the pop receipt from the send: no
+        receive round trip, and if the process dies the message reappears when the lease lapses, exactly
+        like a received one."""
         delay = 0
         if send.visible_at is not None:
             delay = max(0, math.ceil((send.visible_at - _now()).total_seconds()))
         queue = self._queue(send.queue)
+        hold = self._dispatching and delay == 0 and send.message is not None
+        visibility = self._visibility if hold else min(delay, _MAX_VISIBILITY)
         # Never expire (time_to_live -1): a timer or a message for a suspended instance may wait for weeks.
-        await queue.send_message(
-            send.body, visibility_timeout=min(delay, _MAX_VISIBILITY) or None, time_to_live=-1
-        )
-        if send.queue == keys.workitem_queue(self.hub):
+        sent = await queue.send_message(send.body, visibility_timeout=visibility or None, time_to_live=-1)
+        is_work_item = send.queue == keys.workitem_queue(self.hub)
+        if hold:
+            receipt = str(sent.pop_receipt)
+            if isinstance(send.message, ActivityMessage):
+                self._activities[sent.id] = _ReceivedActivity(sent.id, receipt, send.message)
+            elif isinstance(send.message, OrchestrationMessage):
+                held = self._buffer.setdefault(send.message.instance_id, {})
+                held[sent.id] = _Received(send.queue, sent.id, receipt, send.message, send.sequence)
+                self._parked.discard(send.message.instance_id)
+        elif is_work_item:
             self._dirty_workitems = True
         else:
             index = int(send.queue.rsplit("-", 1)[1])
@@ -307,10 +329,12 @@ class AzureStorageStore(TaskHubStore):
 
     async def _control_send(self, message: OrchestrationMessage) -> _Send:
         queue = keys.control_queue(self.hub, self._partition(message.instance_id))
-        return _Send(queue, await self._encode(message), message.visible_at)
+        body, sequence = await self._encode(message)
+        return _Send(queue, body, message.visible_at, message, sequence)
 
     async def _activity_send(self, message: ActivityMessage) -> _Send:
-        return _Send(keys.workitem_queue(self.hub), await self._encode(message), None)
+        body, sequence = await self._encode(message)
+        return _Send(keys.workitem_queue(self.hub), body, None, message, sequence)
 
     # ------------------------------------------------------------------ rows
     async def _row_entity(self, record: InstanceRecord) -> dict[str, Any]:
@@ -391,33 +415,50 @@ class AzureStorageStore(TaskHubStore):
     ) -> None:
         allowed = None if replaceable is None else set(replaceable)
         entity = await self._row_entity(record)
-        for _ in range(5):
-            old, etag = await self._read_row(record.instance_id)
-            if old is not None and allowed is not None and old.runtime_status not in allowed:
-                raise InstanceExistsError(record.instance_id, old.runtime_status)
-            try:
-                if old is None:
-                    await self.instances_table.create_entity(entity)
-                else:
-                    await self.instances_table.update_entity(
-                        entity,
-                        mode=UpdateMode.REPLACE,
-                        etag=etag,
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-                break
-            except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
-                continue  # raced with another writer: re-read and decide again
-        else:
-            raise StoreError(f"instance {record.instance_id!r} kept changing while it was being created")
+        created = False
+        try:
+            # Optimistic: a new id needs one request; an existing one is read and decided below.
+            await self.instances_table.create_entity(entity)
+            created = True
+        except ResourceExistsError:
+            for _ in range(5):
+                old, etag = await self._read_row(record.instance_id)
+                if old is not None and allowed is not None and old.runtime_status not in allowed:
+                    raise InstanceExistsError(record.instance_id, old.runtime_status) from None
+                try:
+                    if old is None:
+                        await self.instances_table.create_entity(entity)
+                        created = True
+                    else:
+                        await self.instances_table.update_entity(
+                            entity,
+                            mode=UpdateMode.REPLACE,
+                            etag=etag,
+                            match_condition=MatchConditions.IfNotModified,
+                        )
+                    break
+                except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+                    continue  # raced with another writer: re-read and decide again
+            else:
+                raise StoreError(
+                    f"instance {record.instance_id!r} kept changing while it was being created"
+                ) from None
         self._forget(record.instance_id)
+        if created and record.instance_id not in self._locked:
+            # A brand-new instance has no history: its first episode needs no reads. (Should a stale
+            # sentinel exist, the first checkpoint's conditional insert fails and the episode is redone.)
+            self._cache[record.instance_id] = _InstanceState(
+                record.copy(), record.execution_id, [], None, None
+            )
         await self._send(await self._control_send(start))
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        await self._settled(instance_id)
         record, _ = await self._read_row(instance_id)
         return record
 
     async def get_history(self, instance_id: str, execution_id: str | None = None) -> list[HistoryEvent]:
+        await self._settled(instance_id)
         if execution_id is None:
             record, _ = await self._read_row(instance_id)
             if record is None:
@@ -435,6 +476,7 @@ class AzureStorageStore(TaskHubStore):
     ) -> tuple[list[InstanceRecord], str | None]:
         if page_size <= 0:
             raise ValueError("page size must be positive")
+        await self._settled()
         token: dict[str, Any] | None = None
         if continuation:
             try:
@@ -538,12 +580,12 @@ class AzureStorageStore(TaskHubStore):
             counts = await asyncio.gather(*(self._receive_control(i, vt) for i in sorted(targets)))
         finally:
             self._polling_control = False
-        got = sum(counts)
-        if got:
-            self._control_backoff = _MIN_POLL
-        elif full:
-            self._control_backoff = min(self.max_polling_interval, self._control_backoff * 2)
-        if full or got:
+        if full:
+            # Only full polls steer the back-off: the partitions this process wrote to are read anyway.
+            got = sum(counts)
+            self._control_backoff = (
+                _MIN_POLL if got else min(self.max_polling_interval, self._control_backoff * 2)
+            )
             self._control_due = self._loop_time() + self._control_backoff
 
     async def _receive_control(self, index: int, visibility: int) -> int:
@@ -597,13 +639,12 @@ class AzureStorageStore(TaskHubStore):
                 received = []
         finally:
             self._polling_work = False
-        if received:
-            self._work_backoff = _MIN_POLL
-            if len(received) >= _RECEIVE_BATCH:
-                self._dirty_workitems = True
-        elif full:
-            self._work_backoff = min(self.max_polling_interval, self._work_backoff * 2)
-        if full or received:
+        if len(received) >= _RECEIVE_BATCH:
+            self._dirty_workitems = True
+        if full:
+            self._work_backoff = (
+                _MIN_POLL if received else min(self.max_polling_interval, self._work_backoff * 2)
+            )
             self._work_due = self._loop_time() + self._work_backoff
         for qm in received:
             running = next((r for r in self._running.values() if r.queue_message_id == qm.id), None)
@@ -663,6 +704,7 @@ class AzureStorageStore(TaskHubStore):
     async def lock_next_orchestration(
         self, now: dt.datetime, lock_for: dt.timedelta
     ) -> OrchestrationWorkItem | None:
+        self._dispatching = True
         self._visibility = self._visibility_seconds(lock_for)
         await self._poll_control(lock_for)
         for instance_id in list(self._buffer):
@@ -806,21 +848,55 @@ class AzureStorageStore(TaskHubStore):
             }
             consumed = [m.message_id for m in item.messages]
             await self._write_history(state, iid, commit, journal, consumed)
-            await self._apply_journal(state, journal)
+        except BaseException:
+            # Nothing or only history landed: the journal is re-applied when the messages come back.
+            self._cache.pop(iid, None)
+            self._release(iid)
+            raise
+        # The episode is durable now. Its other effects and the deletes finish in the background while the
+        # instance stays locked, so the dispatcher can start the next instance's episode at once.
+        handed = list(self._handed_out.get(iid, []))
+        task = asyncio.create_task(self._finish(iid, state, journal, sends, handed, item.lock_token))
+        self._finishing[iid] = task
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _finish(
+        self,
+        iid: str,
+        state: _InstanceState,
+        journal: dict[str, Any],
+        sends: list[_Send],
+        handed: list[str],
+        token: str,
+    ) -> None:
+        try:
+            await self._apply_journal(state, journal, sends)
             state.journal = None
             held = self._buffer.get(iid, {})
-            received = [held[q] for q in self._handed_out.get(iid, []) if q in held]
-            await self._delete_received(iid, received)
-        except LockLostError:
+            await self._delete_received(iid, [held[q] for q in handed if q in held])
+        except Exception as exc:  # noqa: BLE001 - recovered from the journal when the messages return
+            log.warning(
+                "checkpoint of %s not finished (%s); it is re-applied on redelivery", iid, _one_line(exc)
+            )
             self._cache.pop(iid, None)
-            self._release(iid)
-            raise
-        except BaseException:
-            # Whatever was stored is recovered from the journal when the messages come back.
-            self._cache.pop(iid, None)
-            self._release(iid)
-            raise
-        self._release(iid)
+        finally:
+            self._finishing.pop(iid, None)
+            if self._locked.get(iid) == token:
+                self._release(iid)
+            self._wake.set()
+
+    async def _settled(self, instance_id: str | None = None) -> None:
+        """Wait for checkpoints still finishing (all, or one instance's): reads see this process's writes."""
+        tasks = list(self._finishing.values()) if instance_id is None else [self._finishing.get(instance_id)]
+        pending = [t for t in tasks if t is not None]
+        if pending:
+            await asyncio.wait([asyncio.shield(t) for t in pending])
+
+    async def flush(self) -> None:
+        """Wait until every background write of this process has finished."""
+        while self._background:
+            await asyncio.wait(list(self._background))
 
     async def _write_history(
         self,
@@ -935,7 +1011,9 @@ class AzureStorageStore(TaskHubStore):
                 entity[prop] = ""
                 entity[prop + "BlobName"] = name
 
-    async def _apply_journal(self, state: _InstanceState, journal: dict[str, Any]) -> None:
+    async def _apply_journal(
+        self, state: _InstanceState, journal: dict[str, Any], sends: list[_Send] | None = None
+    ) -> None:
         """Write an episode's non-history effects: instance row, sub-orchestration rows, then messages.
         Idempotent, so that it can run again after a crash."""
         record = _record_from_json(journal.get("instance"))
@@ -948,10 +1026,11 @@ class AzureStorageStore(TaskHubStore):
             if child is not None:
                 writes.append(self._create_child_row(child))
         await asyncio.gather(*writes)
-        sends = [
-            _Send(queue, body, parse_ts(visible) if visible else None)
-            for queue, body, visible in journal.get("sends") or []
-        ]
+        if sends is None:
+            sends = [
+                _Send(queue, body, parse_ts(visible) if visible else None)
+                for queue, body, visible in journal.get("sends") or []
+            ]
         await asyncio.gather(*(self._send(s) for s in sends))
 
     async def _update_row(self, record: InstanceRecord) -> None:
@@ -991,6 +1070,7 @@ class AzureStorageStore(TaskHubStore):
 
     # ------------------------------------------------------------------ worker side: activities
     async def lock_next_activity(self, now: dt.datetime, lock_for: dt.timedelta) -> ActivityWorkItem | None:
+        self._dispatching = True
         if not self._activities:
             await self._poll_workitems(lock_for)
         if not self._activities:
@@ -1004,15 +1084,27 @@ class AzureStorageStore(TaskHubStore):
         received = self._running.get(item.lock_token)
         if received is None:
             raise LockLostError(f"lock on activity message {item.message.message_id} was lost")
-        if response is not None:
-            await self._send(await self._control_send(response))
+        try:
+            if response is not None:
+                await self._send(await self._control_send(response))
+        except BaseException:
+            self._running.pop(item.lock_token, None)
+            self._activities[received.queue_message_id] = received  # deliver again
+            raise
+        self._running.pop(item.lock_token, None)
+        # The response is stored; the work item's delete does not hold up the caller.
+        task = asyncio.create_task(self._delete_work_item(received))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _delete_work_item(self, received: _ReceivedActivity) -> None:
         assert self._workitems is not None
         try:
             await self._workitems.delete_message(received.queue_message_id, received.pop_receipt)
         except ResourceNotFoundError:
             pass  # its lease lapsed: the duplicate response it may cause is dropped by the orchestration
-        finally:
-            self._running.pop(item.lock_token, None)
+        except Exception as exc:  # noqa: BLE001 - it comes back after its lease; its response is deduplicated
+            log.warning("could not delete work item %s: %s", received.queue_message_id, _one_line(exc))
 
     async def abandon_activity(self, item: ActivityWorkItem) -> None:
         received = self._running.pop(item.lock_token, None)
@@ -1022,15 +1114,20 @@ class AzureStorageStore(TaskHubStore):
 
     # ------------------------------------------------------------------ waiting
     def _has_ready_work(self) -> bool:
-        if self._activities or self._dirty_workitems or self._dirty_control:
+        """Work a dispatcher could take right now. Held activity messages do not count: a dispatcher that
+        waits has refused them (all its activity slots are busy); a finishing activity wakes it."""
+        if self._dirty_workitems or self._dirty_control:
             return True
+        now = _now()
         return any(
-            i not in self._locked and i not in self._parked and held for i, held in self._buffer.items()
+            r.message.visible_at is None or r.message.visible_at <= now
+            for i, held in self._buffer.items()
+            if i not in self._locked and i not in self._parked
+            for r in held.values()
         )
 
     async def next_visible_time(self) -> dt.datetime | None:
-        if self._activities:
-            return _MIN
+        """Earliest delivery time among held messages of unlocked instances (the engine sleeps until then)."""
         best: dt.datetime | None = None
         for instance_id, held in self._buffer.items():
             if instance_id in self._locked or instance_id in self._parked:
@@ -1044,15 +1141,20 @@ class AzureStorageStore(TaskHubStore):
     async def wait_for_work(self, timeout: float) -> None:
         """Return when this process enqueued work, a local timer is due, or the next queue poll is due."""
         if self._has_ready_work():
+            await asyncio.sleep(0)  # always yield: background checkpoint tails must be able to run
             return
         now = self._loop_time()
         deadline = min(self._control_due, self._work_due)
         if self._timers:
             deadline = min(deadline, self._timers[0][0])
-        wait = max(0.0, min(timeout, deadline - now))
+        # A due poll is the caller's next lock_next_* call; the floor keeps a caller that never polls that
+        # queue from spinning.
+        wait = max(0.005, min(timeout, deadline - now)) if timeout > 0 else 0.0
         if wait > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
+        else:
+            await asyncio.sleep(0)
         self._wake.clear()
 
     # ------------------------------------------------------------------ introspection for tests and bench
