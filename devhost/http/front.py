@@ -140,9 +140,6 @@ class HttpFront:
         self.app_root = app_root
         self.keys = keys
 
-    def register(self, app: web.Application) -> None:
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-
     def listing(self, origin: str) -> list[tuple[str, str, str]]:
         """(name, methods, URL) per function, for the startup banner."""
         rows = []

@@ -146,14 +146,24 @@ class ManagementApi:
         # Waiting start requests poll the store; a floor keeps a pollingInterval=0 from spinning.
         self.poll_floor = poll_floor
 
-    def register(self, app: web.Application) -> None:
+    @staticmethod
+    def route_tail(path: str) -> tuple[str, str] | None:
+        """(base, rest) when `path` is under one of the two bases. Case-insensitive like ASP.NET routing
+        (the docs spell it `/runtime/webhooks/durableTask/`)."""
+        lowered = path.lower()
         for base in (WEBHOOK_PATH, RPC_PATH):
-            app.router.add_route("*", base + "{tail:(/.*)?}", self.handle)
+            if lowered == base or lowered.startswith(base + "/"):
+                return base, path[len(base):] or "/"
+        return None
 
     # ------------------------------------------------------------------ dispatch
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        path = request.match_info.get("tail", "") or "/"
-        if self.keys is not None and request.path.lower().startswith(WEBHOOK_PATH):
+        """Serve a request whose path `route_tail` accepted."""
+        routed = self.route_tail(request.path)
+        if routed is None:
+            return web.Response(status=404)
+        base, path = routed
+        if self.keys is not None and base == WEBHOOK_PATH:
             # The public webhook wants the extension's system key (or the master key); the RPC base is
             # keyless like the extension's loopback listener.
             key = request.headers.get("x-functions-key") or request.query.get("code") or ""

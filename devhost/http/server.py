@@ -75,11 +75,16 @@ def build_app(
         return json_response({"id": "devhost", "state": "Running", "version": "devhost",
                               "extensionBundle": None, "processUptime": 0})
 
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        # One catch-all route: the management bases are matched case-insensitively, as ASP.NET does.
+        if management.route_tail(request.path) is not None:
+            return await management.handle(request)
+        return await front.handle(request)
+
     app.router.add_route("GET", "/admin/host/ping", ping)
     app.router.add_route("POST", "/admin/host/ping", ping)
     app.router.add_route("GET", "/admin/host/status", host_status)
-    management.register(app)
-    front.register(app)
+    app.router.add_route("*", "/{tail:.*}", dispatch)
     return HostApp(app, front, management, urls)
 
 

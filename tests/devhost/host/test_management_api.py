@@ -275,6 +275,8 @@ async def test_purge(http: aiohttp.ClientSession, host: DurableTestHost) -> None
 async def test_unknown_routes_and_other_hubs(http: aiohttp.ClientSession, host: DurableTestHost) -> None:
     async with http.get(f"{host.base_url}{WEBHOOK}/nothing") as r:
         assert r.status == 404
+    async with http.get(f"{host.base_url}/runtime/webhooks/durableTask/instances/") as r:
+        assert r.status == 200  # the docs' spelling: routing is case-insensitive
     async with http.get(f"{host.base_url}{WEBHOOK}/instances/x?taskHub=OtherHub") as r:
         assert r.status == 400
     async with http.get(f"{host.base_url}{WEBHOOK}/instances/x?TASKHUB={host.hub_name.lower()}") as r:
