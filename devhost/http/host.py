@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +46,9 @@ class DevHost:
         self.client: DurableClient | None = None
         self.workers: EngineWorkers | None = None
         self._runner: object | None = None
-        # The worker's default pool for sync functions: min(32, cpus + 4) threads.
-        self._executor = ThreadPoolExecutor(thread_name_prefix="devhost-fn")
+        # Sync functions run in a pool sized like the worker's: PYTHON_THREADPOOL_THREAD_COUNT, else the
+        # ThreadPoolExecutor default (min(32, cpus + 4)).
+        self._executor = ThreadPoolExecutor(max_workers=_pool_size(), thread_name_prefix="devhost-fn")
 
     @property
     def urls(self) -> DurableUrls:
@@ -97,3 +99,12 @@ class DevHost:
             self.workers = None
         await self.store.close()
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+
+
+def _pool_size() -> int | None:
+    raw = os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", "")
+    try:
+        size = int(raw)
+    except ValueError:
+        return None
+    return size if size > 0 else None

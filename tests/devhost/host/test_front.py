@@ -183,3 +183,17 @@ def test_keys_file_is_private_and_stable(tmp_path: Path) -> None:
     again = load_or_create_keys(tmp_path)
     assert again == first
     assert first.master != first.function_keys["default"] != first.durable_system_key
+
+
+def test_per_function_keys_open_only_their_function(tmp_path: Path) -> None:
+    keys = load_or_create_keys(tmp_path)
+    path = tmp_path / ".devhost" / "keys.json"
+    data = json.loads(path.read_text())
+    data["perFunctionKeys"] = {"item_by_number": {"default": "only-for-items"}}
+    path.write_text(json.dumps(data))
+    keys = load_or_create_keys(tmp_path)
+    assert keys.allows_function("item_by_number", "only-for-items")
+    assert keys.allows_function("ITEM_BY_NUMBER", "only-for-items")  # function names are case-insensitive
+    assert not keys.allows_function("admin_only", "only-for-items")
+    assert not keys.allows_system("durabletask_extension", "only-for-items")
+    assert keys.allows_system("durabletask_extension", keys.master)
