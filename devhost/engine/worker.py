@@ -96,6 +96,14 @@ class Engine:
             log.warning("lost the lock on %s; its episode is discarded and will be redone", item.instance_id)
             self.runner.forget(item.instance_id)
             return
+        except Exception:
+            # nothing was (reliably) stored: release the instance so the episode is redone from storage
+            self.runner.forget(item.instance_id)
+            try:
+                await self.store.abandon_orchestration(item)
+            except Exception:  # noqa: BLE001 - the lease will expire instead
+                log.exception("could not abandon %s after a failed commit", item.instance_id)
+            raise
         self.episodes += 1
 
     def _internal_failure(self, item: OrchestrationWorkItem, exc: Exception) -> EpisodeCommit:
@@ -129,8 +137,9 @@ class Engine:
             items.append(ai)
         return items
 
-    async def execute_activity(self, item: ActivityWorkItem,
-                               before_reply: Callable[[], None] | None = None) -> None:
+    async def execute_activity(
+        self, item: ActivityWorkItem, before_reply: Callable[[], None] | None = None
+    ) -> None:
         msg = item.message
         ev = msg.event
         name = str(ev.get("Name"))
@@ -149,6 +158,12 @@ class Engine:
             )
         except LockLostError:
             log.warning("activity %s for %s outlived its lease; result dropped", name, msg.instance_id)
+        except Exception:  # noqa: BLE001 - the activity will be delivered again (at-least-once)
+            log.exception("could not store the result of activity %s for %s", name, msg.instance_id)
+            try:
+                await self.store.abandon_activity(item)
+            except Exception:  # noqa: BLE001 - the lease will expire instead
+                log.exception("could not abandon activity %s for %s", name, msg.instance_id)
 
     async def _run(self, name: str, input_text: str | None) -> ActivityOutcome:
         fake = self.activity_overrides.get(name.lower())

@@ -80,3 +80,37 @@ async def test_run_loop_with_sync_and_async_activities() -> None:
         stop.set()
         await asyncio.wait_for(worker, 10)
         engine.close()
+
+
+class FlakyCommitStore(MemoryStore):
+    """Fails the first commit of every instance, like a storage hiccup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: set[str] = set()
+
+    async def commit_episode(self, item, commit):  # type: ignore[no-untyped-def]
+        if item.instance_id not in self.failed:
+            self.failed.add(item.instance_id)
+            raise OSError("storage hiccup")
+        await super().commit_episode(item, commit)
+
+
+async def test_failed_commit_is_redone_not_lost(caplog) -> None:  # type: ignore[no-untyped-def]
+    store, clock = FlakyCommitStore(), SystemClock()
+    engine = Engine(index_app(sample_app.app), store, clock)
+    client = DurableClient(store, engine.index, clock)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(engine.run(stop, poll_interval=0.05))
+    try:
+        iid = await client.start("echo_input", None, '"7"')
+        assert await _wait_terminal(client, iid) == "Completed"
+        rec = await client.get_instance(iid)
+        assert rec is not None and rec.output == "7"
+        assert iid in store.failed
+        types = [e["EventType"] for e in await client.get_history(iid)]
+        assert types.count(0) == 1  # the failed episode left nothing behind
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 10)
+        engine.close()
