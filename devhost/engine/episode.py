@@ -102,6 +102,7 @@ class _Generation:
     events: list[HistoryEvent] = field(default_factory=list)
     can_input: str | None = None
     continued: bool = False
+    carried: list[HistoryEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -316,6 +317,7 @@ class EpisodeRunner:
                 status = RuntimeStatus.ContinuedAsNew
                 gen.continued = True
                 gen.can_input = result.continue_as_new_input
+                gen.carried = [dict(e, IsPlayed=False) for e in result.carried_events]
                 output = None
             else:
                 status = RuntimeStatus.Completed
@@ -356,7 +358,7 @@ class EpisodeRunner:
         now: dt.datetime,
     ) -> _Generation:
         """DTFx: a new execution in the same work item; history [OrchestratorStarted, ExecutionStarted,
-        OrchestratorCompleted] and then the new generation runs at once."""
+        <carried-over events>, OrchestratorCompleted] and then the new generation runs at once."""
         ts = h.format_ts(self.clock.now())
         xid = uuid.uuid4().hex
         input_json = h.compact_json(prev.can_input) if prev.can_input is not None else None
@@ -376,7 +378,7 @@ class EpisodeRunner:
         inst.runtime_status = RuntimeStatus.Running
         inst.output = None
         inst.completed_time = None
-        head = [h.orchestrator_started(ts), es, h.orchestrator_completed(ts)]
+        head = [h.orchestrator_started(ts), es, *prev.carried, h.orchestrator_completed(ts)]
         ts2 = h.format_ts(self.clock.now())
         gen = self._execute(inst, head, [h.orchestrator_started(ts2)], es, commit, now, ts2)
         gen.events = [h.as_persisted(e) for e in head] + gen.events

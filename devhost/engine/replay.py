@@ -83,6 +83,9 @@ class ReplayResult:
     next_id: int = 0
     continue_as_new_input: Any = None
     continue_as_new: bool = False
+    # EventRaised events that came after the ContinueAsNew decision in this history: DTFx (Azure Storage,
+    # EventBehaviourForContinueAsNew=Carryover) hands them to the next generation (protocol §4.1)
+    carried_events: list[HistoryEvent] = field(default_factory=list)
     terminated: bool = False
 
 
@@ -109,6 +112,8 @@ class Replayer:
         self.waiters: dict[str, deque[_Task]] = {}
         self.buffered: dict[str, int] = {}
         self.result = ReplayResult()
+        self._pos = 0
+        self._can_at = -1
 
     # ------------------------------------------------------------------ primitives
     def _schedule(self, s: Scheduled) -> _Task:
@@ -244,6 +249,7 @@ class Replayer:
         if at == 4:
             self.result.continue_as_new = True
             self.result.continue_as_new_input = a.get("input")
+            self._can_at = self._pos
             return _DONE
         if at == 5:
             try:
@@ -314,7 +320,9 @@ class Replayer:
         actions = (state or {}).get("actions") or []
         schema = int((state or {}).get("schemaVersion") or 0)
         started = False
-        for e in history:
+        self._can_at = -1
+        for pos, e in enumerate(history):
+            self._pos = pos
             et = e["EventType"]
             if et == 12:
                 self.now = parse_ts(e["Timestamp"])
@@ -342,6 +350,8 @@ class Replayer:
             elif et == 3:
                 self.result.terminated = True
         r = self.result
+        if r.continue_as_new and self._can_at >= 0:
+            r.carried_events = [e for e in history[self._can_at + 1 :] if e["EventType"] == 15]
         r.new_work = [self.emitted[k] for k in sorted(self.emitted)]
         r.open_tasks = len(self.open)
         r.next_id = self.seq

@@ -149,3 +149,13 @@ def parent_of_waiter(context: df.DurableOrchestrationContext):  # type: ignore[n
         return v
     except Exception as e:
         return "child failed: " + str(e)
+
+
+@app.orchestration_trigger(context_name="context")
+def can_events(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    if context.get_input() == 0:
+        yield context.create_timer(context.current_utc_datetime + dt.timedelta(seconds=1))
+        context.continue_as_new(1)
+        return None
+    v = yield context.wait_for_external_event("E")
+    return v

@@ -203,3 +203,25 @@ def test_new_uuid_is_deterministic_across_replays(h: DurableHarness) -> None:
     ns = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
     name = f"{st.instance_id}_{parse_ts(t0).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}_0"
     assert first == str(uuid.uuid5(ns, name))
+
+
+def test_continue_as_new_carries_events_raised_after_the_decision(h: DurableHarness) -> None:
+    iid = h.start_new("can_events", input=0)
+    h.run_until_idle()
+    h._inner.clock.advance(dt.timedelta(seconds=2))  # noqa: SLF001 - timer due, not yet processed
+    h.raise_event(iid, "E", "kept", via="http")  # same batch as the TimerFired, after the CAN decision
+    st = h.wait_for_completion(iid)
+    assert (st.runtime_status, st.output) == ("Completed", "kept")
+    hist = h.history(iid)
+    assert [e["EventType"] for e in hist[:4]] == [12, 0, 15, 13] and hist[1]["Generation"] == 1
+
+
+def test_continue_as_new_drops_events_buffered_before_the_decision(h: DurableHarness) -> None:
+    from devhost.testing import HarnessStuck
+
+    iid = h.start_new("can_events", input=0)
+    h.run_until_idle()
+    h.raise_event(iid, "E", "early", via="http")  # processed (buffered, unconsumed) before the timer fires
+    with pytest.raises(HarnessStuck):
+        h.wait_for_completion(iid)
+    assert h.get_status(iid).runtime_status == "Running"  # type: ignore[union-attr]
