@@ -12,6 +12,7 @@ import inspect
 import json
 import threading
 import types
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +63,15 @@ class HttpFunction:
 
 @dataclass
 class AppIndex:
-    app: Any
+    app_ref: Callable[[], Any]  # weak reference to the indexed app (the index must not keep it alive)
     orchestrators: dict[str, OrchestratorFunction] = field(default_factory=dict)  # key: durable name, lower
     activities: dict[str, ActivityFunction] = field(default_factory=dict)  # key: durable name, lower
     http_functions: list[HttpFunction] = field(default_factory=list)
     other_functions: list[Any] = field(default_factory=list)  # timers, entities, ... (not run by devhost)
+
+    @property
+    def app(self) -> Any:
+        return self.app_ref()
 
     def orchestrator(self, name: str) -> OrchestratorFunction | None:
         return self.orchestrators.get(name.lower())
@@ -75,7 +80,8 @@ class AppIndex:
         return self.activities.get(name.lower())
 
 
-_CACHE: dict[int, tuple[Any, AppIndex]] = {}
+# Weak keys: an app object is indexed once for as long as it lives (tests build one app per test).
+_CACHE: weakref.WeakKeyDictionary[Any, AppIndex] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 
 
@@ -107,11 +113,11 @@ def index_app(target: Any) -> AppIndex:
     if not isinstance(app, func.FunctionRegister):
         raise AppIndexError(f"not a function app (FunctionRegister) or module: {type(target).__name__}")
     with _CACHE_LOCK:
-        hit = _CACHE.get(id(app))
-        if hit is not None and hit[0] is app:
-            return hit[1]
+        hit = _CACHE.get(app)
+        if hit is not None:
+            return hit
         index = _build(app)
-        _CACHE[id(app)] = (app, index)
+        _CACHE[app] = index
         return index
 
 
@@ -123,7 +129,7 @@ def _params(fn: Callable[..., Any]) -> set[str]:
 
 
 def _build(app: Any) -> AppIndex:
-    index = AppIndex(app=app)
+    index = AppIndex(app_ref=weakref.ref(app))
     for f in app.get_functions():
         bindings = tuple(json.loads(b) for b in f.get_raw_bindings())
         fname = f.get_function_name()
