@@ -176,6 +176,7 @@ class AzureStorageStore(TaskHubStore):
         self._buffer: OrderedDict[str, dict[str, _Received]] = OrderedDict()
         self._locked: dict[str, str] = {}
         self._handed_out: dict[str, list[str]] = {}  # instance -> queue message ids of its locked work item
+        self._lock_until: dict[str, dt.datetime] = {}  # instance -> lease end on the engine's clock
         self._parked: set[str] = set()  # suspended instances with nothing that can wake them
         self._cache: OrderedDict[str, _InstanceState] = OrderedDict()
         self._activities: OrderedDict[str, _ReceivedActivity] = OrderedDict()
@@ -195,6 +196,8 @@ class AzureStorageStore(TaskHubStore):
         self._sequence = 0
         self._dispatching = False  # set by the first lock_next_* call: this process runs dispatchers
         self._finishing: dict[str, asyncio.Task[None]] = {}  # instance -> the tail of its last commit
+        self._effects: dict[str, asyncio.Event] = {}  # instance -> set once that tail's sends are done
+        self._activity_until: dict[str, dt.datetime] = {}  # activity lock token -> lease end (engine clock)
         self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -453,12 +456,12 @@ class AzureStorageStore(TaskHubStore):
         await self._send(await self._control_send(start))
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
-        await self._settled(instance_id)
+        await self._settled()
         record, _ = await self._read_row(instance_id)
         return record
 
     async def get_history(self, instance_id: str, execution_id: str | None = None) -> list[HistoryEvent]:
-        await self._settled(instance_id)
+        await self._settled()
         if execution_id is None:
             record, _ = await self._read_row(instance_id)
             if record is None:
@@ -707,9 +710,28 @@ class AzureStorageStore(TaskHubStore):
         self._dispatching = True
         self._visibility = self._visibility_seconds(lock_for)
         await self._poll_control(lock_for)
+        item = await self._try_lock(now, lock_for)
+        if item is None and self._finishing:
+            # Nothing else to do: let checkpoint tails land (they may release an instance with waiting
+            # messages, or hand this process new messages), then look once more.
+            busy = [i for i in self._finishing if self._buffer.get(i)]
+            if busy:
+                await self._settled_many(busy)
+            else:
+                await self._effects_settled()
+            item = await self._try_lock(now, lock_for)
+        return item
+
+    async def _try_lock(self, now: dt.datetime, lock_for: dt.timedelta) -> OrchestrationWorkItem | None:
         for instance_id in list(self._buffer):
-            if instance_id in self._locked or instance_id in self._parked:
+            if instance_id in self._parked:
                 continue
+            if instance_id in self._locked:
+                # A lease taken by this process lapses by the engine's clock (the holder is presumed dead).
+                if instance_id in self._finishing or now < self._lock_until.get(instance_id, now):
+                    continue
+                log.warning("lease on %s expired; handing its messages to a new episode", instance_id)
+                self._release(instance_id)
             held = self._buffer.get(instance_id)
             if not held:
                 self._buffer.pop(instance_id, None)
@@ -721,6 +743,7 @@ class AzureStorageStore(TaskHubStore):
                 continue
             token = uuid.uuid4().hex
             self._locked[instance_id] = token
+            self._lock_until[instance_id] = now + lock_for
             try:
                 state = await self._state(instance_id)
                 visible = await self._drop_applied(instance_id, state, visible)
@@ -755,6 +778,7 @@ class AzureStorageStore(TaskHubStore):
 
     def _release(self, instance_id: str) -> None:
         self._locked.pop(instance_id, None)
+        self._lock_until.pop(instance_id, None)
         self._handed_out.pop(instance_id, None)
 
     async def _drop_applied(
@@ -855,7 +879,10 @@ class AzureStorageStore(TaskHubStore):
             raise
         # The episode is durable now. Its other effects and the deletes finish in the background while the
         # instance stays locked, so the dispatcher can start the next instance's episode at once.
+        if commit.instance is not None:
+            state.record = commit.instance.copy()
         handed = list(self._handed_out.get(iid, []))
+        self._effects[iid] = asyncio.Event()
         task = asyncio.create_task(self._finish(iid, state, journal, sends, handed, item.lock_token))
         self._finishing[iid] = task
         self._background.add(task)
@@ -871,7 +898,12 @@ class AzureStorageStore(TaskHubStore):
         token: str,
     ) -> None:
         try:
-            await self._apply_journal(state, journal, sends)
+            try:
+                await self._apply_journal(state, journal, sends)
+            finally:
+                effects = self._effects.pop(iid, None)
+                if effects is not None:
+                    effects.set()
             state.journal = None
             held = self._buffer.get(iid, {})
             await self._delete_received(iid, [held[q] for q in handed if q in held])
@@ -886,12 +918,20 @@ class AzureStorageStore(TaskHubStore):
                 self._release(iid)
             self._wake.set()
 
-    async def _settled(self, instance_id: str | None = None) -> None:
-        """Wait for checkpoints still finishing (all, or one instance's): reads see this process's writes."""
-        tasks = list(self._finishing.values()) if instance_id is None else [self._finishing.get(instance_id)]
-        pending = [t for t in tasks if t is not None]
+    async def _settled(self) -> None:
+        """Wait for every checkpoint tail still running, so reads see this process's writes."""
+        await self._settled_many(list(self._finishing))
+
+    async def _settled_many(self, instance_ids: list[str]) -> None:
+        pending = [t for t in (self._finishing.get(i) for i in instance_ids) if t is not None]
         if pending:
-            await asyncio.wait([asyncio.shield(t) for t in pending])
+            await asyncio.wait(pending)
+
+    async def _effects_settled(self) -> None:
+        """Wait until the running checkpoint tails have sent their messages (deletes may still run)."""
+        events = list(self._effects.values())
+        if events:
+            await asyncio.wait([asyncio.create_task(e.wait()) for e in events])
 
     async def flush(self) -> None:
         """Wait until every background write of this process has finished."""
@@ -1071,6 +1111,10 @@ class AzureStorageStore(TaskHubStore):
     # ------------------------------------------------------------------ worker side: activities
     async def lock_next_activity(self, now: dt.datetime, lock_for: dt.timedelta) -> ActivityWorkItem | None:
         self._dispatching = True
+        if not self._activities and self._effects:
+            await self._effects_settled()  # a checkpoint tail may be about to hand us an activity
+        if not self._activities:
+            self._take_over_expired_activities(now)
         if not self._activities:
             await self._poll_workitems(lock_for)
         if not self._activities:
@@ -1078,7 +1122,20 @@ class AzureStorageStore(TaskHubStore):
         _, received = self._activities.popitem(last=False)
         token = uuid.uuid4().hex
         self._running[token] = received
+        self._activity_until[token] = now + lock_for
         return ActivityWorkItem(received.message, token, now + lock_for)
+
+    def _take_over_expired_activities(self, now: dt.datetime) -> None:
+        """An activity lease taken by this process lapses by the engine's clock: deliver it again."""
+        for token, until in list(self._activity_until.items()):
+            if until <= now:
+                received = self._running.pop(token, None)
+                del self._activity_until[token]
+                if received is not None:
+                    log.warning(
+                        "lease on work item %s expired; delivering it again", received.queue_message_id
+                    )
+                    self._activities[received.queue_message_id] = received
 
     async def complete_activity(self, item: ActivityWorkItem, response: OrchestrationMessage | None) -> None:
         received = self._running.get(item.lock_token)
@@ -1089,9 +1146,11 @@ class AzureStorageStore(TaskHubStore):
                 await self._send(await self._control_send(response))
         except BaseException:
             self._running.pop(item.lock_token, None)
+            self._activity_until.pop(item.lock_token, None)
             self._activities[received.queue_message_id] = received  # deliver again
             raise
         self._running.pop(item.lock_token, None)
+        self._activity_until.pop(item.lock_token, None)
         # The response is stored; the work item's delete does not hold up the caller.
         task = asyncio.create_task(self._delete_work_item(received))
         self._background.add(task)
@@ -1108,6 +1167,7 @@ class AzureStorageStore(TaskHubStore):
 
     async def abandon_activity(self, item: ActivityWorkItem) -> None:
         received = self._running.pop(item.lock_token, None)
+        self._activity_until.pop(item.lock_token, None)
         if received is not None:
             self._activities[received.queue_message_id] = received
             self._wake.set()
@@ -1127,7 +1187,11 @@ class AzureStorageStore(TaskHubStore):
         )
 
     async def next_visible_time(self) -> dt.datetime | None:
-        """Earliest delivery time among held messages of unlocked instances (the engine sleeps until then)."""
+        """Earliest delivery time among held messages of unlocked instances (the engine sleeps until then);
+        the minimum time while activity messages are held (the contract: work is pending)."""
+        await self._settled()
+        if self._activities:
+            return _MIN
         best: dt.datetime | None = None
         for instance_id, held in self._buffer.items():
             if instance_id in self._locked or instance_id in self._parked:
@@ -1143,6 +1207,9 @@ class AzureStorageStore(TaskHubStore):
         if self._has_ready_work():
             await asyncio.sleep(0)  # always yield: background checkpoint tails must be able to run
             return
+        if timeout <= 0 and self._activities:
+            # Held activities the caller did not take (its slots are busy): a finishing activity wakes us.
+            timeout = 0.005
         now = self._loop_time()
         deadline = min(self._control_due, self._work_due)
         if self._timers:
