@@ -91,13 +91,13 @@ class DurableClient:
             h.format_ts(now),
             instance_id=iid,
             execution_id=xid,
-            name=orch.name,
+            name=name,
             input_json=stored_input,
             version=version,
         )
         rec = InstanceRecord(
             instance_id=iid,
-            name=orch.name,
+            name=name,
             execution_id=xid,
             runtime_status=RuntimeStatus.Pending,
             created_time=now,

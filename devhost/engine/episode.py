@@ -417,8 +417,7 @@ class EpisodeRunner:
                 child_input = h.compact_json(s.input) if s.input is not None else None
                 out.append(h.sub_orchestration_created(ts, s.event_id, s.name, s.instance_id, child_input))
                 child_xid = uuid.uuid4().hex
-                orch = self.index.orchestrator(s.name)
-                name = orch.name if orch is not None else s.name
+                name = s.name  # as the caller spelled it; lookups are case-insensitive (EXT)
                 parent = {
                     "Name": inst.name,
                     "Version": "",

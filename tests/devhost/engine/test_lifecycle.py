@@ -225,3 +225,8 @@ def test_continue_as_new_drops_events_buffered_before_the_decision(h: DurableHar
     with pytest.raises(HarnessStuck):
         h.wait_for_completion(iid)
     assert h.get_status(iid).runtime_status == "Running"  # type: ignore[union-attr]
+
+
+def test_orchestrator_names_are_case_insensitive_and_kept_as_spelled(h: DurableHarness) -> None:
+    st = h.wait_for_completion(h.start_new("ECHO_INPUT", input=3))
+    assert (st.name, st.output) == ("ECHO_INPUT", 3)
