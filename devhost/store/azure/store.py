@@ -85,14 +85,20 @@ def create_store(
     partition_count: int = 4,
     max_polling_interval: float = 30.0,
     counter: RequestCounter | None = None,
+    lease_seconds: int = 15,
 ) -> AzureStorageStore:
-    """Factory used by ``python -m devhost start --storage <connection string>`` (call ``open()`` next)."""
+    """Factory used by ``python -m devhost start --storage <connection string>`` (call ``open()`` next).
+
+    ``lease_seconds`` caps how long a message this process holds stays invisible without renewal, i.e.
+    how soon a killed host's work resumes after a restart (DTFx leaves it for the 5-minute visibility
+    timeout)."""
     return AzureStorageStore(
         connection_string,
         hub_name,
         partition_count=partition_count,
         max_polling_interval=max_polling_interval,
         counter=counter,
+        lease_seconds=lease_seconds,
     )
 
 
@@ -105,6 +111,7 @@ class _Received:
     pop_receipt: str
     message: OrchestrationMessage
     sequence: int
+    expires: float = 0.0  # loop time when the queue lease lapses (renewed while held)
 
 
 @dataclass
@@ -112,6 +119,9 @@ class _ReceivedActivity:
     queue_message_id: str
     pop_receipt: str
     message: ActivityMessage
+    expires: float = 0.0
+    # Serialises lease renewal and delete: both need the current pop receipt.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass
@@ -158,12 +168,15 @@ class AzureStorageStore(TaskHubStore):
         partition_count: int = 4,
         max_polling_interval: float = 30.0,
         counter: RequestCounter | None = None,
+        lease_seconds: int = 15,
     ) -> None:
         if not 1 <= partition_count <= 16:
             raise ValueError("partitionCount must be between 1 and 16")
         self.hub = keys.validate_hub_name(hub_name)
         self.partition_count = partition_count
         self.max_polling_interval = max(_MIN_POLL, max_polling_interval)
+        self.lease_seconds = max(1, lease_seconds)
+        self._renewer: asyncio.Task[None] | None = None
         self._connection_string = connection_string
         self.counter = counter or RequestCounter()
         self._clients: HubClients | None = None
@@ -192,7 +205,7 @@ class AzureStorageStore(TaskHubStore):
         self._wake = asyncio.Event()
         self._polling_control = False
         self._polling_work = False
-        self._visibility = 300
+        self._visibility = self.lease_seconds
         self._sequence = 0
         self._dispatching = False  # set by the first lock_next_* call: this process runs dispatchers
         self._finishing: dict[str, asyncio.Task[None]] = {}  # instance -> the tail of its last commit
@@ -246,6 +259,11 @@ class AzureStorageStore(TaskHubStore):
 
     async def close(self) -> None:
         await self.flush()
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
         if self._clients is not None:
             clients, self._clients = self._clients, None
             await clients.close()
@@ -308,11 +326,12 @@ class AzureStorageStore(TaskHubStore):
         is_work_item = send.queue == keys.workitem_queue(self.hub)
         if hold:
             receipt = str(sent.pop_receipt)
+            expires = self._loop_time() + visibility
             if isinstance(send.message, ActivityMessage):
-                self._activities[sent.id] = _ReceivedActivity(sent.id, receipt, send.message)
+                self._activities[sent.id] = _ReceivedActivity(sent.id, receipt, send.message, expires)
             elif isinstance(send.message, OrchestrationMessage):
                 held = self._buffer.setdefault(send.message.instance_id, {})
-                held[sent.id] = _Received(send.queue, sent.id, receipt, send.message, send.sequence)
+                held[sent.id] = _Received(send.queue, sent.id, receipt, send.message, send.sequence, expires)
                 self._parked.discard(send.message.instance_id)
         elif is_work_item:
             self._dirty_workitems = True
@@ -562,7 +581,52 @@ class AzureStorageStore(TaskHubStore):
         return asyncio.get_running_loop().time()
 
     def _visibility_seconds(self, lock_for: dt.timedelta) -> int:
-        return max(1, min(_MAX_VISIBILITY, math.ceil(lock_for.total_seconds())))
+        """Queue lease for held messages: the engine's lock, capped by ``lease_seconds`` (renewed while held),
+        so that a killed host's messages come back soon after a restart."""
+        return max(1, min(self.lease_seconds, math.ceil(lock_for.total_seconds())))
+
+    def _start_renewer(self) -> None:
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_leases(), name="devhost-azure-lease-renewal")
+
+    async def _renew_leases(self) -> None:
+        """Keep held messages invisible while this process holds them (activities running, messages waiting
+        for their instance): renew each lease when a third of it is left."""
+        while self._clients is not None:
+            await asyncio.sleep(max(0.2, self._visibility / 3))
+            now = self._loop_time()
+            due = now + self._visibility / 3
+            jobs = []
+            for instance_id, held in list(self._buffer.items()):
+                if instance_id in self._locked:
+                    continue  # its episode deletes these messages; a lapse is deduplicated on redelivery
+                jobs += [self._renew_control(r) for r in list(held.values()) if r.expires <= due]
+            activities = [*self._activities.values(), *self._running.values()]
+            jobs += [self._renew_activity(a) for a in activities if a.expires <= due]
+            if jobs:
+                await asyncio.gather(*jobs, return_exceptions=True)
+
+    async def _renew_control(self, r: _Received) -> None:
+        try:
+            updated = await self._queue(r.queue).update_message(
+                r.queue_message_id, pop_receipt=r.pop_receipt, visibility_timeout=self._visibility
+            )
+        except (ResourceNotFoundError, HttpResponseError):
+            return  # already deleted, or re-received with a newer receipt
+        r.pop_receipt = str(updated.pop_receipt)
+        r.expires = self._loop_time() + self._visibility
+
+    async def _renew_activity(self, a: _ReceivedActivity) -> None:
+        assert self._workitems is not None
+        async with a.lock:
+            try:
+                updated = await self._workitems.update_message(
+                    a.queue_message_id, pop_receipt=a.pop_receipt, visibility_timeout=self._visibility
+                )
+            except (ResourceNotFoundError, HttpResponseError):
+                return
+            a.pop_receipt = str(updated.pop_receipt)
+            a.expires = self._loop_time() + self._visibility
 
     async def _poll_control(self, lock_for: dt.timedelta) -> None:
         if self._polling_control:
@@ -603,6 +667,7 @@ class AzureStorageStore(TaskHubStore):
             return 0
         if len(received) >= _RECEIVE_BATCH:
             self._dirty_control.add(index)  # there may be more right away
+        expires = self._loop_time() + visibility
         for qm in received:
             try:
                 envelope = await self._decode(str(qm.content), activity=False)
@@ -617,7 +682,7 @@ class AzureStorageStore(TaskHubStore):
             assert isinstance(message, OrchestrationMessage)
             held = self._buffer.setdefault(message.instance_id, {})
             held[qm.id] = _Received(
-                queue.queue_name, qm.id, str(qm.pop_receipt), message, envelope.sequence_number
+                queue.queue_name, qm.id, str(qm.pop_receipt), message, envelope.sequence_number, expires
             )
             self._parked.discard(message.instance_id)
         return len(received)
@@ -652,9 +717,9 @@ class AzureStorageStore(TaskHubStore):
         for qm in received:
             running = next((r for r in self._running.values() if r.queue_message_id == qm.id), None)
             if running is not None:
-                running.pop_receipt = str(
-                    qm.pop_receipt
-                )  # lease lapsed while running: keep the newest receipt
+                # Its lease lapsed while it ran: keep the newest receipt.
+                running.pop_receipt = str(qm.pop_receipt)
+                running.expires = self._loop_time() + vt
                 continue
             try:
                 envelope = await self._decode(str(qm.content), activity=True)
@@ -664,7 +729,9 @@ class AzureStorageStore(TaskHubStore):
                     await queue.delete_message(qm.id, qm.pop_receipt)
                 continue
             assert isinstance(envelope.message, ActivityMessage)
-            self._activities[qm.id] = _ReceivedActivity(qm.id, str(qm.pop_receipt), envelope.message)
+            self._activities[qm.id] = _ReceivedActivity(
+                qm.id, str(qm.pop_receipt), envelope.message, self._loop_time() + vt
+            )
 
     # ------------------------------------------------------------------ worker side: orchestrations
     async def _state(self, instance_id: str) -> _InstanceState:
@@ -709,6 +776,7 @@ class AzureStorageStore(TaskHubStore):
     ) -> OrchestrationWorkItem | None:
         self._dispatching = True
         self._visibility = self._visibility_seconds(lock_for)
+        self._start_renewer()
         await self._poll_control(lock_for)
         item = await self._try_lock(now, lock_for)
         if item is None and self._finishing:
@@ -1111,6 +1179,8 @@ class AzureStorageStore(TaskHubStore):
     # ------------------------------------------------------------------ worker side: activities
     async def lock_next_activity(self, now: dt.datetime, lock_for: dt.timedelta) -> ActivityWorkItem | None:
         self._dispatching = True
+        self._visibility = self._visibility_seconds(lock_for)
+        self._start_renewer()
         if not self._activities and self._effects:
             await self._effects_settled()  # a checkpoint tail may be about to hand us an activity
         if not self._activities:
@@ -1159,7 +1229,8 @@ class AzureStorageStore(TaskHubStore):
     async def _delete_work_item(self, received: _ReceivedActivity) -> None:
         assert self._workitems is not None
         try:
-            await self._workitems.delete_message(received.queue_message_id, received.pop_receipt)
+            async with received.lock:
+                await self._workitems.delete_message(received.queue_message_id, received.pop_receipt)
         except ResourceNotFoundError:
             pass  # its lease lapsed: the duplicate response it may cause is dropped by the orchestration
         except Exception as exc:  # noqa: BLE001 - it comes back after its lease; its response is deduplicated

@@ -328,3 +328,41 @@ async def test_crash_after_sending_but_before_deleting_duplicates_nothing(
         assert len(item.history) == 4
     finally:
         await fresh.close()
+
+
+async def test_held_work_stays_leased_while_running_and_returns_after_a_crash(
+    azurite: Azurite, hub_name: str
+) -> None:
+    holder = create_store(
+        azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2, lease_seconds=1
+    )
+    other = create_store(
+        azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2, lease_seconds=1
+    )
+    await holder.open()
+    await other.open()
+    try:
+        rec, ex = await start(holder, "leased")
+        item = await lock(holder)
+        await holder.commit_episode(item, first_episode(item, rec, ex))
+        act = await holder.lock_next_activity(now(), LOCK)
+        assert act is not None
+        # A slow activity: three leases long. The holder renews, so nobody else gets the work item.
+        for _ in range(30):
+            assert await other.lock_next_activity(now(), LOCK) is None
+            await asyncio.sleep(0.1)
+        # The holder "dies" without completing: its lease lapses and the other host gets the item.
+        holder._clients, clients = None, holder._clients  # stop renewing, as a killed process would
+        assert holder._renewer is not None
+        holder._renewer.cancel()
+        again = None
+        for _ in range(50):
+            again = await other.lock_next_activity(now(), LOCK)
+            if again is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert again is not None and again.message.message_id == act.message.message_id
+        holder._clients = clients
+    finally:
+        await holder.close()
+        await other.close()
