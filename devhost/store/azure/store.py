@@ -85,7 +85,7 @@ def create_store(
     partition_count: int = 4,
     max_polling_interval: float = 30.0,
     counter: RequestCounter | None = None,
-    lease_seconds: int = 15,
+    lease_seconds: int = 10,
 ) -> AzureStorageStore:
     """Factory used by ``python -m devhost start --storage <connection string>`` (call ``open()`` next).
 
@@ -168,7 +168,7 @@ class AzureStorageStore(TaskHubStore):
         partition_count: int = 4,
         max_polling_interval: float = 30.0,
         counter: RequestCounter | None = None,
-        lease_seconds: int = 15,
+        lease_seconds: int = 10,
     ) -> None:
         if not 1 <= partition_count <= 16:
             raise ValueError("partitionCount must be between 1 and 16")

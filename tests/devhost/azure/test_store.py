@@ -347,8 +347,8 @@ async def test_held_work_stays_leased_while_running_and_returns_after_a_crash(
         await holder.commit_episode(item, first_episode(item, rec, ex))
         act = await holder.lock_next_activity(now(), LOCK)
         assert act is not None
-        # A slow activity: three leases long. The holder renews, so nobody else gets the work item.
-        for _ in range(30):
+        # A slow activity: two leases long. The holder renews, so nobody else gets the work item.
+        for _ in range(20):
             assert await other.lock_next_activity(now(), LOCK) is None
             await asyncio.sleep(0.1)
         # The holder "dies" without completing: its lease lapses and the other host gets the item.
