@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from azure.durable_functions.models.utils import http_utils
+
 from devhost.app_index import AppIndex
 from devhost.clock import Clock, SystemClock
 from devhost.config import HostConfig
@@ -99,6 +101,9 @@ class DevHost:
             self.workers = None
         await self.store.close()
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+        # Client functions share the SDK's module-level aiohttp session, bound to this loop: close it with
+        # the SDK's own helper so nothing is left unclosed (the worker never gets to do this).
+        await http_utils._close_session()
 
 
 def _pool_size() -> int | None:

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import azure.functions as func
-from azure.durable_functions.models.utils import http_utils
 
 from devhost.app_index import index_app
 from devhost.config import HostConfig
@@ -118,7 +117,5 @@ async def durable_host(
     try:
         yield DurableTestHost(host)
     finally:
+        # Also closes the SDK's module-level aiohttp session, which is bound to this (the test's) loop.
         await host.stop()
-        # The SDK keeps one module-level aiohttp session bound to the loop that created it; each test has
-        # its own loop, so close it here (the SDK's own private helper) before this loop goes away.
-        await http_utils._close_session()
