@@ -135,6 +135,8 @@ async def run(args: argparse.Namespace, connection_string: str) -> dict[str, Any
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
+            # The machine is shared with other test runs: the 1-minute load when the run ended.
+            "load_average_1m": round(os.getloadavg()[0], 2),
         },
         "config": {
             "sequential_orchestrations": args.sequential,
@@ -154,6 +156,9 @@ async def run(args: argparse.Namespace, connection_string: str) -> dict[str, Any
         "storage_requests_per_orchestration": round(per_orch, 1),
         "storage_requests_per_step": round(per_orch / STEPS, 2),
         "concurrent_phase_requests_by_service": {k: after[k] - before[k] for k in after},
+        "concurrent_phase_requests_per_orchestration": round(
+            sum(after[k] - before[k] for k in after) / args.concurrent, 1
+        ),
         "targets": {"step_latency_p50_ms": 20, "storage_requests_per_step": 9},
     }
 
