@@ -366,3 +366,22 @@ async def test_held_work_stays_leased_while_running_and_returns_after_a_crash(
     finally:
         await holder.close()
         await other.close()
+
+
+async def test_development_storage_shortcut_points_at_azurite_default_ports() -> None:
+    from devhost.store.azure.clients import HubClients
+
+    clients = HubClients.from_connection_string("UseDevelopmentStorage=true")
+    try:
+        assert clients.tables.url.startswith("http://127.0.0.1:10002/devstoreaccount1")
+        assert clients.queues.url.startswith("http://127.0.0.1:10001/devstoreaccount1")
+        assert clients.blobs.url.startswith("http://127.0.0.1:10000/devstoreaccount1")
+    finally:
+        await clients.close()
+
+
+async def test_bad_connection_string_is_one_clear_line(hub_name: str) -> None:
+    store = create_store("this is not a connection string", hub_name=hub_name)
+    with pytest.raises(StorageUnavailableError, match="connection string") as info:
+        await store.open()
+    assert "\n" not in str(info.value)
