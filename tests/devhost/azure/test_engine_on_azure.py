@@ -11,6 +11,7 @@ from devhost.engine.client import DurableClient
 from devhost.engine.worker import Engine
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus
 from devhost.store.azure import AzureStorageStore
+from devhost.store.base import InstanceQuery
 from tests.devhost.azure.crash_app import function_app
 from tests.devhost.azure.history_checks import assert_clean_history
 
@@ -45,9 +46,7 @@ async def test_journeys_complete_with_exact_history(azure_store: AzureStorageSto
         assert json.loads(record.output or "null") == function_app.expected(f"t{i}")
         assert_clean_history(await azure_store.get_history(iid))
         children, _ = await azure_store.query_instances(
-            __import__("devhost.store.base", fromlist=["InstanceQuery"]).InstanceQuery(
-                instance_id_prefix=record.execution_id + ":"
-            ),
+            InstanceQuery(instance_id_prefix=record.execution_id + ":"),
             10,
             None,
         )
