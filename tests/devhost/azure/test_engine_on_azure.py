@@ -51,3 +51,58 @@ async def test_journeys_complete_with_exact_history(azure_store: AzureStorageSto
             None,
         )
         assert [c.runtime_status for c in children] == [RuntimeStatus.Completed]
+
+
+async def test_history_rows_of_a_real_run_follow_the_dtfx_layout(
+    azure_store: AzureStorageStore, azurite
+) -> None:
+    from azure.data.tables.aio import TableClient
+
+    clock = SystemClock()
+    engine = Engine(INDEX, azure_store, clock, lock_for=dt.timedelta(seconds=30))
+    client = DurableClient(azure_store, INDEX, clock, hub_name=azure_store.hub)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(engine.run(stop, poll_interval=0.5))
+    try:
+        iid = await client.start("journey", "layout/1", json.dumps(json.dumps("Oslo")))
+
+        async def finished() -> None:
+            while (
+                r := await azure_store.get_instance(iid)
+            ) is None or r.runtime_status not in TERMINAL_STATUSES:
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(finished(), 60)
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 30)
+        engine.close()
+    async with TableClient.from_connection_string(
+        azurite.connection_string, f"{azure_store.hub}History"
+    ) as t:
+        rows = [e async for e in t.query_entities("PartitionKey eq @pk", parameters={"pk": "layout^01"})]
+    by_type: dict[str, list] = {}
+    for row in rows:
+        if row["RowKey"] != "sentinel":
+            assert len(row["RowKey"]) == 16 and row["RowKey"] == row["RowKey"].upper()
+            by_type.setdefault(row["EventType"], []).append(row)
+    assert {
+        "TimerCreated",
+        "TimerFired",
+        "SubOrchestrationInstanceCreated",
+        "TaskScheduled",
+        "TaskCompleted",
+        "SubOrchestrationInstanceCompleted",
+        "ExecutionCompleted",
+    } <= set(by_type)
+    timer = by_type["TimerCreated"][0]
+    assert isinstance(timer["FireAt"], dt.datetime) and timer["IsPlayed"] is False
+    assert by_type["TimerFired"][0]["TimerId"] == timer["EventId"]
+    assert all(r["IsPlayed"] is True for r in by_type["TaskCompleted"])  # played once persisted (§2.2)
+    sub = by_type["SubOrchestrationInstanceCreated"][0]
+    assert sub["Name"] == "leg" and sub["InstanceId"].endswith(f":{sub['EventId']}")
+    done = by_type["ExecutionCompleted"][0]
+    assert done["OrchestrationStatus"] == "Completed"
+    assert json.loads(done["Result"]) == function_app.expected("Oslo")
+    events = [r for r in rows if r["RowKey"] != "sentinel"]
+    assert all(isinstance(r["_Timestamp"], dt.datetime) and "Timestamp" not in r for r in events)
