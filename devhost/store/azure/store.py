@@ -258,6 +258,7 @@ class AzureStorageStore(TaskHubStore):
             pass
 
     async def close(self) -> None:
+        """Finish background writes, hand held-but-unstarted messages back to the queues, close clients."""
         await self.flush()
         if self._renewer is not None:
             self._renewer.cancel()
@@ -265,8 +266,34 @@ class AzureStorageStore(TaskHubStore):
                 await self._renewer
             self._renewer = None
         if self._clients is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._return_held(), 10)
             clients, self._clients = self._clients, None
             await clients.close()
+
+    async def _return_held(self) -> None:
+        """Make messages this process holds but has not started visible again, so that the next host
+        (a restart) gets them at once instead of when their lease lapses."""
+        jobs: list[Any] = []
+        for instance_id, held in self._buffer.items():
+            if instance_id not in self._locked:
+                jobs += [
+                    self._make_visible(self._queue(r.queue), r.queue_message_id, r.pop_receipt)
+                    for r in held.values()
+                ]
+        if self._workitems is not None:
+            jobs += [
+                self._make_visible(self._workitems, a.queue_message_id, a.pop_receipt)
+                for a in self._activities.values()
+            ]
+        self._buffer.clear()
+        self._activities.clear()
+        if jobs:
+            await asyncio.gather(*jobs, return_exceptions=True)
+
+    @staticmethod
+    async def _make_visible(queue: QueueClient, message_id: str, pop_receipt: str) -> None:
+        await queue.update_message(message_id, pop_receipt=pop_receipt, visibility_timeout=0)
 
     @property
     def instances_table(self) -> TableClient:

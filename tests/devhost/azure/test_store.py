@@ -385,3 +385,22 @@ async def test_bad_connection_string_is_one_clear_line(hub_name: str) -> None:
     with pytest.raises(StorageUnavailableError, match="connection string") as info:
         await store.open()
     assert "\n" not in str(info.value)
+
+
+async def test_clean_close_hands_unstarted_work_back_at_once(azurite: Azurite, hub_name: str) -> None:
+    first = create_store(
+        azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2, lease_seconds=60
+    )
+    await first.open()
+    assert await first.lock_next_orchestration(now(), LOCK) is None  # now it dispatches: its sends are held
+    await start(first, "handed-back")
+    assert first.held_message_count() == 1
+    await first.close()  # a clean stop, not a crash
+
+    second = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
+    await second.open()
+    try:
+        item = await lock(second, tries=50)  # well before the 60 s lease would have lapsed
+        assert item.instance_id == "handed-back"
+    finally:
+        await second.close()
