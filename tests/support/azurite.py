@@ -160,8 +160,25 @@ def _read_endpoints(proc: subprocess.Popen[str], timeout: float) -> dict[str, st
     return found
 
 
+_shared: Azurite | None = None
+_shared_stack: contextlib.ExitStack | None = None
+_shared_users = 0
+
+
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """One Azurite for the test session (declare it in a conftest.py so every module shares it)."""
-    with azurite_process(tmp_path_factory.mktemp("azurite")) as server:
-        yield server
+    """One Azurite for the whole test session. Several conftest.py files may import this fixture: they
+    all share the same process (reference-counted), which stops after the last of them finishes."""
+    global _shared, _shared_stack, _shared_users
+    if _shared is None:
+        stack = contextlib.ExitStack()
+        _shared = stack.enter_context(azurite_process(tmp_path_factory.mktemp("azurite")))
+        _shared_stack = stack
+    _shared_users += 1
+    try:
+        yield _shared
+    finally:
+        _shared_users -= 1
+        if _shared_users == 0 and _shared_stack is not None:
+            stack, _shared, _shared_stack = _shared_stack, None, None
+            stack.close()

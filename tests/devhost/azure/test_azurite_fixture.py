@@ -46,3 +46,9 @@ def test_context_manager_stops_the_process_even_when_the_body_fails(tmp_path) ->
     assert pid is not None
     # Popen.wait() reaped it, so the pid no longer exists.
     assert not _alive(pid)
+
+
+def test_fixtures_declared_in_several_conftests_share_one_process(azurite: Azurite) -> None:
+    from tests.support import azurite as helper
+
+    assert helper._shared is azurite and helper._shared_users >= 1
