@@ -74,6 +74,11 @@ COL_JOURNAL = "DevhostJournal"
 COL_JOURNAL_BLOB = "DevhostJournalBlobName"
 
 
+# Decoding failures that mean "this message is not ours / is corrupt" (dropped), as opposed to storage errors
+# while fetching a large message's blob (the message is left to come back). A missing blob is corrupt too.
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, ResourceNotFoundError)
+
+
 class StorageUnavailableError(StoreError):
     """Azure Storage could not be reached or refused the account (one line, no secrets)."""
 
@@ -698,12 +703,17 @@ class AzureStorageStore(TaskHubStore):
         for qm in received:
             try:
                 envelope = await self._decode(str(qm.content), activity=False)
-            except Exception as exc:  # noqa: BLE001 - a foreign or corrupt message must not stop the hub
+            except _UNREADABLE as exc:  # a foreign or corrupt message must not stop the hub
                 log.warning(
                     "dropping unreadable message %s in %s: %s", qm.id, queue.queue_name, _one_line(exc)
                 )
                 with contextlib.suppress(ResourceNotFoundError):
                     await queue.delete_message(qm.id, qm.pop_receipt)
+                continue
+            except (HttpResponseError, ServiceRequestError) as exc:
+                log.warning(
+                    "could not read message %s (%s); it returns after its lease", qm.id, _one_line(exc)
+                )
                 continue
             message = envelope.message
             assert isinstance(message, OrchestrationMessage)
@@ -750,10 +760,15 @@ class AzureStorageStore(TaskHubStore):
                 continue
             try:
                 envelope = await self._decode(str(qm.content), activity=True)
-            except Exception as exc:  # noqa: BLE001
+            except _UNREADABLE as exc:
                 log.warning("dropping unreadable work item %s: %s", qm.id, _one_line(exc))
                 with contextlib.suppress(ResourceNotFoundError):
                     await queue.delete_message(qm.id, qm.pop_receipt)
+                continue
+            except (HttpResponseError, ServiceRequestError) as exc:
+                log.warning(
+                    "could not read work item %s (%s); it returns after its lease", qm.id, _one_line(exc)
+                )
                 continue
             assert isinstance(envelope.message, ActivityMessage)
             self._activities[qm.id] = _ReceivedActivity(

@@ -404,3 +404,17 @@ async def test_clean_close_hands_unstarted_work_back_at_once(azurite: Azurite, h
         assert item.instance_id == "handed-back"
     finally:
         await second.close()
+
+
+async def test_foreign_messages_are_dropped_without_stopping_the_hub(
+    azure_store: AzureStorageStore, azurite: Azurite
+) -> None:
+    name = keys.control_queue(azure_store.hub, 0)
+    async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
+        await queue.send_message("not json at all")
+        await queue.send_message('{"$type": "DurableTask.AzureStorage.MessageData", "TaskMessage": null}')
+    await start(azure_store, "healthy")
+    item = await lock(azure_store)
+    assert item.instance_id == "healthy"
+    async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
+        assert [m async for m in queue.receive_messages()] == []  # the junk is gone for good
