@@ -60,6 +60,7 @@ log = logging.getLogger("devhost.store.azure")
 _MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
 _WAKE_TYPES = (EventType.ExecutionTerminated, EventType.ExecutionResumed)
 _MAX_BATCH_ROWS = 99  # + the sentinel = 100 operations, the table transaction limit
+_MAX_BATCH_BYTES = 3 * 1024 * 1024  # DTFx starts a new transaction beyond ~3 MB (the limit is 4 MB)
 _MAX_VISIBILITY = 7 * 24 * 3600 - 60  # queues cap the initial invisibility at 7 days
 _RECENT_IDS = 100  # message ids remembered in the sentinel to drop late duplicates
 _MIN_POLL = 0.05
@@ -1096,7 +1097,7 @@ class AzureStorageStore(TaskHubStore):
         row_list = list(rows.values())
         etag = state.sentinel_etag
         previous = dict(state.sentinel) if state.sentinel is not None else None
-        chunks = [row_list[i : i + _MAX_BATCH_ROWS] for i in range(0, len(row_list), _MAX_BATCH_ROWS)] or [[]]
+        chunks = _batches(row_list)
         for n, chunk in enumerate(chunks):
             final = n == len(chunks) - 1
             if final:
@@ -1340,6 +1341,26 @@ class AzureStorageStore(TaskHubStore):
     # ------------------------------------------------------------------ introspection for tests and bench
     def held_message_count(self) -> int:
         return sum(len(v) for v in self._buffer.values()) + len(self._activities)
+
+
+def _estimated_bytes(entity: dict[str, Any]) -> int:
+    """DTFx's estimate of a row's size in a transaction: 1 KB plus its strings in UTF-16."""
+    return 1024 + sum(2 * len(v) for v in entity.values() if isinstance(v, str))
+
+
+def _batches(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split history rows into transactions of at most 99 rows and ~3 MB (the sentinel is added to each),
+    as DTFx does; the table service caps a transaction at 100 operations and 4 MB."""
+    out: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for row in rows:
+        n = _estimated_bytes(row)
+        if out[-1] and (len(out[-1]) >= _MAX_BATCH_ROWS or size + n > _MAX_BATCH_BYTES):
+            out.append([])
+            size = 0
+        out[-1].append(row)
+        size += n
+    return out
 
 
 def _record_json(record: InstanceRecord | None) -> dict[str, Any] | None:

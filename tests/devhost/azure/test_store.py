@@ -418,3 +418,30 @@ async def test_foreign_messages_are_dropped_without_stopping_the_hub(
     assert item.instance_id == "healthy"
     async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
         assert [m async for m in queue.receive_messages()] == []  # the junk is gone for good
+
+
+def test_history_transactions_stay_under_100_operations_and_3_mb() -> None:
+    from devhost.store.azure.store import _batches
+
+    small = [{"RowKey": f"{i:016X}", "Input": "x"} for i in range(250)]
+    assert [len(b) for b in _batches(small)] == [99, 99, 52]
+    big = [{"RowKey": f"{i:016X}", "Input": "x" * 25_000, "Result": "y" * 25_000} for i in range(40)]
+    sizes = [len(b) for b in _batches(big)]
+    assert sum(sizes) == 40 and len(sizes) > 1
+    assert all(sum(2 * 50_000 + 1024 for _ in range(n)) <= 3 * 1024 * 1024 for n in sizes)
+    assert _batches([]) == [[]]
+
+
+async def test_an_episode_larger_than_one_transaction_is_read_back_whole(
+    azure_store: AzureStorageStore,
+) -> None:
+    rec, ex = await start(azure_store, "long")
+    item = await lock(azure_store)
+    ts = h.format_ts(now())
+    events = [h.orchestrator_started(ts), item.messages[0].event]
+    events += [h.task_scheduled(ts, i, "act", f'"{i}"') for i in range(150)]
+    events.append(h.orchestrator_completed(ts))
+    running = rec.copy()
+    running.runtime_status = RuntimeStatus.Running
+    await azure_store.commit_episode(item, EpisodeCommit(instance=running, history=[(ex, events)]))
+    assert await azure_store.get_history("long") == events
