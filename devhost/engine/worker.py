@@ -278,15 +278,19 @@ class Engine:
                 continue
             if progressed:
                 continue
+            # With every activity slot busy, waiting activity work is not ours to take: sleep until other
+            # work is due or one of our activities finishes (and frees a slot), instead of spinning on it.
+            slots_free = len(running) < max_concurrent_activities
             delay = poll_interval
-            nxt = await self.store.next_visible_time()
+            nxt = await self.store.next_visible_time(activities=slots_free)
             if nxt is not None:
                 delay = max(0.0, min(poll_interval, (nxt - self.clock.now()).total_seconds()))
             wake.clear()
             waiter = asyncio.ensure_future(self.store.wait_for_work(delay))
             stopper = asyncio.ensure_future(stop.wait())
             woken = asyncio.ensure_future(wake.wait())
-            await asyncio.wait({waiter, stopper, woken}, return_when=asyncio.FIRST_COMPLETED)
+            wakers: set[asyncio.Future[Any]] = {waiter, stopper, woken}
+            await asyncio.wait(wakers if slots_free else wakers | running, return_when=asyncio.FIRST_COMPLETED)
             for f in (waiter, stopper, woken):
                 f.cancel()
         if running or holding:

@@ -275,9 +275,12 @@ class TaskHubStore(abc.ABC):
         """Unlock the work item so that it is delivered again."""
 
     @abc.abstractmethod
-    async def next_visible_time(self) -> dt.datetime | None:
+    async def next_visible_time(self, *, activities: bool = True) -> dt.datetime | None:
         """Earliest ``visible_at`` among pending control messages that are not visible yet considering only
-        unlocked instances, or None. Used by the harness to skip time and by workers to sleep."""
+        unlocked instances, or None. Used by the harness to skip time and by workers to sleep.
+
+        Pending activity work counts as due now (``datetime.min``) unless ``activities`` is False: a worker
+        whose activity slots are all busy cannot take it, and must sleep until other work is due."""
 
     async def wait_for_work(self, timeout: float) -> None:
         """Sleep until new work may exist or ``timeout`` seconds pass. Polling stores keep this default."""

@@ -236,8 +236,8 @@ class MemoryStore(TaskHubStore):
             self._activities.append(entry[0])
             self._signal()
 
-    async def next_visible_time(self) -> dt.datetime | None:
-        if self._activities:
+    async def next_visible_time(self, *, activities: bool = True) -> dt.datetime | None:
+        if activities and self._activities:
             return _MIN
         best: dt.datetime | None = None
         for iid, msgs in self._pending.items():

@@ -1300,11 +1300,11 @@ class AzureStorageStore(TaskHubStore):
             for r in held.values()
         )
 
-    async def next_visible_time(self) -> dt.datetime | None:
+    async def next_visible_time(self, *, activities: bool = True) -> dt.datetime | None:
         """Earliest delivery time among held messages of unlocked instances (the engine sleeps until then);
-        the minimum time while activity messages are held (the contract: work is pending)."""
+        the minimum time while activity messages are held and wanted (the contract: work is pending)."""
         await self._settled()
-        if self._activities:
+        if activities and self._activities:
             return _MIN
         best: dt.datetime | None = None
         for instance_id, held in self._buffer.items():

@@ -114,3 +114,60 @@ async def test_failed_commit_is_redone_not_lost(caplog) -> None:  # type: ignore
         stop.set()
         await asyncio.wait_for(worker, 10)
         engine.close()
+
+
+release_gate: asyncio.Event | None = None
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out_to_gated(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    results = yield context.task_all([context.call_activity("gated", i) for i in range(6)])
+    return sum(results)
+
+
+@app.activity_trigger(input_name="n")
+async def gated(n: int) -> int:
+    assert release_gate is not None
+    await release_gate.wait()
+    return n
+
+
+class WakeCountingStore(MemoryStore):
+    """Records how often the worker asks when work is next due, and whether it wanted activity work."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[bool] = []
+
+    async def next_visible_time(self, *, activities: bool = True):  # type: ignore[no-untyped-def]
+        self.asked.append(activities)
+        return await super().next_visible_time(activities=activities)
+
+
+async def test_full_activity_slots_sleep_instead_of_spinning() -> None:
+    # Six activities wait for two slots. Waiting activity work must not count as "due now" for a worker
+    # that cannot take it, or the loop turns without pause and burns a core until a slot frees up.
+    global release_gate
+    release_gate = asyncio.Event()
+    store, clock = WakeCountingStore(), SystemClock()
+    engine = Engine(index_app(app), store, clock)
+    client = DurableClient(store, engine.index, clock)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(engine.run(stop, poll_interval=0.05, max_concurrent_activities=2))
+    try:
+        iid = await client.start("fan_out_to_gated", None, None)
+        while store.pending_message_count() < 4:  # two activities taken, four waiting
+            await asyncio.sleep(0.01)
+        store.asked.clear()
+        await asyncio.sleep(0.3)
+        assert store.asked and not any(store.asked), "a full worker asked for activity work"
+        assert len(store.asked) <= 12, f"{len(store.asked)} wake-ups in 0.3 s at a 0.05 s poll: spinning"
+        release_gate.set()
+        assert await _wait_terminal(client, iid) == "Completed"
+        rec = await client.get_instance(iid)
+        assert rec is not None and rec.output == "15"
+    finally:
+        release_gate.set()
+        stop.set()
+        await asyncio.wait_for(worker, 10)
+        engine.close()
