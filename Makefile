@@ -27,15 +27,22 @@ test: install
 run: install
 	$(PY) scripts/run_local.py
 
-# Benchmarks write JSON to bench/results/ and summarise in bench/README.md.
-bench: install
-	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
-	$(PY) bench/engine.py
-	$(PY) bench/host.py
+# Benchmarks write JSON to bench/results/ (summarised in bench/README.md). They get a venv of their own:
+# the durabletask peer is installed for the benchmark only, never beside the code under test.
+BENCH_PY := .venv-bench/bin/python
+
+.venv-bench/.installed: requirements.txt requirements-dev.txt bench/requirements.txt
+	test -x $(BENCH_PY) || $(PYTHON) -m venv .venv-bench
+	$(BENCH_PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r bench/requirements.txt
+	touch $@
+
+bench: .venv-bench/.installed $(AZURITE)
+	$(BENCH_PY) bench/engine.py
+	$(BENCH_PY) bench/host.py
 
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) node_modules .azurite .devhost
+	rm -rf $(VENV) .venv-bench node_modules .azurite .devhost
