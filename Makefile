@@ -18,9 +18,10 @@ $(AZURITE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The suite starts its own Azurite, sandbox and devhost on free ports and stops them at the end.
-# pytest exits 5 when it collected nothing: that is a failure here, never a pass.
-test: install
+# Lint first (a gate that is not enforced rots), then the suite, which starts its own Azurite, sandbox
+# and devhost on free ports and stops them at the end. pytest exits 5 when it collected nothing: that is
+# a failure here, never a pass.
+test: lint
 	$(PY) -m pytest
 
 # Azurite (data under .azurite/), the sandbox on 7080 and devhost on 7071; Ctrl-C stops all three.

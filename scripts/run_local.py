@@ -1,4 +1,4 @@
-"""`make run`: bring up Azurite, the supplier sandbox and devhost on their usual ports, and stop them together.
+"""`make run`: Azurite, the supplier sandbox and devhost on their usual ports, started and stopped together.
 
 Each process is started, then waited on until it answers over HTTP; Ctrl-C (or SIGTERM) stops all three
 by process id, newest first, so no state is written after its storage has gone away.
@@ -65,13 +65,13 @@ def main() -> int:
     # with the environment winning, as `func start` and devhost do.
     settings = json.loads((ROOT / "local.settings.json").read_text())["Values"]
     env = {**settings, **os.environ}
-    started: list[subprocess.Popen[bytes]] = []
+    started: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(name: str, cmd: list[str], url: str) -> None:
         # Own process group: the Ctrl-C of the terminal reaches this supervisor only, which then stops
         # the children in order instead of all at once.
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
-        started.append(proc)
+        started[name] = proc
         wait_until_answers(name, url, proc)
         print(f"  {name:<8} {url}  (pid {proc.pid})", flush=True)
 
@@ -86,11 +86,24 @@ def main() -> int:
             [
                 str(ROOT / "node_modules" / ".bin" / "azurite"),
                 # No telemetry leaves the machine; accept the current storage SDKs' API versions.
-                "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent",
-                "--location", str(state),
-                "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-                "--blobPort", str(AZURITE_PORTS["blob"]), "--queuePort", str(AZURITE_PORTS["queue"]),
-                "--tablePort", str(AZURITE_PORTS["table"]),
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--silent",
+                "--location",
+                str(state),
+                "--blobHost",
+                "127.0.0.1",
+                "--queueHost",
+                "127.0.0.1",
+                "--tableHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(AZURITE_PORTS["blob"]),
+                "--queuePort",
+                str(AZURITE_PORTS["queue"]),
+                "--tablePort",
+                str(AZURITE_PORTS["table"]),
             ],  # fmt: skip
             f"http://127.0.0.1:{AZURITE_PORTS['blob']}/",
         )
@@ -115,16 +128,16 @@ Ready. The booking API is at http://127.0.0.1:{DEVHOST_PORT}/api — try:
 then poll the "self" link it returns. Ctrl-C stops everything.""",
             flush=True,
         )
-        while all(p.poll() is None for p in started):
+        while all(p.poll() is None for p in started.values()):
             time.sleep(0.5)
-        died = next(p for p in started if p.poll() is not None)
-        print(f"process {died.args[0]} (pid {died.pid}) exited with code {died.returncode}; stopping", flush=True)
+        name, died = next((n, p) for n, p in started.items() if p.poll() is not None)
+        print(f"{name} (pid {died.pid}) exited with code {died.returncode}; stopping the others", flush=True)
         return 1
     except KeyboardInterrupt:
         print("\nStopping …", flush=True)
         return 0
     finally:
-        for proc in reversed(started):
+        for proc in reversed(started.values()):
             stop(proc)
 
 

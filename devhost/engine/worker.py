@@ -290,7 +290,9 @@ class Engine:
             stopper = asyncio.ensure_future(stop.wait())
             woken = asyncio.ensure_future(wake.wait())
             wakers: set[asyncio.Future[Any]] = {waiter, stopper, woken}
-            await asyncio.wait(wakers if slots_free else wakers | running, return_when=asyncio.FIRST_COMPLETED)
+            if not slots_free:
+                wakers |= running
+            await asyncio.wait(wakers, return_when=asyncio.FIRST_COMPLETED)
             for f in (waiter, stopper, woken):
                 f.cancel()
         if running or holding:

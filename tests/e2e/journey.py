@@ -25,7 +25,7 @@ WAIT_SECONDS = 60.0
 
 @dataclass
 class Journey:
-    """A client of the running system, as a traveller's front end, an operator and a payment provider see it."""
+    """A client of the running system, as a front end, an operator and a payment provider see it."""
 
     api_url: str
     sandbox_url: str
@@ -74,7 +74,9 @@ class Journey:
         return self.wait_for(booking_id, FINAL_STATUSES, seconds)
 
     # ---- the payment provider's side -------------------------------------------------------
-    def signed_headers(self, body: bytes, *, webhook_id: str | None = None, at: float | None = None) -> dict[str, str]:
+    def signed_headers(
+        self, body: bytes, *, webhook_id: str | None = None, at: float | None = None
+    ) -> dict[str, str]:
         """Sign by hand, per the Standard Webhooks scheme of the contract (not with the app's library)."""
         webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
         timestamp = str(int(at if at is not None else time.time()))
@@ -123,10 +125,12 @@ class Journey:
 
 
 def unique_email(tags: str = "") -> str:
-    """A traveller address with scenario tags (booking-api.md) and a unique run tag, so tests never share state."""
+    """A traveller address with scenario tags and a unique run tag, so tests never share state."""
     run = uuid.uuid4().hex[:10]
     return f"ada+{tags}+run{run}@example.com" if tags else f"ada+run{run}@example.com"
 
 
-def trip(conference_id: str = "serverlessdays-amsterdam-2027", origin: str = "BER", hotel: bool = True) -> dict[str, Any]:
+def trip(
+    conference_id: str = "serverlessdays-amsterdam-2027", origin: str = "BER", hotel: bool = True
+) -> dict[str, Any]:
     return {"conferenceId": conference_id, "origin": origin, "hotel": hotel}

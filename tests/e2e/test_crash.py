@@ -26,7 +26,9 @@ SCENARIOS: dict[str, tuple[int, str, str | None]] = {
 }
 
 
-def test_sigkill_with_twenty_bookings_in_flight(journey: Journey, kill_and_restart_devhost: Callable[[], None]) -> None:
+def test_sigkill_with_twenty_bookings_in_flight(
+    journey: Journey, kill_and_restart_devhost: Callable[[], None]
+) -> None:
     started: list[tuple[str, str, str, str | None]] = []
     for tags, (count, status, code) in SCENARIOS.items():
         for _ in range(count):
@@ -46,7 +48,11 @@ def test_sigkill_with_twenty_bookings_in_flight(journey: Journey, kill_and_resta
             assert booking["failure"]["code"] == code, booking
             journey.assert_nothing_left(email)
         else:
-            suppliers = sorted(b["supplier"] for b in journey.supplier_bookings(email) if b["status"] == "active")
-            assert suppliers in (["airline", "conference", "hotel"], ["conference", "hotel", "rail"]), suppliers
+            suppliers = sorted(
+                b["supplier"] for b in journey.supplier_bookings(email) if b["status"] == "active"
+            )
+            assert suppliers in (["airline", "conference", "hotel"], ["conference", "hotel", "rail"]), (
+                suppliers
+            )
         journey.assert_made_once(email)
     assert in_flight, "the kill came after every booking had finished: the test proved nothing"

@@ -75,7 +75,9 @@ def test_no_flight_travels_by_train(journey: Journey) -> None:
 
     assert booking["status"] == "Confirmed", booking
     assert booking["trips"][0]["travel"]["mode"] == "train"
-    assert not [b for b in journey.supplier_bookings(email) if b["supplier"] == "airline" and b["status"] == "active"]
+    assert not [
+        b for b in journey.supplier_bookings(email) if b["supplier"] == "airline" and b["status"] == "active"
+    ]
 
 
 def test_no_travel_at_all_fails_and_leaves_nothing_behind(journey: Journey) -> None:
@@ -202,7 +204,11 @@ def test_idempotency_key_replays_and_refuses_another_body(journey: Journey) -> N
 
 
 def test_invalid_body_lists_every_field_error(journey: Journey) -> None:
-    body = {"traveller": {"name": "", "email": "not-an-email"}, "trips": [{"conferenceId": "x", "origin": "ber"}], "currency": "euro"}
+    body = {
+        "traveller": {"name": "", "email": "not-an-email"},
+        "trips": [{"conferenceId": "x", "origin": "ber"}],
+        "currency": "euro",
+    }
     response = journey.http.post(f"{journey.api_url}/api/bookings", json=body)
 
     assert response.status_code == 422
@@ -215,7 +221,9 @@ def test_invalid_body_lists_every_field_error(journey: Journey) -> None:
     )
     assert malformed.status_code == 400
     huge = journey.http.post(
-        f"{journey.api_url}/api/bookings", content=b" " * (65 * 1024), headers={"content-type": "application/json"}
+        f"{journey.api_url}/api/bookings",
+        content=b" " * (65 * 1024),
+        headers={"content-type": "application/json"},
     )
     assert huge.status_code == 413
 
