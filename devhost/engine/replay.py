@@ -10,7 +10,6 @@ ids). Here that coroutine is a small callback state machine: no asyncio, linear 
 from __future__ import annotations
 
 import datetime as dt
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,7 +108,7 @@ class Replayer:
         self.now = dt.datetime.min.replace(tzinfo=dt.UTC)
         self.emitted: dict[int, Scheduled] = {}
         self.open: dict[int, _Task] = {}
-        self.waiters: dict[str, deque[_Task]] = {}
+        self.waiters: dict[str, list[_Task]] = {}  # a stack per event name (newest wait on top)
         self.buffered: dict[str, int] = {}
         self.result = ReplayResult()
         self._pos = 0
@@ -157,7 +156,7 @@ class Replayer:
             self.buffered[key] -= 1
             t.complete()
         else:
-            self.waiters.setdefault(key, deque()).append(t)
+            self.waiters.setdefault(key, []).append(t)
         return t
 
     def _retry(self, attempt: Callable[[], _Task], options: dict[str, Any]) -> _Task:
@@ -344,7 +343,9 @@ class Replayer:
                 key = str(e.get("Name") or "").lower()
                 q = self.waiters.get(key)
                 if q:
-                    q.popleft().complete()
+                    # The extension keeps a name's open waits on a stack: the newest gets the event, so a
+                    # wait abandoned by an earlier WhenAny (the common loop) cannot swallow it.
+                    q.pop().complete()
                 else:
                     self.buffered[key] = self.buffered.get(key, 0) + 1
             elif et == 3:
