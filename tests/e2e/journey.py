@@ -54,6 +54,11 @@ class Journey:
     def get(self, booking_id: str) -> httpx.Response:
         return self.http.get(f"{self.api_url}/api/bookings/{booking_id}")
 
+    def events(self, booking_id: str) -> list[dict[str, Any]]:
+        response = self.http.get(f"{self.api_url}/api/bookings/{booking_id}/events")
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
     def cancel(self, booking_id: str) -> httpx.Response:
         return self.http.post(f"{self.api_url}/api/bookings/{booking_id}/cancel")
 

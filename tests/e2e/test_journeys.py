@@ -65,7 +65,7 @@ def test_flaky_airline_is_retried_and_books_once(journey: Journey) -> None:
     assert booking["trips"][0]["travel"]["mode"] == "flight"
     airline = [b for b in journey.supplier_bookings(email) if b["supplier"] == "airline"]
     assert len(airline) == 1 and airline[0]["status"] == "active"
-    events = journey.http.get(f"{journey.api_url}/api/bookings/{booking['bookingId']}/events").json()
+    events = journey.events(booking["bookingId"])
     assert any("retry" in json.dumps(e).lower() for e in events), events
 
 
@@ -115,6 +115,23 @@ def test_payment_never_arriving_expires_after_reconciliation(journey: Journey) -
     assert booking["status"] == "Expired", booking
     assert booking["failure"]["code"] == "payment_timeout"
     journey.assert_nothing_left(email)
+    steps = [e.get("step") for e in journey.events(booking["bookingId"])]
+    assert "check_payment" in steps, steps  # asked the provider before giving up
+
+
+def test_lost_webhook_is_found_by_reconciliation_and_confirmed(journey: Journey) -> None:
+    # The provider takes the money but its webhook never arrives: the deadline's last check finds it paid.
+    mode = f"{journey.sandbox_url}/_sandbox/webhook-mode"
+    assert journey.http.put(mode, json={"mode": "drop"}).status_code == 200
+    try:
+        email = unique_email()
+        booking = journey.wait_final(journey.book_ok(email, [trip()]))
+    finally:
+        journey.http.put(mode, json={"mode": "normal"}).raise_for_status()
+
+    assert booking["status"] == "Confirmed", booking
+    assert booking["payment"]["status"] == "Succeeded"
+    assert [p["status"] for p in journey.payments(booking["bookingId"])] == ["succeeded"]
 
 
 def test_webhook_signed_by_hand_confirms_a_nopay_booking(journey: Journey) -> None:
