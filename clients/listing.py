@@ -5,6 +5,7 @@ so the edge asks for widening creation-time windows until it has enough bookings
 are exact; beyond a page of instances per window the list is best effort.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import azure.durable_functions as df
@@ -23,6 +24,8 @@ from clients.views import booking_resource, is_booking
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 SDK_PAGE = 100
+# ASCII digits only: str.isdigit() also takes '²' (int() then raises) and '١' (which int() reads).
+_LIMIT = re.compile(r"[0-9]{1,3}")
 WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=30), None)
 
 _LIVE = [Runtime.Pending, Runtime.Running, Runtime.Suspended, Runtime.ContinuedAsNew]
@@ -51,7 +54,7 @@ def parse_query(req: func.HttpRequest) -> tuple[BookingStatus | None, int]:
     limit = DEFAULT_LIMIT
     raw_limit = req.params.get("limit")
     if raw_limit is not None:
-        if raw_limit.isdigit() and 1 <= int(raw_limit) <= MAX_LIMIT:
+        if _LIMIT.fullmatch(raw_limit) and 1 <= int(raw_limit) <= MAX_LIMIT:
             limit = int(raw_limit)
         else:
             errors.append(FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}"))

@@ -27,7 +27,7 @@ from booking.errors import (
 )
 from clients.body import MalformedRequest, PayloadTooLarge
 from clients.durable import DurableUnavailable
-from clients.idempotency import InvalidIdempotencyKey
+from clients.idempotency import InvalidIdempotencyKey, is_booking_id
 from clients.signatures import InvalidSignature
 from clients.validation import FieldError, InvalidFields
 
@@ -97,7 +97,10 @@ def to_problem(exc: BaseException) -> Problem:
             detail = "The webhook could not be verified."
             return Problem(401, "invalid-signature", "Invalid webhook signature", detail)
         case BookingNotFound():
-            detail = f"There is no booking {exc.booking_id}."
+            # Echo only an id of our own shape: anything else is the caller's text (control characters,
+            # markup, traversal attempts) and has no business in our answer.
+            known_shape = is_booking_id(exc.booking_id)
+            detail = f"There is no booking {exc.booking_id}." if known_shape else "There is no such booking."
             return Problem(404, "booking-not-found", "Booking not found", detail)
         case BookingAlreadyFinal():
             detail = f"Booking {exc.booking_id} is {exc.status}."

@@ -54,6 +54,8 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
 def validate_input(model: type[_M], document: Any) -> _M:
     """`model` from the caller's JSON document, or `InvalidFields` naming every bad field."""
     try:
-        return model.model_validate(document)
+        # Strict: JSON types are part of the contract ("hotel": "yes" or 1 is not a boolean, 978 is not
+        # a currency); lax mode would quietly turn them into something the caller did not send.
+        return model.model_validate(document, strict=True)
     except ValidationError as exc:
         raise InvalidFields(field_errors(exc)) from None

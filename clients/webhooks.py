@@ -6,6 +6,7 @@ no longer take: a `payment.succeeded` then starts `late_payment_refund` once per
 """
 
 import logging
+import re
 from typing import Any, Literal
 
 import azure.durable_functions as df
@@ -34,6 +35,10 @@ from clients.views import current_view, is_booking
 
 logger = logging.getLogger(__name__)
 
+# A decimal string as the contract writes money ("1234.50"). Checked here, before the Decimal parse:
+# "1e999999" is a valid Decimal that overflows the context when booking/ rounds it to cents.
+_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
+
 
 class _Envelope(BaseModel):
     """Only the shape: the payment itself is validated as booking's `PaymentEvent`."""
@@ -49,7 +54,8 @@ def _payment_event(webhook_id: str, document: Any) -> PaymentEvent:
         booking_id = envelope.data.get("bookingId")
         if not isinstance(booking_id, str) or not booking_id:
             raise InvalidRequestBody("data.bookingId is missing.")
-        if not isinstance(envelope.data.get("amount"), str):
+        amount = envelope.data.get("amount")
+        if not isinstance(amount, str) or not _AMOUNT.fullmatch(amount):
             # Money is a decimal string on the wire: a JSON number may already have lost the cents.
             raise InvalidRequestBody("data.amount must be a decimal string.")
         return PaymentEvent.model_validate({**envelope.data, "webhookId": webhook_id, "type": envelope.type})
