@@ -106,11 +106,13 @@ def _datetime(q: Mapping[str, str], name: str) -> dt.datetime | None:
     text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     try:
         parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: an offset that moves 0001-01-01 or 9999-12-31 out of range in UTC; like any
+        # other unparseable value (DateTime.TryParse fails), the filter is then not given.
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
 
 
 def _statuses(q: Mapping[str, str]) -> frozenset[RuntimeStatus] | None:
@@ -255,7 +257,9 @@ class ManagementApi:
             text = body.decode("utf-8", errors="replace")
             try:
                 json.loads(text)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
+                # Nesting deep enough to exhaust Python's parser is a bad request too (Newtonsoft stops at
+                # MaxDepth 64 with a JsonReaderException), never a 500.
                 return error_response(400, "Invalid JSON content", exc, "Newtonsoft.Json.JsonReaderException")
             # The extension stores the request body text as the ExecutionStarted input, unchanged.
             input_json = text
@@ -366,7 +370,7 @@ class ManagementApi:
         text = (await request.read()).decode("utf-8", errors="replace")
         try:
             value = json.loads(text) if text.strip() else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return error_response(400, "Invalid JSON content", exc, "Newtonsoft.Json.JsonReaderException")
         # DTFx re-serializes the parsed token: the event input is compact JSON text.
         try:
