@@ -5,6 +5,7 @@ serves it on 127.0.0.1. `--port 0` binds a free port first, so the URLs handed t
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -22,6 +23,18 @@ from devhost.http.management import ManagementApi, json_response
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
+# RFC 9110 Host: uri-host [":" port], where uri-host is an IP literal, an IPv4 address or a reg-name
+# (unreserved / pct-encoded / sub-delims; pct-encoding is refused here, as Kestrel does).
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::(?P<port>[0-9]{0,5}))?")
+
+
+def valid_host(value: str | None) -> bool:
+    """Whether a Host header can name this server. URLs handed to functions (req.url, Location, the
+    management links) are built from it, so an unparseable one is the caller's 400, never our 500."""
+    if value is None or value == "":
+        return True  # HTTP/1.0 or a bare client: aiohttp falls back to the socket's own address
+    m = _HOST.fullmatch(value)
+    return m is not None and int(m.group("port") or 0) <= 65535
 
 
 def bind_socket(port: int, host: str = HOST) -> socket.socket:
@@ -76,6 +89,12 @@ def build_app(
                               "extensionBundle": None, "processUptime": 0})
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        if not valid_host(request.headers.get("Host")):
+            return web.Response(status=400)  # Kestrel: 400 Bad Request for an invalid Host
+        try:
+            request.url  # noqa: B018 - yarl parses the Host here; a value it refuses is still the caller's
+        except ValueError:
+            return web.Response(status=400)
         # One catch-all route: the management bases are matched case-insensitively, as ASP.NET does.
         if management.route_tail(request.path) is not None:
             return await management.handle(request)
