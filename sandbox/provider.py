@@ -197,7 +197,9 @@ class PaymentProvider:
                 timeout=self._settings.webhook_timeout_seconds,
             )
             status = response.status_code
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            # InvalidURL is not an HTTPError: uncaught, it killed the delivery task before the attempt
+            # was recorded, the row stayed due, and the next tick started it again (a busy loop).
             error = f"{type(exc).__name__}: {exc}"[:500]
         attempts = d.attempts + 1
         if status is not None and 200 <= status < 300:

@@ -10,8 +10,17 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 _AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
@@ -114,11 +123,29 @@ class ReservationRequest(Wire):
         return []
 
 
+def _deliverable_url(value: str) -> str:
+    """An absolute http(s) URL the webhook sender can actually parse: the pattern alone let through
+    `http://[::1` or `http://h:99999`, which then failed on every delivery attempt."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError for a port that is not a number in 0..65535
+    except ValueError:
+        raise ValueError("must be an absolute http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+CallbackUrl = Annotated[
+    str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000), AfterValidator(_deliverable_url)
+]
+
+
 class PaymentRequest(Wire):
     amount: Amount
     currency: Currency
     booking_id: Annotated[str, Field(min_length=1, max_length=200)]
-    callback_url: Annotated[str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000)]
+    callback_url: CallbackUrl
     traveller: Traveller
     description: Annotated[str, Field(max_length=500)] | None = None
 

@@ -88,6 +88,17 @@ def _no_constants(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys; which one a supplier would honour is anyone's guess,
+    # so an ambiguous body is refused rather than read one way here and another way elsewhere.
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError(f"duplicate key {name!r}")
+        result[name] = value
+    return result
+
+
 async def read_body(request: web.Request, model: type[M]) -> M:
     """Parse and validate a JSON object body; every failure is a precise 4xx."""
     if request.content_type != "application/json":
@@ -96,7 +107,7 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     if not raw.strip():
         raise ProblemError(400, "malformed_request", "a JSON object body is required")
     try:
-        data = json.loads(raw, parse_constant=_no_constants)
+        data = json.loads(raw, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise ProblemError(400, "malformed_request", f"body is not valid JSON: {exc}") from exc
     except RecursionError as exc:  # a 1 MiB body can nest deep enough to exhaust the parser's stack
