@@ -19,6 +19,8 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 # Ids are opaque to us but end up in logs and in a dedupe cache: keep them short and printable.
 _WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,255}")
 _MAX_SIGNATURE_HEADER = 4096
+# One v1 entry: base64 of a 32-byte HMAC-SHA256 is always 43 characters and one "=".
+_V1_ENTRY = re.compile(r"v1,[A-Za-z0-9+/]{43}=")
 
 
 class InvalidSignature(Exception):
@@ -42,12 +44,22 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes) -> str:
         raise InvalidSignature("malformed webhook-timestamp")
     if len(signature) > _MAX_SIGNATURE_HEADER:
         raise InvalidSignature("oversized webhook-signature")
+    # The header is a list to try in turn (key rotation, future versions). The library gives up on the
+    # first malformed entry ("v1", "v1,a,b", bad padding), even when a later one is the right signature:
+    # keep only well-formed v1 entries, so a good signature verifies whatever else is listed with it.
+    entries = [entry for entry in signature.split(" ") if _V1_ENTRY.fullmatch(entry)]
+    if not entries:
+        raise InvalidSignature("no well-formed v1 signature")
     # Built outside the try: a malformed secret is our misconfiguration (a 500), not the caller's 401.
     hook = Webhook(secret)
     try:
         hook.verify(
             body,
-            {"webhook-id": webhook_id, "webhook-timestamp": timestamp, "webhook-signature": signature},
+            {
+                "webhook-id": webhook_id,
+                "webhook-timestamp": timestamp,
+                "webhook-signature": " ".join(entries),
+            },
             json_parse=False,
         )
     except WebhookVerificationError as exc:

@@ -129,3 +129,24 @@ def test_a_malformed_secret_is_our_error_not_the_callers() -> None:
     # binascii.Error from the secret must not be swallowed into a 401.
     with pytest.raises(ValueError):
         verify("whsec_A", sign(BODY), BODY)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    ["v1", "v1,a,b", "v1,A", "v1,@@@", "v2,zzz", "v1a,AAAA", ",AAAA", "v1,", "v1," + "A" * 43 + "=="],
+    ids=["no-comma", "three-parts", "bad-padding", "not-base64", "v2", "v1a", "no-version", "empty", "long"],
+)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_good_signature_verifies_whatever_malformed_entries_come_with_it(junk: str, where: str) -> None:
+    headers = sign(BODY)
+    good = headers["webhook-signature"]
+    headers["webhook-signature"] = f"{junk} {good}" if where == "before" else f"{good} {junk}"
+    assert verify(SECRET, headers, BODY) == "msg_1"
+
+
+@pytest.mark.parametrize("junk", ["v1 v1,a,b v1,A", "v2,zzz v1a,AAAA", "v1," + "A" * 43 + "= v1,@@@"])
+def test_only_malformed_or_wrong_entries_fail(junk: str) -> None:
+    headers = sign(BODY)
+    headers["webhook-signature"] = junk
+    with pytest.raises(InvalidSignature):
+        verify(SECRET, headers, BODY)
