@@ -202,3 +202,29 @@ async def test_a_signed_payment_with_an_unreadable_amount_is_400(
     problem = assert_problem(response, 400)
     assert "amount" in problem["detail"]
     assert rpc.calls == []
+
+
+# --- nesting deep enough to exhaust the JSON parser, inside the 64 KiB cap -------------------------------
+
+DEEP = b"[" * 30_000 + b"]" * 30_000  # 60,000 bytes
+
+
+async def test_deep_nesting_under_the_size_cap_is_400_everywhere(
+    rpc: RecordingRpc, app_settings: dict
+) -> None:
+    json_type = {"content-type": "application/json"}
+    start = await invoke(
+        "start_booking", request("POST", "bookings", body=DEEP, headers=json_type), rpc.binding
+    )
+    assert "nested too deeply" in assert_problem(start, 400)["detail"]
+    cancel = request(
+        "POST",
+        "bookings/x/cancel",
+        body=DEEP,
+        headers=json_type,
+        route_params={"bookingId": "bk_" + "0" * 32},
+    )
+    assert_problem(await invoke("cancel_booking", cancel, rpc.binding), 400)
+    headers = signed(DEEP, app_settings["PAYMENT_WEBHOOK_SECRET"])
+    assert_problem(await invoke("payment_webhook", webhook(DEEP, headers), rpc.binding), 400)
+    assert rpc.calls == []
