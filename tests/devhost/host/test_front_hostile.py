@@ -130,3 +130,57 @@ async def test_a_method_the_function_does_not_take_is_404_and_runs_nothing(
         async with http.request(method, f"{host.base_url}/api/start/approval", json=None) as r:
             assert r.status == 404
     assert await instance_count(host) == before
+
+
+async def test_a_bounded_burst_of_random_hostile_requests_never_gets_a_5xx(host: DurableTestHost) -> None:
+    """200 requests assembled (seeded) from hostile pieces: every answer is below 500 or a closed connection,
+    and the host still serves afterwards."""
+    import random
+
+    rng = random.Random(20261120)
+    methods = [b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS", b"HEAD", b"G\x00T"]
+    paths = [
+        b"/api/start/approval",
+        b"/api/start/%00",
+        b"/api/start/..%2F..%2Fadmin",
+        b"/runtime/webhooks/durabletask/instances",
+        b"/runtime/webhooks/durabletask/instances/%ff/raiseEvent/%0a",
+        b"/durabletask/orchestrators/approval/%23",
+        b"/durabletask/instances?top=-1&createdTimeFrom=0001-01-01T00:00:00%2B09:00",
+        b"/api/" + b"x" * 3000,
+        b"/admin/host/status",
+        b"/%2e%2e/%2e%2e/etc/passwd",
+        b"/api/start/approval?code=" + b"k" * 500,
+    ]
+    headers = [
+        b"Content-Type: application/json",
+        b"Content-Type: text/plain; charset=\xff",
+        b"Content-Type: ",
+        b"X-Functions-Key: \xff\xfe",
+        b"Host: [::1",
+        b"Host: a:99999",
+        b"Accept: */*",
+        b"Transfer-Encoding: gzip",
+        b"Expect: 100-continue",
+        b"x-ms-continuation-token: \x01\x02",
+        b"Cookie: " + b"c" * 4000,
+    ]
+    bodies = [b"", b"null", b"{", b"[" * 5000, b"\xff\xfe\x00", b'{"a": NaN}', b'"' + b"a" * 10000 + b'"']
+    for _ in range(200):
+        body = rng.choice(bodies)
+        head = rng.choice(methods) + b" " + rng.choice(paths) + b" HTTP/1.1\r\nHost: 127.0.0.1"
+        for extra in rng.sample(headers, rng.randint(0, 3)):
+            head += b"\r\n" + extra
+        head += b"\r\nContent-Length: %d\r\nConnection: close" % len(body)
+        try:
+            status, response = await send_raw(host, head, body)
+        except (ConnectionError, IndexError, ValueError):
+            continue  # the server closed the connection on garbage: also a refusal
+        if status >= 500:
+            # Only the test app's own function may fail (it trusts its input): then the host answers an
+            # empty 500, never the traceback.
+            assert b" /api/start/" in head.split(b"\r\n", 1)[0], (head[:200], response[:300])
+            assert status == 500 and response.endswith(b"\r\n\r\n"), response[:300]
+        assert b"Traceback" not in response
+    async with aiohttp.ClientSession() as http, http.get(f"{host.base_url}/admin/host/ping") as r:
+        assert r.status == 200
