@@ -20,6 +20,8 @@ MAX_PAYMENT_TIMEOUT_SECONDS = 5 * 24 * 3600
 # A Retry-After beyond this is not waited for in full: the durable timer stays short and the supplier
 # is simply asked again then (it answers 429 again if it still means it).
 MAX_RETRY_AFTER = timedelta(hours=1)
+# The longest wait between two tries of a step that must finish, once its normal attempts are spent.
+PATIENT_MAX_INTERVAL = timedelta(minutes=10)
 
 
 class RetryPolicy(WireModel):
@@ -37,11 +39,23 @@ class RetryPolicy(WireModel):
         when it asks for longer (never shortened, since it is the supplier's explicit request).
         """
         exponent = max(failed_attempts - 1, 0)
-        ms = min(self.first_interval_ms * self.backoff**exponent, float(self.max_interval_ms))
+        try:
+            ms = min(self.first_interval_ms * self.backoff**exponent, float(self.max_interval_ms))
+        except OverflowError:  # backoff^n leaves the float range after ~1000 attempts: long capped
+            ms = float(self.max_interval_ms)
         delay = timedelta(milliseconds=round(ms))
         if retry_after is not None and retry_after > delay:
             return min(retry_after, MAX_RETRY_AFTER)
         return delay
+
+    def patient(self) -> RetryPolicy:
+        """The same backoff, its cap lifted tenfold (at most `PATIENT_MAX_INTERVAL`) once the attempts
+        are spent: a step that must finish (undo, refund) keeps trying for hours without a history of
+        thousands of attempts."""
+        # Ten times the normal cap, at most PATIENT_MAX_INTERVAL (never below the normal cap).
+        ceiling = int(PATIENT_MAX_INTERVAL.total_seconds() * 1000)
+        cap = max(self.max_interval_ms, min(10 * self.max_interval_ms, ceiling))
+        return self.model_copy(update={"max_interval_ms": cap})
 
 
 class OrchestrationSettings(WireModel):

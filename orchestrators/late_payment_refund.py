@@ -19,7 +19,7 @@ from booking.activity_io import Activity, RefundOrder, RefundOutcome
 from booking.events import PaymentEvent, parse_event_payload
 from booking.orchestration import LATE_PAYMENT_REFUND_ORCHESTRATOR, RetryPolicy, refund_key
 from orchestrators._blueprint import bp
-from orchestrators.steps import log, with_backoff
+from orchestrators.steps import MUST_FINISH, log, with_backoff
 
 # The booking's own snapshot is not at hand here; the contract's defaults are a sound refund policy.
 REFUND_POLICY = RetryPolicy(first_interval_ms=1000, backoff=2.0, max_interval_ms=60_000, max_attempts=8)
@@ -35,7 +35,9 @@ def late_payment_refund(context: df.DurableOrchestrationContext) -> Generator[An
     order = RefundOrder(
         idempotency_key=refund_key(event.payment_id), payment_id=event.payment_id, reason="late_payment"
     )
-    attempts = yield from with_backoff(context, Activity.REFUND_PAYMENT, order, REFUND_POLICY)
+    attempts = yield from with_backoff(
+        context, Activity.REFUND_PAYMENT, order, REFUND_POLICY, patience=MUST_FINISH
+    )
     if attempts.gave_up:
         raise RefundNotDone(f"refund of {event.payment_id} not done: {attempts.error}")
     outcome = RefundOutcome.from_wire(attempts.result)

@@ -38,7 +38,7 @@ from booking.money import Money
 from booking.orchestration import BookingInput, refund_key
 from booking.status import BookingStatus, FailureCode, PaymentStatus
 from orchestrators.outcomes import BookingEnded
-from orchestrators.steps import log, with_backoff
+from orchestrators.steps import MUST_FINISH, log, with_backoff
 from orchestrators.story import BookingStory
 
 # Events that decide nothing (stale failures, strays) before the orchestrator stops listening.
@@ -149,7 +149,8 @@ def settle_unpaid(
     payment_id = story.payment.payment_id
     if payment_id is None:
         return
-    state = yield from check_payment(context, order, payment_id)
+    # Must not give up early: a payment it cannot see could be money kept.
+    state = yield from check_payment(context, order, payment_id, patience=MUST_FINISH)
     if state is None:
         return
     if state.status is ProviderPaymentStatus.SUCCEEDED:
@@ -162,10 +163,18 @@ def settle_unpaid(
 
 
 def check_payment(
-    context: df.DurableOrchestrationContext, order: BookingInput, payment_id: str
+    context: df.DurableOrchestrationContext,
+    order: BookingInput,
+    payment_id: str,
+    *,
+    patience: timedelta | None = None,
 ) -> Generator[Any, Any, PaymentState | None]:
     attempts = yield from with_backoff(
-        context, Activity.CHECK_PAYMENT, CheckPaymentOrder(payment_id=payment_id), order.settings.retry
+        context,
+        Activity.CHECK_PAYMENT,
+        CheckPaymentOrder(payment_id=payment_id),
+        order.settings.retry,
+        patience=patience,
     )
     return None if attempts.gave_up else PaymentState.from_wire(attempts.result)
 
@@ -174,7 +183,10 @@ def refund(
     context: df.DurableOrchestrationContext, order: BookingInput, payment_id: str, reason: str
 ) -> Generator[Any, Any, RefundOutcome | None]:
     refund_order = RefundOrder(idempotency_key=refund_key(payment_id), payment_id=payment_id, reason=reason)
-    attempts = yield from with_backoff(context, Activity.REFUND_PAYMENT, refund_order, order.settings.retry)
+    # A refund that gives up is money kept: it keeps trying as long as an undo does.
+    attempts = yield from with_backoff(
+        context, Activity.REFUND_PAYMENT, refund_order, order.settings.retry, patience=MUST_FINISH
+    )
     if attempts.gave_up:
         log(context, logging.ERROR, "refund of %s failed: %s", payment_id, attempts.error)
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -36,34 +37,47 @@ class Attempts:
         return self.error is not None
 
 
+# How long an undo or a refund keeps trying: giving up leaves a supplier booking active or money
+# kept, so these retry at the capped interval far beyond `max_attempts` (a supplier outage of hours
+# must not become a booking left behind); only then is the step reported as not done.
+MUST_FINISH = timedelta(hours=24)
+
+
 def with_backoff(
     context: df.DurableOrchestrationContext,
     activity: str,
     order: WireModel,
     policy: RetryPolicy,
+    *,
+    patience: timedelta | None = None,
 ) -> Generator[Any, Any, Attempts]:
     """Call `activity` until it returns, waiting first × backoff^n (capped, or a longer Retry-After)
-    on a durable timer between failures, at most `policy.max_attempts` times.
+    on a durable timer between failures, at most `policy.max_attempts` times — or, with `patience`,
+    for at least that long (orchestration time) as well.
 
     The SDK's `call_activity_with_retry` retries at a constant interval and cannot see a Retry-After,
     so the loop is the app's own. Activities return business outcomes and raise only for transient
     failures, so every exception here is worth another try.
     """
     payload = order.to_wire()
-    for attempt in range(1, policy.max_attempts + 1):
+    started = context.current_utc_datetime
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             result = yield context.call_activity(activity, payload)
         except Exception as exc:  # an activity failure, thrown into the generator by the SDK
             error = first_line(str(exc))
-            if attempt == policy.max_attempts:
+            spent = attempt >= policy.max_attempts
+            if spent and (patience is None or context.current_utc_datetime - started >= patience):
                 log(context, logging.WARNING, "%s gave up after %d attempts: %s", activity, attempt, error)
                 return Attempts(result=None, error=error, count=attempt)
-            delay = policy.delay(attempt, retry_after_from_failure(str(exc)))
+            backoff = policy.patient() if spent else policy
+            delay = backoff.delay(attempt, retry_after_from_failure(str(exc)))
             log(context, logging.INFO, "%s failed (attempt %d), retry in %s", activity, attempt, delay)
             yield context.create_timer(context.current_utc_datetime + delay)
         else:
             return Attempts(result=result, error=None, count=attempt)
-    raise AssertionError("unreachable: max_attempts >= 1")
 
 
 def log(context: df.DurableOrchestrationContext, level: int, message: str, *args: object) -> None:

@@ -16,7 +16,7 @@ from booking.activity_io import Activity, UndoOrder
 from booking.orchestration import RetryPolicy
 from booking.status import TravelMode
 from booking.view import TripView
-from orchestrators.steps import log, with_backoff
+from orchestrators.steps import MUST_FINISH, log, with_backoff
 
 
 def undo_bookings(
@@ -24,8 +24,9 @@ def undo_bookings(
 ) -> Generator[Any, Any, bool]:
     """Undo hotel, travel, ticket (the reverse of booking); True when every one of them is undone.
 
-    An undo that still fails after every retry is logged and left for an operator: it must not stop
-    the other undos, and the sandbox/supplier keeps the booking visible by its reference.
+    Each undo keeps trying for `MUST_FINISH` (a booking left active is the worse failure); one that
+    still fails then is logged and left for an operator: it must not stop the other undos, and the
+    supplier keeps the booking visible by its reference.
     """
     travel_undo = Activity.UNDO_FLIGHT
     if trip.travel is not None and trip.travel.mode is TravelMode.TRAIN:
@@ -39,7 +40,9 @@ def undo_bookings(
     for activity, part in steps:
         if part is None:
             continue
-        attempts = yield from with_backoff(context, activity, UndoOrder(reference=part.reference), policy)
+        attempts = yield from with_backoff(
+            context, activity, UndoOrder(reference=part.reference), policy, patience=MUST_FINISH
+        )
         if attempts.gave_up:
             all_undone = False
             log(context, logging.ERROR, "could not undo %s: %s", part.reference, attempts.error)

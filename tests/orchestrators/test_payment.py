@@ -126,6 +126,34 @@ def test_money_arriving_while_the_booking_gives_up_is_refunded(world):
     assert suppliers.sequence[last_undo + 1 :] == ["check_payment", "refund_payment"]
 
 
+def test_provider_down_past_max_attempts_still_gets_the_money_back(world):
+    # The last check and the refund must finish: giving up after max_attempts kept the money.
+    harness, suppliers = world
+    start(harness, retry=RetryPolicy(first_interval_ms=100, max_interval_ms=400, max_attempts=3))
+    await_payment(harness)
+    suppliers.payment_status = "succeeded"
+    harness.raise_event(BOOKING_ID, "CancelRequested", {})
+    failures = {"check_payment": 0, "refund_payment": 0}
+    real = {"check_payment": suppliers.check_payment, "refund_payment": suppliers.refund_payment}
+
+    def down_for_a_while(name):
+        def call(order):
+            if failures[name] < 7:
+                failures[name] += 1
+                raise RuntimeError("503 unavailable")
+            return real[name](order)
+
+        return call
+
+    for name in failures:
+        harness.replace_activity(name, down_for_a_while(name))
+    view = finish(harness)
+
+    assert view.status == "Cancelled" and view.payment.status == "Refunded"
+    assert suppliers.payment_status == "refunded"
+    assert failures == {"check_payment": 7, "refund_payment": 7}
+
+
 def test_stale_failure_is_checked_with_the_provider_and_does_not_fail_a_paid_booking(world):
     harness, suppliers = world
     start(harness)
