@@ -8,10 +8,11 @@ AZURITE := node_modules/.bin/azurite
 
 install: $(VENV)/.installed $(AZURITE)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# constraints.txt pins the transitive packages too, so a fresh clone installs what CI proved.
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 $(AZURITE): package.json package-lock.json
@@ -32,9 +33,10 @@ run: install
 # the durabletask peer is installed for the benchmark only, never beside the code under test.
 BENCH_PY := .venv-bench/bin/python
 
-.venv-bench/.installed: requirements.txt requirements-dev.txt bench/requirements.txt
+.venv-bench/.installed: requirements.txt requirements-dev.txt constraints.txt bench/requirements.txt
 	test -x $(BENCH_PY) || $(PYTHON) -m venv .venv-bench
-	$(BENCH_PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r bench/requirements.txt
+	$(BENCH_PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r bench/requirements.txt \
+		-c constraints.txt
 	touch $@
 
 bench: .venv-bench/.installed $(AZURITE)
