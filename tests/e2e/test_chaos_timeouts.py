@@ -1,0 +1,78 @@
+"""Chaos, slow-supplier edition: every call to one supplier outlasts the app's supplier timeout.
+
+A timed-out flight must fall back to the train, a timed-out hotel must fail the trip, and either way
+the promises hold (nothing left behind, nothing kept). This module's devhost has a short supplier
+timeout (its own `devhost` fixture, so the other modules keep the app's default).
+
+Not covered, because the sandbox cannot play it: a supplier that books and answers too late. Its
+latency comes before the handler, and a request whose client has gone books nothing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.chaos import Case, broken_promises, europe_trips
+from tests.e2e.conftest import PAYMENT_TIMEOUT_SECONDS, free_port
+from tests.e2e.journey import FINAL_STATUSES, Journey
+from tests.support.azurite import Azurite
+from tests.support.devhost import REPO_ROOT, DevhostProcess
+from tests.support.sandbox import SandboxProcess
+
+pytestmark = pytest.mark.e2e
+
+SUPPLIER_TIMEOUT_SECONDS = 1.0
+SLOW_MS = 1500  # every call to the slow supplier times out at the app, and books at the sandbox
+
+
+@pytest.fixture(scope="module")
+def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProcess]:
+    port = free_port()
+    settings = {
+        **sandbox.app_settings(),
+        "AzureWebJobsStorage": azurite.connection_string,
+        "TASKHUB_NAME": "E2ESlow" + uuid.uuid4().hex[:12],
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "PAYMENT_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS),
+        "SUPPLIER_RETRY_FIRST_INTERVAL_MS": "100",
+        "SUPPLIER_RETRY_BACKOFF": "2.0",
+        "SUPPLIER_RETRY_MAX_INTERVAL_MS": "1000",
+        "SUPPLIER_RETRY_MAX_ATTEMPTS": "3",
+        "SUPPLIER_TIMEOUT_SECONDS": str(SUPPLIER_TIMEOUT_SECONDS),
+    }
+    host = DevhostProcess(REPO_ROOT, storage=azurite.connection_string, env=settings, port=port)
+    try:
+        host.start()
+        yield host
+    finally:
+        host.close()
+
+
+@pytest.mark.parametrize("slow", ["airline", "hotel"])
+def test_timed_out_bookings_are_never_left_behind(journey: Journey, slow: str) -> None:
+    sandbox = journey.sandbox_url
+    cases = [
+        Case(f"{slow}-plain", "", europe_trips(1, 0), allowed={"Confirmed", "Failed"}),
+        Case(f"{slow}-decline", "decline", europe_trips(1, 2), allowed={"Failed"}),
+    ]
+    try:
+        journey.http.put(f"{sandbox}/_sandbox/faults/{slow}", json={"latencyMs": SLOW_MS}).raise_for_status()
+        for case in cases:
+            case.start(journey)
+        for case in cases:
+            journey.wait_final(case.booking_id)
+        journey.http.delete(f"{sandbox}/_sandbox/faults").raise_for_status()
+        deadline = time.monotonic() + 20
+        while True:
+            broken = {c.label: p for c in cases if (p := broken_promises(journey, c))}
+            if not broken or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        journey.http.delete(f"{sandbox}/_sandbox/faults")
+    assert not broken, broken
+    assert all((c.final or {}).get("status") in FINAL_STATUSES for c in cases)
