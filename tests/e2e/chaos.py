@@ -52,6 +52,7 @@ class Case:
     email: str = ""
     booking_id: str = ""
     acted: bool = False
+    missed: bool = False
     final: dict[str, Any] | None = None
 
     def start(self, journey: Journey) -> None:
@@ -65,14 +66,16 @@ def europe_trips(count: int, offset: int, hotel_every: int = 1) -> list[dict[str
 
 
 def wave(n: int) -> list[Case]:
-    """The same mix in every wave (the webhook mode differs): 9 bookings, 16 trips."""
+    """The same mix in every wave (the webhook mode differs): 11 bookings, 18 trips."""
     ok = {"Confirmed", "Failed"}
+    not_confirmed = {"Cancelled", "Failed"}
     return [
         Case(f"w{n}-plain", "", europe_trips(1, n), allowed=ok),
         Case(f"w{n}-multi", "", europe_trips(3, n + 1, hotel_every=2), allowed=ok),
         Case(f"w{n}-flaky", "flaky", europe_trips(2, n + 2), allowed=ok),
         Case(f"w{n}-noflight", "noflight", europe_trips(1, n + 3), allowed=ok),
-        Case(f"w{n}-nohotel", "nohotel", europe_trips(2, n + 4), allowed={"Failed"}),
+        # One trip with a hotel (sold out), one without (books, then is undone: all or nothing).
+        Case(f"w{n}-nohotel", "nohotel", europe_trips(2, n + 4, hotel_every=2), allowed={"Failed"}),
         Case(f"w{n}-decline", "decline", europe_trips(1, n + 5), allowed={"Failed"}),
         Case(f"w{n}-noroute", "noflight+notrain", [trip("pycon-longbeach-2027", "BER")], allowed={"Failed"}),
         Case(
@@ -81,6 +84,18 @@ def wave(n: int) -> list[Case]:
             europe_trips(2, n),
             action="cancel_awaiting",
             allowed={"Cancelled", "Failed"},
+        ),
+        # A paying traveller cancels: right away (buffered until the payment step), or while the
+        # payment is on its way (a race the cancel may lose: then Confirmed, and nothing to refund).
+        Case(
+            f"w{n}-paycancel-early", "", europe_trips(1, n + 2), action="cancel_early", allowed=not_confirmed
+        ),
+        Case(
+            f"w{n}-paycancel",
+            "",
+            europe_trips(1, n + 3),
+            action="cancel_awaiting",
+            allowed=set(FINAL_STATUSES),
         ),
         Case(
             f"w{n}-hand",
@@ -128,6 +143,8 @@ def act(journey: Journey, case: Case, view: dict[str, Any]) -> None:
     elif case.action == "forged" and status == "AwaitingPayment" and payment_id:
         forged = str(Decimal(view["total"]["amount"]) + Decimal("1.00"))
         manual_webhook(journey, payment_id, {"type": "payment.succeeded", "amount": forged})
+    elif status in FINAL_STATUSES:
+        case.missed = True  # the booking ended before its moment came (e.g. paid before the cancel)
     else:
         return
     case.acted = True
