@@ -6,7 +6,7 @@ Floats never touch money; sums refuse to mix currencies.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
@@ -31,9 +31,15 @@ def _no_floats(value: object) -> object:
 def _at_most_cents(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("amount must be a finite number")
-    if value != value.quantize(_CENTS):
+    try:
+        cents = value.quantize(_CENTS)
+    except InvalidOperation:
+        # Too many digits to hold in cents (e.g. "1e999999"): decimal raises its own error, which pydantic
+        # would not turn into a validation error, so the caller would see a crash instead of bad input.
+        raise ValueError("amount is too large") from None
+    if value != cents:
         raise ValueError("amount has more than two decimals")
-    return value.quantize(_CENTS)
+    return cents
 
 
 # Every amount in the domain (prices, totals, payment events): a non-negative Decimal with at most

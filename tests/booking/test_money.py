@@ -36,3 +36,11 @@ def test_total_of_sums_exactly_and_refuses_another_currency():
     assert total_of([], "EUR").to_wire() == {"amount": "0.00", "currency": "EUR"}
     with pytest.raises(ValueError, match="cannot add USD to EUR"):
         total_of([Money(amount=Decimal("1"), currency="USD")], "EUR")
+
+
+@pytest.mark.parametrize("amount", ["1e999999", "1" * 40, "-1e999999"])
+def test_an_amount_too_large_for_cents_is_a_validation_error_not_a_crash(amount):
+    # decimal.InvalidOperation from quantize escaped pydantic; a payment event raised by an operator with
+    # such an amount crashed the booking orchestrator before it could undo anything.
+    with pytest.raises(ValidationError):
+        Money(amount=amount, currency="EUR")
