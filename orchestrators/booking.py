@@ -57,19 +57,29 @@ def book_and_pay(
         story.total = total = sum_prices(order, story.trips)
         payment = yield from request_payment(context, order, story, total)
         yield from collect_payment(context, order, story, payment)
-    except BookingEnded as ended:
+    except Exception as exc:
         # Durable Functions has no rollback: booked trips stay booked and money taken stays taken
-        # until an activity says otherwise. So undo every trip, refund what arrived, re-raise.
+        # until an activity says otherwise. So undo every trip, refund what arrived, re-raise. A defect
+        # of ours (anything but BookingEnded) gets the same compensation: failing the orchestration
+        # instead would leave the traveller's trips booked at the suppliers.
+        ended = exc if isinstance(exc, BookingEnded) else internal_error(context, exc)
         yield from undo_trips(context, order, story)
         # Final from here on: the edge now sends any later payment to `late_payment_refund`
         # instead of raising it into this instance, so the last check below leaves no gap.
         story.conclude(ended.status, ended.failure)
         yield from settle_unpaid(context, order, story)
-        raise
+        raise ended from None
     story.payment_is(PaymentStatus.SUCCEEDED)
     # Paid and booked is Confirmed; the expense report follows and cannot undo that.
     story.conclude(BookingStatus.CONFIRMED)
     yield from report_expenses(context, order, story)
+
+
+def internal_error(context: df.DurableOrchestrationContext, exc: Exception) -> BookingEnded:
+    # The type only: a message (a pydantic error, say) can quote input, and input holds the traveller.
+    log(context, logging.ERROR, "booking failed on a defect (%s); undoing it", type(exc).__name__)
+    message = "the booking could not be completed"
+    return BookingEnded(BookingStatus.FAILED, FailureCode.INTERNAL_ERROR, message)
 
 
 def book_trips(

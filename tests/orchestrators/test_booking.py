@@ -177,3 +177,18 @@ def test_orchestrators_read_no_settings(world, monkeypatch):
     with pytest.raises(ConfigurationError):
         get_settings()
     get_settings.cache_clear()
+
+
+def test_a_bug_after_the_trips_are_booked_still_undoes_them(world):
+    # Not a supplier outcome but our own defect (here: a payment activity answering nonsense). The booking
+    # must not end with the traveller's trips still booked at the suppliers: it compensates and says so.
+    harness, suppliers = world
+    harness.replace_activity("request_payment", lambda order: {"not": "a payment"})
+    start(harness)
+
+    view = finish(harness)
+
+    assert view.status == "Failed"
+    assert view.failure is not None and view.failure.code == "internal_error"
+    assert suppliers.kinds() == []  # nothing left active
+    assert sorted(suppliers.kinds("undone")) == ["flight", "hotel", "ticket"]
