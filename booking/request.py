@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from booking.money import CurrencyCode
 from booking.wire import WireModel
@@ -15,11 +16,24 @@ from booking.wire import WireModel
 # booking in another currency could never be paid in the currency it asked for: refuse it up front.
 SUPPORTED_CURRENCIES = frozenset({"EUR"})
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _printable(value: str) -> str:
+    # Control and format characters (NUL, escapes, a right-to-left override) have no place in a name or
+    # an address; they travel to suppliers, into tickets and logs, where they can disguise what is shown.
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise ValueError("must not contain control or formatting characters")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable)
+]
 # A deliberately plain check (no email-validator dependency): one @, a dot in the domain, no spaces.
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    AfterValidator(_printable),
 ]
 IataCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="IATA code, three capital letters")]
 ConferenceId = Annotated[

@@ -71,3 +71,26 @@ def test_fingerprint_ignores_formatting_but_not_content():
     c = BookingRequest.model_validate(_body(trips=[{"conferenceId": "ndc-oslo-2027", "origin": "BER"}]))
     assert a.fingerprint() == b.fingerprint()
     assert a.fingerprint() != c.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "Ada\x00Lovelace"),
+        ("name", "Ada \u202eecalevoL"),  # a right-to-left override disguises what is shown
+        ("name", "Ada\x1b[31m"),
+        ("email", "ada\x00@example.com"),
+        ("email", "ada\u200b@example.com"),
+    ],
+)
+def test_control_and_format_characters_are_refused_in_the_traveller(field, value):
+    traveller = {"name": "Ada Lovelace", "email": "ada@example.com", field: value}
+    with pytest.raises(ValidationError) as raised:
+        BookingRequest.model_validate(_body(traveller=traveller))
+    assert raised.value.errors()[0]["loc"] == ("traveller", field)
+
+
+def test_names_in_any_script_are_welcome():
+    traveller = {"name": "Zoë Ñúñez 王芳", "email": "z@example.com"}
+    request = BookingRequest.model_validate(_body(traveller=traveller))
+    assert request.traveller.name == "Zoë Ñúñez 王芳"
