@@ -14,6 +14,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.chaos import FAULTS, Case, act, broken_promises, europe_trips, wave
@@ -54,9 +55,12 @@ def drive(journey: Journey, cases: list[Case], until: set[str], seconds: float) 
     while time.monotonic() < deadline:
         waiting = False
         for case in cases:
-            response = journey.get(case.booking_id)
-            if response.status_code != 200:
-                waiting = True  # devhost restarting
+            try:
+                response = journey.get(case.booking_id)
+            except httpx.TransportError:
+                response = None  # devhost restarting
+            if response is None or response.status_code != 200:
+                waiting = True
                 continue
             view = response.json()
             if not case.acted and case.action != "none":
@@ -68,7 +72,7 @@ def drive(journey: Journey, cases: list[Case], until: set[str], seconds: float) 
         time.sleep(0.2)
 
 
-def test_chaos_every_promise_holds_under_faults_and_a_crash(
+def test_chaos_every_promise_holds_under_faults_and_crashes(
     journey: Journey, devhost: DevhostProcess
 ) -> None:
     sandbox = journey.sandbox_url
