@@ -38,8 +38,8 @@ class Attempts:
 
 
 # How long an undo or a refund keeps trying: giving up leaves a supplier booking active or money
-# kept, so these retry at the capped interval far beyond `max_attempts` (a supplier outage of hours
-# must not become a booking left behind); only then is the step reported as not done.
+# kept, so these retry far beyond `max_attempts`, on `RetryPolicy.patient()` intervals (a supplier
+# outage of hours must not become a booking left behind); only then is the step reported as not done.
 MUST_FINISH = timedelta(hours=24)
 
 
