@@ -76,13 +76,25 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 @web.middleware
 async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     api = request.path.split("/", 2)[1] if request.path.count("/") >= 1 else ""
-    if api in APIS:
-        delay, problem = request.app[SERVICES].faults.decide(api)
-        if delay:
-            await asyncio.sleep(delay)
-        if problem is not None:
-            raise problem
-    return await handler(request)
+    if api not in APIS:
+        return await handler(request)
+    decision = request.app[SERVICES].faults.decide(api)
+    if decision.before:
+        await asyncio.sleep(decision.before)
+    try:
+        if decision.problem is not None:
+            raise decision.problem
+        response = await handler(request)
+    except ProblemError:
+        # A problem answer is held back too: the caller cannot tell it from a slow network.
+        if decision.after:
+            await asyncio.sleep(decision.after)
+        raise
+    if decision.after:
+        # The handler has committed (every write is one transaction): a caller that gives up while
+        # this sleeps leaves its booking made — the "outcome unknown" case of a real network.
+        await asyncio.sleep(decision.after)
+    return response
 
 
 class AccessLogger(AbstractAccessLogger):

@@ -195,6 +195,15 @@ class FaultSettings(Wire):
     seed: int = 0
     error_every: Annotated[int, Field(ge=0, le=1_000_000)] = 0
     latency_ms: Annotated[int, Field(ge=0, le=30_000)] = 0
+    # Delay after the request is handled and committed: a client that times out leaves it done.
+    latency_after_ms: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=30_000,
+            description="ms to hold the answer back after the request is handled and committed",
+        ),
+    ] = 0
     rate_limit_every: Annotated[int, Field(ge=0, le=1_000_000)] = 0
     retry_after_seconds: Annotated[int, Field(ge=0, le=3600)] = 1
 

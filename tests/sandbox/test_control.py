@@ -12,7 +12,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.sandbox.helpers import assert_problem, email, eventually, post
+from tests.sandbox.helpers import assert_problem, email, eventually, key, post
 from tests.sandbox.test_payment import payment
 from tests.support.sandbox import SandboxProcess, sandbox_process
 
@@ -82,6 +82,57 @@ async def test_faults_apply_to_writes_and_latency_is_accepted(control):
     assert (await control.get("/_sandbox/faults")).json()["hotel"]["latencyMs"] == 20
     assert (await control.delete("/_sandbox/faults")).status_code == 204
     assert (await post(control, "/hotel/reservations", body)).status_code == 201
+
+
+async def test_latency_after_commits_the_booking_before_a_client_that_times_out(control, private):
+    """latencyAfterMs holds the answer back after the handler committed: the caller's timeout hides a
+    real booking, which the same Idempotency-Key then answers (the "outcome unknown" case)."""
+    await control.put("/_sandbox/faults/airline", json={"latencyAfterMs": 2000})
+    who, idem = email(), key()
+    body = {
+        "origin": "BER",
+        "destination": "AMS",
+        "outboundDate": "2027-06-02",
+        "returnDate": "2027-06-05",
+        "traveller": {"name": "Ada", "email": who},
+    }
+    async with httpx.AsyncClient(base_url=private.url, timeout=0.3) as impatient:
+        with pytest.raises(httpx.ReadTimeout):
+            await post(impatient, "/airline/bookings", body, idem)
+
+    async def booked() -> bool:
+        found = (await control.get("/_sandbox/bookings", params={"email": who})).json()
+        return [(b["supplier"], b["status"], b["idempotencyKey"]) for b in found] == [
+            ("airline", "active", idem)
+        ]
+
+    await eventually(booked)
+    assert (await control.get("/_sandbox/faults")).json()["airline"]["latencyAfterMs"] == 2000
+    await control.delete("/_sandbox/faults")
+    replay = await post(control, "/airline/bookings", body, idem)
+    assert replay.status_code == 200, replay.text
+    assert len((await control.get("/_sandbox/bookings", params={"email": who})).json()) == 1
+
+
+async def test_latency_after_delays_an_injected_error_without_handling_the_request(control, private):
+    await control.put("/_sandbox/faults/hotel", json={"errorEvery": 1, "latencyAfterMs": 2000})
+    who = email()
+    body = {"city": "Oslo", "checkIn": "2027-05-23", "checkOut": "2027-05-29", "traveller": {"email": who}}
+    async with httpx.AsyncClient(base_url=private.url, timeout=0.3) as impatient:
+        with pytest.raises(httpx.ReadTimeout):
+            await post(impatient, "/hotel/reservations", body)
+    assert (await control.get("/_sandbox/bookings", params={"email": who})).json() == []
+
+
+async def test_latency_after_is_in_the_openapi_document_and_bounded(control):
+    schema = (await control.get("/openapi.json")).json()["components"]["schemas"]["FaultSettings"]
+    assert schema["properties"]["latencyAfterMs"]["maximum"] == 30_000
+    p = assert_problem(
+        await control.put("/_sandbox/faults/airline", json={"latencyAfterMs": 30_001}),
+        422,
+        "validation_error",
+    )
+    assert p["errors"][0]["field"] == "latencyAfterMs"
 
 
 async def test_fault_settings_are_validated(control):
