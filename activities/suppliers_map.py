@@ -1,7 +1,8 @@
 """Translation between the booking domain and the supplier clients, in both directions.
 
 Supplier errors become booking errors here: a transient failure raises `TransientSupplierError`,
-whose message carries the supplier's Retry-After to the orchestrator (the only channel there is).
+whose message carries the supplier's Retry-After and whether the outcome is unknown (the call may
+have been carried out without an answer) to the orchestrator (the only channel there is).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ async def supplier_errors() -> AsyncIterator[None]:
         yield
     except suppliers.SupplierUnavailable as exc:
         retry_after = None if exc.retry_after is None else timedelta(seconds=exc.retry_after)
-        raise TransientSupplierError(exc.supplier, _message(exc), retry_after=retry_after) from None
+        raise TransientSupplierError(
+            exc.supplier, _message(exc), retry_after=retry_after, outcome_unknown=exc.outcome_unknown
+        ) from None
     except suppliers.SupplierProtocolError as exc:
         raise SupplierProtocolError(exc.supplier, _message(exc)) from None
 

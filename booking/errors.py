@@ -16,9 +16,12 @@ by its message, so it retries every one (as the runtime's own retry does) and re
 `supplier_unavailable` once the attempts are spent.
 
 The only channel from a raising activity to its orchestrator is the failure message
-("Activity function 'x' failed:  TransientSupplierError: … \\n {details}"). A supplier's
-Retry-After travels in it as the marker `[retry-after-ms=<int>]`, written by
-`TransientSupplierError` and read back by `retry_after_from_failure`.
+("Activity function 'x' failed:  TransientSupplierError: … \\n {details}"). Two markers travel in it,
+both written by `TransientSupplierError` and read back here:
+- `[retry-after-ms=<int>]`: the supplier's Retry-After (`retry_after_from_failure`);
+- `[outcome-unknown]`: the call may have been carried out though no answer came (a timeout or a
+  dropped connection after the request was sent), so a booking step that gives up must reclaim it
+  (`outcome_unknown_from_failure`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import re
 from datetime import timedelta
 
 _RETRY_AFTER = re.compile(r"\[retry-after-ms=(\d{1,12})\]")
+OUTCOME_UNKNOWN_MARKER = "[outcome-unknown]"
 
 
 class BookingError(Exception):
@@ -65,12 +69,23 @@ class SupplierError(BookingError):
 
 
 class TransientSupplierError(SupplierError):
-    """Worth retrying: a timeout, a connection error, a 5xx or a 429."""
+    """Worth retrying: a timeout, a connection error, a 5xx or a 429. `outcome_unknown`: the supplier
+    may have carried the call out (no answer after the request may have been sent)."""
 
-    def __init__(self, supplier: str, message: str, retry_after: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        supplier: str,
+        message: str,
+        retry_after: timedelta | None = None,
+        *,
+        outcome_unknown: bool = False,
+    ) -> None:
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
         if retry_after is not None:
             message = f"{message} {retry_after_marker(retry_after)}"
+        if outcome_unknown:
+            message = f"{message} {OUTCOME_UNKNOWN_MARKER}"
         super().__init__(supplier, message)
 
 
@@ -86,3 +101,8 @@ def retry_after_from_failure(message: str) -> timedelta | None:
     """The Retry-After carried by an activity failure message, if any (first marker wins)."""
     match = _RETRY_AFTER.search(message)
     return timedelta(milliseconds=int(match.group(1))) if match else None
+
+
+def outcome_unknown_from_failure(message: str) -> bool:
+    """Whether an activity failure message says the call's outcome is unknown (it may have been done)."""
+    return OUTCOME_UNKNOWN_MARKER in message

@@ -1,7 +1,8 @@
 """The one place where HTTP answers become results or errors, shared by every supplier client.
 
 2xx → the expected model; a problem whose `code` the call lists as a business outcome → `Rejected`;
-timeouts, connection errors, 5xx, 408 and 429 → `SupplierUnavailable` (with Retry-After seconds);
+timeouts, connection errors, 5xx, 408 and 429 → `SupplierUnavailable` (with Retry-After seconds, and
+`outcome_unknown` when the request may have been carried out without an answer);
 any other 4xx or an unreadable body → `SupplierProtocolError`.
 """
 
@@ -26,6 +27,10 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 _TRANSIENT_4XX = {408, 425, 429}
+# Transport failures that prove the request never reached the supplier (no connection was made, or
+# none was free): nothing can have been done there. Every other one may have come after the request
+# was sent, so its outcome is unknown.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -85,10 +90,16 @@ class SupplierClient:
                 )
         except httpx.TimeoutException as exc:
             raise SupplierUnavailable(
-                self.supplier, f"{method} {path} timed out ({type(exc).__name__})"
+                self.supplier,
+                f"{method} {path} timed out ({type(exc).__name__})",
+                outcome_unknown=not isinstance(exc, _NOT_SENT),
             ) from exc
         except httpx.TransportError as exc:
-            raise SupplierUnavailable(self.supplier, f"{method} {path} failed: {type(exc).__name__}") from exc
+            raise SupplierUnavailable(
+                self.supplier,
+                f"{method} {path} failed: {type(exc).__name__}",
+                outcome_unknown=not isinstance(exc, _NOT_SENT),
+            ) from exc
         log.debug("%s %s %s -> %s", self.supplier, method, path, response.status_code)
         return response
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import date, timedelta
 
 import pytest
 
 from activities.travel import book_flight, book_train, undo_flight, undo_train
 from booking import TravelOutcome, UndoOutcome
-from booking.errors import TransientSupplierError, retry_after_from_failure
+from booking.errors import TransientSupplierError, outcome_unknown_from_failure, retry_after_from_failure
+from booking.settings import get_settings
 from tests.activities.conftest import key, traveller
 
 
@@ -69,3 +71,38 @@ async def test_train_books_and_undoes(suppliers_up, email):
 async def test_no_train_across_the_atlantic(suppliers_up, email):
     outcome = TravelOutcome.model_validate(await book_train(order(email, "train", origin="JFK")))
     assert outcome.failure.code == "no_travel_route"
+
+
+async def test_an_answer_that_comes_too_late_is_outcome_unknown_and_the_booking_is_real(
+    suppliers_up, email, monkeypatch
+):
+    """The sandbox books, then holds the answer past the app's timeout: the failure message tells the
+    orchestrator the outcome is unknown, and the same key gets that very booking back."""
+    monkeypatch.setenv("SUPPLIER_TIMEOUT_SECONDS", "0.3")
+    get_settings.cache_clear()
+    flight = order(email)
+    await suppliers_up.put("/_sandbox/faults/airline", json={"latencyAfterMs": 1500})
+    with pytest.raises(TransientSupplierError) as info:
+        await book_flight(flight)
+    seen = f"Activity function 'book_flight' failed:  {info.value}"
+    assert outcome_unknown_from_failure(seen) and "timed out" in seen
+    hidden = (await suppliers_up.get("/_sandbox/bookings", params={"email": email})).json()
+    assert [(b["supplier"], b["status"], b["idempotencyKey"]) for b in hidden] == [
+        ("airline", "active", flight["idempotencyKey"])
+    ]
+
+    await suppliers_up.delete("/_sandbox/faults")
+    reclaimed = TravelOutcome.model_validate(await book_flight(flight)).booking
+    assert reclaimed is not None and reclaimed.reference == hidden[0]["reference"]
+
+
+async def test_a_refused_connection_is_known_not_done(suppliers_up, email, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("AIRLINE_API_URL", f"http://127.0.0.1:{port}/airline")
+    get_settings.cache_clear()
+    with pytest.raises(TransientSupplierError) as info:
+        await book_flight(order(email))
+    assert "ConnectError" in str(info.value)
+    assert not outcome_unknown_from_failure(str(info.value))

@@ -86,6 +86,33 @@ async def test_transport_failures_are_transient(exc):
     assert err.value.status is None and err.value.retry_after is None
 
 
+@pytest.mark.parametrize(
+    ("exc", "unknown"),
+    [
+        # Never reached the supplier: nothing can have been booked.
+        (httpx.ConnectError("refused"), False),
+        (httpx.ConnectTimeout("slow handshake"), False),
+        (httpx.PoolTimeout("no free connection"), False),
+        # Sent (or maybe sent), no answer: the supplier may have booked.
+        (httpx.ReadTimeout("slow"), True),
+        (httpx.WriteTimeout("slow"), True),
+        (httpx.ReadError("reset"), True),
+        (httpx.WriteError("broken pipe"), True),
+        (httpx.RemoteProtocolError("server disconnected"), True),
+    ],
+)
+async def test_a_failure_after_the_request_may_have_been_sent_is_outcome_unknown(exc, unknown):
+    with pytest.raises(SupplierUnavailable) as err:
+        await book(Recorder(exc))
+    assert err.value.outcome_unknown is unknown
+
+
+async def test_an_answer_is_never_outcome_unknown():
+    with pytest.raises(SupplierUnavailable) as err:
+        await book(Recorder(problem(503, "unavailable", "down")))
+    assert err.value.outcome_unknown is False
+
+
 async def test_business_outcome_is_a_result():
     result = await book(Recorder(problem(404, "conference_not_found", "no such conference")))
     assert result == Rejected(
