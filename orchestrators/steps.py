@@ -14,7 +14,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from booking.errors import retry_after_from_failure
+from booking.errors import outcome_unknown_from_failure, retry_after_from_failure
 from booking.orchestration import RetryPolicy
 from booking.wire import WireModel
 
@@ -26,11 +26,16 @@ Steps = Generator[Any, Any, Any]
 
 @dataclass(frozen=True)
 class Attempts:
-    """How calling an activity with retries went: its result, or the last failure once retries ran out."""
+    """How calling an activity with retries went: its result, or the last failure once retries ran out.
+
+    `outcome_unknown`: at least one failed attempt may have been carried out by the supplier (its
+    failure carried the `[outcome-unknown]` marker), so giving up does not prove nothing was done.
+    """
 
     result: Any
     error: str | None
     count: int
+    outcome_unknown: bool = False
 
     @property
     def gave_up(self) -> bool:
@@ -62,22 +67,24 @@ def with_backoff(
     payload = order.to_wire()
     started = context.current_utc_datetime
     attempt = 0
+    unknown = False
     while True:
         attempt += 1
         try:
             result = yield context.call_activity(activity, payload)
         except Exception as exc:  # an activity failure, thrown into the generator by the SDK
             error = first_line(str(exc))
+            unknown = unknown or outcome_unknown_from_failure(str(exc))
             spent = attempt >= policy.max_attempts
             if spent and (patience is None or context.current_utc_datetime - started >= patience):
                 log(context, logging.WARNING, "%s gave up after %d attempts: %s", activity, attempt, error)
-                return Attempts(result=None, error=error, count=attempt)
+                return Attempts(result=None, error=error, count=attempt, outcome_unknown=unknown)
             backoff = policy.patient() if spent else policy
             delay = backoff.delay(attempt, retry_after_from_failure(str(exc)))
             log(context, logging.INFO, "%s failed (attempt %d), retry in %s", activity, attempt, delay)
             yield context.create_timer(context.current_utc_datetime + delay)
         else:
-            return Attempts(result=result, error=None, count=attempt)
+            return Attempts(result=result, error=None, count=attempt, outcome_unknown=unknown)
 
 
 def log(context: df.DurableOrchestrationContext, level: int, message: str, *args: object) -> None:

@@ -5,7 +5,8 @@
     hotel  = book a hotel for the travel's dates
 
 A trip that cannot finish undoes what it booked, newest first, and returns a `Failed` view: it
-never raises, because its parent could only see a raised failure as a message string.
+never raises, because its parent could only see a raised failure as a message string. A step that
+gives up after timeouts that may have booked first reclaims and undoes that booking (`book_step`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from booking.status import FailureCode, TripStatus
 from booking.view import HotelView, TicketView, TravelView, TripView
 from orchestrators._blueprint import bp
 from orchestrators.outcomes import TripFailed
-from orchestrators.steps import log, with_backoff
+from orchestrators.reclaim import book_step
+from orchestrators.steps import log
 from orchestrators.undo import undo_bookings
 
 
@@ -103,7 +105,7 @@ def book_conference(
         traveller=order.traveller,
         conference_id=order.trip.conference_id,
     )
-    attempts = yield from with_backoff(context, Activity.BOOK_TICKET, ticket_order, order.retry)
+    attempts = yield from book_step(context, Activity.BOOK_TICKET, ticket_order, order.retry)
     if attempts.gave_up:
         raise TripFailed(FailureCode.SUPPLIER_UNAVAILABLE, "the conference ticketing service is unavailable")
     outcome = TicketOutcome.from_wire(attempts.result)
@@ -140,12 +142,12 @@ def book_travel(
         outbound_date=conference.start_date - timedelta(days=1),
         return_date=conference.end_date + timedelta(days=1),
     )
-    flight = yield from with_backoff(context, Activity.BOOK_FLIGHT, travel_order, order.retry)
+    flight = yield from book_step(context, Activity.BOOK_FLIGHT, travel_order, order.retry)
     booked = None if flight.gave_up else TravelOutcome.from_wire(flight.result).booking
     if booked is None:
         log(context, logging.INFO, "trip %d: no flight, trying the train", order.index)
         train_order = travel_order.model_copy(update={"idempotency_key": step_key(context, "train")})
-        train = yield from with_backoff(context, Activity.BOOK_TRAIN, train_order, order.retry)
+        train = yield from book_step(context, Activity.BOOK_TRAIN, train_order, order.retry)
         if train.gave_up:
             raise TripFailed(
                 FailureCode.SUPPLIER_UNAVAILABLE, "neither the airline nor the railway is available"
@@ -184,7 +186,7 @@ def book_hotel(
         check_in=stay.check_in,
         check_out=stay.check_out,
     )
-    attempts = yield from with_backoff(context, Activity.BOOK_HOTEL, hotel_order, order.retry)
+    attempts = yield from book_step(context, Activity.BOOK_HOTEL, hotel_order, order.retry)
     if attempts.gave_up:
         raise TripFailed(FailureCode.SUPPLIER_UNAVAILABLE, "the hotel chain is unavailable")
     outcome = HotelOutcome.from_wire(attempts.result)

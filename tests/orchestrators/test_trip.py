@@ -142,3 +142,60 @@ def test_custom_status_shows_the_trip_as_it_grows(world):
     assert status.custom_status["status"] == "Booking"
     assert status.custom_status["ticket"]["reference"]
     assert "travel" not in status.custom_status
+
+
+def test_a_flight_booked_behind_every_timeout_is_reclaimed_by_its_key_and_undone_before_the_train(world):
+    harness, suppliers = world
+    suppliers.lost_answers["flight"] = POLICY.max_attempts  # every attempt books, then times out
+    trip = run_trip(harness)
+
+    assert trip["status"] == "Booked" and trip["travel"]["mode"] == "train"
+    # The normal attempts, then the re-send that gets the hidden booking back by the same key.
+    assert suppliers.calls["book_flight"] == POLICY.max_attempts + 1
+    flights = [b for b in suppliers.bookings.values() if b["kind"] == "flight"]
+    assert [(b["key"], b["status"]) for b in flights] == [(f"{TRIP_ID}:flight", "undone")]
+    assert suppliers.kinds() == ["hotel", "ticket", "train"]
+    # Undone before the trip moves on: nothing is left behind whatever happens next.
+    flight_calls = [c for c in suppliers.sequence if c in ("book_flight", "undo_flight", "book_train")]
+    assert flight_calls[-2:] == ["undo_flight", "book_train"]
+
+
+def test_the_reclaim_keeps_trying_past_max_attempts_like_an_undo(world):
+    harness, suppliers = world
+    # The airline keeps losing answers well into the re-sends: the reclaim must outlast max_attempts.
+    suppliers.lost_answers["flight"] = 3 * POLICY.max_attempts
+    trip = run_trip(harness)
+
+    assert trip["travel"]["mode"] == "train"
+    assert suppliers.calls["book_flight"] == 3 * POLICY.max_attempts + 1
+    assert suppliers.kinds("undone") == ["flight"] and suppliers.kinds() == ["hotel", "ticket", "train"]
+
+
+def test_a_hotel_lost_behind_timeouts_is_undone_with_the_rest_of_the_failed_trip(world):
+    harness, suppliers = world
+    suppliers.lost_answers["hotel"] = POLICY.max_attempts
+    trip = run_trip(harness)
+
+    assert trip["status"] == "Failed" and trip["failure"]["code"] == "supplier_unavailable"
+    assert suppliers.active() == []
+    assert suppliers.kinds("undone") == ["flight", "hotel", "ticket"]
+
+
+def test_one_lost_answer_then_success_uses_that_booking_and_reclaims_nothing(world):
+    harness, suppliers = world
+    suppliers.lost_answers["flight"] = 1
+    trip = run_trip(harness)
+
+    assert trip["travel"]["mode"] == "flight"
+    assert suppliers.calls["book_flight"] == 2 and suppliers.calls["undo_flight"] == 0
+    assert suppliers.kinds() == ["flight", "hotel", "ticket"]
+
+
+def test_a_refused_connection_proves_nothing_was_booked_so_nothing_is_reclaimed(world):
+    harness, suppliers = world
+    suppliers.airline_refuses = True
+    trip = run_trip(harness)
+
+    assert trip["travel"]["mode"] == "train"
+    assert suppliers.calls["book_flight"] == POLICY.max_attempts  # no re-send after giving up
+    assert suppliers.calls["undo_flight"] == 0

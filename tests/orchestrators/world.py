@@ -85,6 +85,10 @@ class Suppliers:
     flight_503s: int = 0  # 503s per flight booking attempt series before it books (+flaky: 2)
     flight_429_after: dt.timedelta | None = None  # first flight attempt answers 429 with this Retry-After
     airline_down: bool = False
+    airline_refuses: bool = False  # every flight attempt: connection refused (provably not sent)
+    # Per kind (ticket, flight, train, hotel): how many attempts book, then lose the answer (a read
+    # timeout: the activity fails with the outcome-unknown marker while the booking is real).
+    lost_answers: Counter[str] = field(default_factory=Counter)
     no_flight_from: set[str] = field(default_factory=set)
     no_train_from: set[str] = field(default_factory=set)
     sold_out_cities: set[str] = field(default_factory=set)
@@ -137,10 +141,16 @@ class Suppliers:
     def _book(self, kind: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
         for ref, b in self.bookings.items():  # idempotent: the same key books once
             if b["key"] == key:
-                return b["body"] | {"reference": ref}
+                return self._answer(kind, b["body"] | {"reference": ref})
         ref = f"{kind[:2].upper()}-{len(self.bookings) + 1}"
         self.bookings[ref] = {"kind": kind, "status": "active", "key": key, "body": body}
-        return body | {"reference": ref}
+        return self._answer(kind, body | {"reference": ref})
+
+    def _answer(self, kind: str, booked: dict[str, Any]) -> dict[str, Any]:
+        if self.lost_answers[kind] > 0:
+            self.lost_answers[kind] -= 1
+            raise TransientSupplierError(kind, "POST /bookings timed out (ReadTimeout)", outcome_unknown=True)
+        return booked
 
     def book_ticket(self, order: dict[str, Any]) -> dict[str, Any]:
         conference = CONFERENCES.get(order["conferenceId"])
@@ -186,6 +196,8 @@ class Suppliers:
         if self.flight_429_after is not None and self._failures[key + ":429"] == 0:
             self._failures[key + ":429"] += 1
             raise TransientSupplierError("airline", "429 rate_limited", retry_after=self.flight_429_after)
+        if self.airline_refuses:
+            raise TransientSupplierError("airline", "POST /bookings failed: ConnectError")
         if self.airline_down or self._failures[key] < self.flight_503s:
             self._failures[key] += 1
             raise TransientSupplierError("airline", "503 unavailable")

@@ -1,0 +1,61 @@
+"""Booking steps that leave nothing behind: a step that gave up after an attempt whose outcome is
+unknown (a timeout after the request was sent) may still have booked. It is re-sent with the same
+order — the same idempotency key, so the supplier answers the booking it made or makes it now — as
+patiently as an undo, and whatever comes back is undone before the trip falls back or fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+
+from booking.activity_io import Activity, HotelOutcome, TicketOutcome, TravelOutcome, UndoOrder
+from booking.orchestration import RetryPolicy
+from booking.wire import WireModel
+from orchestrators.steps import MUST_FINISH, Attempts, log, with_backoff
+
+# Each booking activity: the outcome it answers, and the activity that undoes what it booked.
+_UNDO_OF: dict[str, tuple[type[TicketOutcome | TravelOutcome | HotelOutcome], str]] = {
+    Activity.BOOK_TICKET: (TicketOutcome, Activity.UNDO_TICKET),
+    Activity.BOOK_FLIGHT: (TravelOutcome, Activity.UNDO_FLIGHT),
+    Activity.BOOK_TRAIN: (TravelOutcome, Activity.UNDO_TRAIN),
+    Activity.BOOK_HOTEL: (HotelOutcome, Activity.UNDO_HOTEL),
+}
+
+
+def book_step(
+    context: df.DurableOrchestrationContext, activity: str, order: WireModel, policy: RetryPolicy
+) -> Generator[Any, Any, Attempts]:
+    """`with_backoff` for a booking activity; when it gives up with an outcome unknown, the booking
+    that may have been made is reclaimed and undone before the caller sees it gave up."""
+    attempts = yield from with_backoff(context, activity, order, policy)
+    if attempts.gave_up and attempts.outcome_unknown:
+        yield from reclaim(context, activity, order, policy)
+    return attempts
+
+
+def reclaim(
+    context: df.DurableOrchestrationContext, activity: str, order: WireModel, policy: RetryPolicy
+) -> Generator[Any, Any, bool]:
+    """Re-send `order` (same key) until the supplier answers, then undo the booking it names; True
+    when nothing is left behind. Both keep trying for `MUST_FINISH`, like every undo."""
+    outcome_model, undo_activity = _UNDO_OF[activity]
+    log(context, logging.WARNING, "%s: outcome unknown after giving up, reclaiming it", activity)
+    resent = yield from with_backoff(context, activity, order, policy, patience=MUST_FINISH)
+    if resent.gave_up:
+        log(context, logging.ERROR, "could not reclaim %s: %s", activity, resent.error)
+        return False
+    booked = outcome_model.from_wire(resent.result).booking
+    if booked is None:
+        return True  # the supplier made no booking under this key (and, idempotent, will not now)
+    undone = yield from with_backoff(
+        context, undo_activity, UndoOrder(reference=booked.reference), policy, patience=MUST_FINISH
+    )
+    if undone.gave_up:
+        log(context, logging.ERROR, "could not undo reclaimed %s: %s", booked.reference, undone.error)
+        return False
+    log(context, logging.INFO, "%s: reclaimed %s and undid it", activity, booked.reference)
+    return True
