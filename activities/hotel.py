@@ -17,14 +17,14 @@ from booking.view import Failure
 log = logging.getLogger(__name__)
 
 
-def _client() -> suppliers.HotelClient:
-    return suppliers.HotelClient(supplier_http(str(get_settings().hotel_api_url)))
+def _client(patient: bool | None = None) -> suppliers.HotelClient:
+    return suppliers.HotelClient(supplier_http(str(get_settings().hotel_api_url), patient=patient))
 
 
 async def book_hotel(order: Any) -> dict[str, Any]:
     hotel = HotelOrder.from_wire(order)
     async with to.supplier_errors():
-        result = await _client().book(
+        result = await _client(hotel.patient).book(
             hotel.city,
             hotel.check_in,
             hotel.check_out,
@@ -43,5 +43,5 @@ async def book_hotel(order: Any) -> dict[str, Any]:
 async def undo_hotel(order: Any) -> dict[str, Any]:
     undo = UndoOrder.from_wire(order)
     async with to.supplier_errors():
-        result = await _client().undo(undo.reference)
+        result = await _client(undo.patient).undo(undo.reference)
     return undo_outcome(undo, result)

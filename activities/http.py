@@ -16,28 +16,36 @@ from booking.settings import get_settings
 
 # Generous for a fan-out of ten trips; suppliers answer in milliseconds.
 _LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20)
+# A call that must finish (an order marked `patient`) waits this many times the supplier timeout for
+# its answer, at most `_PATIENT_MAX_SECONDS`: a supplier slower than the normal timeout is still heard.
+PATIENT_TIMEOUT_FACTOR = 10
+_PATIENT_MAX_SECONDS = 300.0
 
 
 class _LoopPool:
     def __init__(self) -> None:
         self.transport = httpx.AsyncHTTPTransport(limits=_LIMITS, retries=0)
-        self.clients: dict[str, httpx.AsyncClient] = {}
+        self.clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
 
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = weakref.WeakKeyDictionary()
 
 
-def supplier_http(base_url: str) -> httpx.AsyncClient:
-    """The client for one supplier API on the running loop (created on first use, then reused)."""
+def supplier_http(base_url: str, *, patient: bool | None = None) -> httpx.AsyncClient:
+    """The client for one supplier API on the running loop (created on first use, then reused);
+    `patient`: the one for calls that must finish, with a much longer read timeout."""
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
         pool = _pools[loop] = _LoopPool()
-    client = pool.clients.get(base_url)
+    client = pool.clients.get((base_url, bool(patient)))
     if client is None:
-        timeout = httpx.Timeout(get_settings().supplier_timeout_seconds, connect=5.0)
+        seconds = get_settings().supplier_timeout_seconds
+        if patient:
+            seconds = min(seconds * PATIENT_TIMEOUT_FACTOR, max(_PATIENT_MAX_SECONDS, seconds))
+        timeout = httpx.Timeout(seconds, connect=5.0)
         client = httpx.AsyncClient(base_url=base_url, transport=pool.transport, timeout=timeout)
-        pool.clients[base_url] = client
+        pool.clients[(base_url, bool(patient))] = client
     return client
 
 

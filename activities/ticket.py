@@ -17,14 +17,14 @@ from booking.view import Failure
 log = logging.getLogger(__name__)
 
 
-def _client() -> suppliers.ConferenceClient:
-    return suppliers.ConferenceClient(supplier_http(str(get_settings().conference_api_url)))
+def _client(patient: bool | None = None) -> suppliers.ConferenceClient:
+    return suppliers.ConferenceClient(supplier_http(str(get_settings().conference_api_url), patient=patient))
 
 
 async def book_ticket(order: Any) -> dict[str, Any]:
     ticket_order = TicketOrder.from_wire(order)
     async with to.supplier_errors():
-        result = await _client().book(
+        result = await _client(ticket_order.patient).book(
             ticket_order.conference_id,
             to.traveller(ticket_order.traveller),
             idempotency_key=ticket_order.idempotency_key,
@@ -41,5 +41,5 @@ async def book_ticket(order: Any) -> dict[str, Any]:
 async def undo_ticket(order: Any) -> dict[str, Any]:
     undo = UndoOrder.from_wire(order)
     async with to.supplier_errors():
-        result = await _client().undo(undo.reference)
+        result = await _client(undo.patient).undo(undo.reference)
     return undo_outcome(undo, result)

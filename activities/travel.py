@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import suppliers
@@ -16,17 +17,20 @@ from booking.view import Failure
 
 log = logging.getLogger(__name__)
 
-
-def _airline() -> suppliers.AirlineClient:
-    return suppliers.AirlineClient(supplier_http(str(get_settings().airline_api_url)))
+Travel = suppliers.AirlineClient | suppliers.RailClient
 
 
-def _rail() -> suppliers.RailClient:
-    return suppliers.RailClient(supplier_http(str(get_settings().rail_api_url)))
+def _airline(patient: bool | None = None) -> suppliers.AirlineClient:
+    return suppliers.AirlineClient(supplier_http(str(get_settings().airline_api_url), patient=patient))
 
 
-async def _book(client: suppliers.AirlineClient | suppliers.RailClient, order: Any) -> dict[str, Any]:
+def _rail(patient: bool | None = None) -> suppliers.RailClient:
+    return suppliers.RailClient(supplier_http(str(get_settings().rail_api_url), patient=patient))
+
+
+async def _book(network: Callable[[bool | None], Travel], order: Any) -> dict[str, Any]:
     travel = TravelOrder.from_wire(order)
+    client = network(travel.patient)
     async with to.supplier_errors():
         result = await client.book(
             travel.origin,
@@ -44,22 +48,22 @@ async def _book(client: suppliers.AirlineClient | suppliers.RailClient, order: A
 
 
 async def book_flight(order: Any) -> dict[str, Any]:
-    return await _book(_airline(), order)
+    return await _book(_airline, order)
 
 
 async def book_train(order: Any) -> dict[str, Any]:
-    return await _book(_rail(), order)
+    return await _book(_rail, order)
 
 
 async def undo_flight(order: Any) -> dict[str, Any]:
     undo = UndoOrder.from_wire(order)
     async with to.supplier_errors():
-        result = await _airline().undo(undo.reference)
+        result = await _airline(undo.patient).undo(undo.reference)
     return undo_outcome(undo, result)
 
 
 async def undo_train(order: Any) -> dict[str, Any]:
     undo = UndoOrder.from_wire(order)
     async with to.supplier_errors():
-        result = await _rail().undo(undo.reference)
+        result = await _rail(undo.patient).undo(undo.reference)
     return undo_outcome(undo, result)

@@ -42,6 +42,9 @@ class Activity:
 
 class _Order(WireModel):
     idempotency_key: IdempotencyKey = Field(min_length=1, max_length=255)
+    # True for a call that must finish (a reclaim): the activity waits much longer for each answer,
+    # so a supplier slower than the normal timeout is still heard. None (off the wire) otherwise.
+    patient: bool | None = None
 
 
 # --- conference ticket ------------------------------------------------------------------------------
@@ -162,6 +165,7 @@ class UndoOrder(WireModel):
     """Undo is a DELETE on the resource: idempotent by nature, so it needs only the reference."""
 
     reference: str
+    patient: bool | None = None  # as on `_Order`: wait much longer for each answer
 
 
 class UndoOutcome(WireModel):

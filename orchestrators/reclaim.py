@@ -1,7 +1,8 @@
 """Booking steps that leave nothing behind: a step that gave up after an attempt whose outcome is
 unknown (a timeout after the request was sent) may still have booked. It is re-sent with the same
 order — the same idempotency key, so the supplier answers the booking it made or makes it now — as
-patiently as an undo, and whatever comes back is undone before the trip falls back or fails.
+patiently as an undo and waiting longer for each answer, and whatever comes back is undone (as
+patiently) before the trip falls back or fails.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def reclaim(
     when nothing is left behind. Both keep trying for `MUST_FINISH`, like every undo."""
     outcome_model, undo_activity = _UNDO_OF[activity]
     log(context, logging.WARNING, "%s: outcome unknown after giving up, reclaiming it", activity)
-    resent = yield from with_backoff(context, activity, order, policy, patience=MUST_FINISH)
+    # Patient on both counts: retried for MUST_FINISH, and each answer waited for much longer than
+    # usual (a supplier that books but answers late is exactly how this booking got lost).
+    patient_order = order.model_copy(update={"patient": True})
+    resent = yield from with_backoff(context, activity, patient_order, policy, patience=MUST_FINISH)
     if resent.gave_up:
         log(context, logging.ERROR, "could not reclaim %s: %s", activity, resent.error)
         return False
@@ -52,7 +56,11 @@ def reclaim(
     if booked is None:
         return True  # the supplier made no booking under this key (and, idempotent, will not now)
     undone = yield from with_backoff(
-        context, undo_activity, UndoOrder(reference=booked.reference), policy, patience=MUST_FINISH
+        context,
+        undo_activity,
+        UndoOrder(reference=booked.reference, patient=True),
+        policy,
+        patience=MUST_FINISH,
     )
     if undone.gave_up:
         log(context, logging.ERROR, "could not undo reclaimed %s: %s", booked.reference, undone.error)

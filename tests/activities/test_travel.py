@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from activities.travel import book_flight, book_train, undo_flight, undo_train
-from booking import TravelOutcome, UndoOutcome
+from booking import TravelOrder, TravelOutcome, UndoOutcome
 from booking.errors import TransientSupplierError, outcome_unknown_from_failure, retry_after_from_failure
 from booking.settings import get_settings
 from tests.activities.conftest import key, traveller
@@ -106,3 +106,20 @@ async def test_a_refused_connection_is_known_not_done(suppliers_up, email, monke
         await book_flight(order(email))
     assert "ConnectError" in str(info.value)
     assert not outcome_unknown_from_failure(str(info.value))
+
+
+async def test_a_patient_order_waits_longer_than_the_supplier_timeout_for_its_answer(
+    suppliers_up, email, monkeypatch
+):
+    """A reclaim marks its order patient: a supplier slower than the normal timeout is still heard."""
+    monkeypatch.setenv("SUPPLIER_TIMEOUT_SECONDS", "0.3")  # patient: ten times that
+    get_settings.cache_clear()
+    await suppliers_up.put("/_sandbox/faults/airline", json={"latencyMs": 1000})
+    flight = order(email)
+    with pytest.raises(TransientSupplierError):
+        await book_flight(flight)
+    booked = TravelOutcome.model_validate(await book_flight(flight | {"patient": True})).booking
+    assert booked is not None
+    undone = await undo_flight({"reference": booked.reference, "patient": True})
+    assert UndoOutcome.model_validate(undone).found
+    assert "patient" not in TravelOrder.from_wire(flight).to_wire()  # off the wire unless set

@@ -158,6 +158,12 @@ def test_a_flight_booked_behind_every_timeout_is_reclaimed_by_its_key_and_undone
     # Undone before the trip moves on: nothing is left behind whatever happens next.
     flight_calls = [c for c in suppliers.sequence if c in ("book_flight", "undo_flight", "book_train")]
     assert flight_calls[-2:] == ["undo_flight", "book_train"]
+    # Only the reclaim (the re-send and its undo) waits longer for each answer.
+    patient = [(name, bool(o.get("patient"))) for name, o in suppliers.orders if "flight" in name]
+    assert patient == [("book_flight", False)] * POLICY.max_attempts + [
+        ("book_flight", True),
+        ("undo_flight", True),
+    ]
 
 
 def test_the_reclaim_keeps_trying_past_max_attempts_like_an_undo(world):

@@ -99,6 +99,7 @@ class Suppliers:
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     sequence: list[str] = field(default_factory=list)  # every activity call, in order
+    orders: list[tuple[str, Any]] = field(default_factory=list)  # (activity, its input), in order
     undo_order: list[str] = field(default_factory=list)
     payments: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
@@ -126,6 +127,7 @@ class Suppliers:
         def call(order: Any) -> Any:
             self.calls[name] += 1
             self.sequence.append(name)
+            self.orders.append((name, order))
             return fake(order)
 
         return call
