@@ -8,6 +8,7 @@ window of a few seconds.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,19 +32,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProcess]:  # noqa: F811
+@contextlib.contextmanager
+def running_devhost(
+    azurite: Azurite,  # noqa: F811
+    sandbox: SandboxProcess,  # noqa: F811
+    hub_prefix: str = "E2E",
+    **overrides: str,
+) -> Iterator[DevhostProcess]:
+    """devhost serving the repository's app on a fresh task hub, with the e2e settings plus `overrides`
+    (a module that needs, say, a short supplier timeout defines its own `devhost` fixture with this)."""
     port = free_port()
     settings = {
         **sandbox.app_settings(),
         "AzureWebJobsStorage": azurite.connection_string,
-        "TASKHUB_NAME": "E2E" + uuid.uuid4().hex[:12],
+        "TASKHUB_NAME": hub_prefix + uuid.uuid4().hex[:12],
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PAYMENT_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS),
         "SUPPLIER_RETRY_FIRST_INTERVAL_MS": "100",
         "SUPPLIER_RETRY_BACKOFF": "2.0",
         "SUPPLIER_RETRY_MAX_INTERVAL_MS": "1000",
         "SUPPLIER_RETRY_MAX_ATTEMPTS": "4",
+        **overrides,
     }
     host = DevhostProcess(REPO_ROOT, storage=azurite.connection_string, env=settings, port=port)
     try:
@@ -51,6 +60,12 @@ def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProces
         yield host
     finally:
         host.close()
+
+
+@pytest.fixture(scope="module")
+def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProcess]:  # noqa: F811
+    with running_devhost(azurite, sandbox) as host:
+        yield host
 
 
 @pytest.fixture(scope="module")

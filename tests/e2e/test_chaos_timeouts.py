@@ -4,23 +4,22 @@ A timed-out flight must fall back to the train, a timed-out hotel must fail the 
 the promises hold (nothing left behind, nothing kept). This module's devhost has a short supplier
 timeout (its own `devhost` fixture, so the other modules keep the app's default).
 
-Not covered, because the sandbox cannot play it: a supplier that books and answers too late. Its
-latency comes before the handler, and a request whose client has gone books nothing.
+Here the latency comes before the supplier handles the call, so a timed-out call books nothing; a
+supplier that books and answers too late is tests/e2e/test_unknown_outcomes.py.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from tests.e2e.chaos import Case, broken_promises, europe_trips
-from tests.e2e.conftest import PAYMENT_TIMEOUT_SECONDS, free_port
+from tests.e2e.conftest import running_devhost
 from tests.e2e.journey import FINAL_STATUSES, Journey
 from tests.support.azurite import Azurite
-from tests.support.devhost import REPO_ROOT, DevhostProcess
+from tests.support.devhost import DevhostProcess
 from tests.support.sandbox import SandboxProcess
 
 pytestmark = pytest.mark.e2e
@@ -31,25 +30,12 @@ SLOW_MS = 1500  # every call to the slow supplier times out at the app, and book
 
 @pytest.fixture(scope="module")
 def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProcess]:
-    port = free_port()
-    settings = {
-        **sandbox.app_settings(),
-        "AzureWebJobsStorage": azurite.connection_string,
-        "TASKHUB_NAME": "E2ESlow" + uuid.uuid4().hex[:12],
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "PAYMENT_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS),
-        "SUPPLIER_RETRY_FIRST_INTERVAL_MS": "100",
-        "SUPPLIER_RETRY_BACKOFF": "2.0",
-        "SUPPLIER_RETRY_MAX_INTERVAL_MS": "1000",
+    overrides = {
         "SUPPLIER_RETRY_MAX_ATTEMPTS": "3",
         "SUPPLIER_TIMEOUT_SECONDS": str(SUPPLIER_TIMEOUT_SECONDS),
     }
-    host = DevhostProcess(REPO_ROOT, storage=azurite.connection_string, env=settings, port=port)
-    try:
-        host.start()
+    with running_devhost(azurite, sandbox, "E2ESlow", **overrides) as host:
         yield host
-    finally:
-        host.close()
 
 
 @pytest.mark.parametrize("slow", ["airline", "hotel"])

@@ -10,15 +10,14 @@ test_chaos_timeouts.py), so the other modules keep the app's default.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import PAYMENT_TIMEOUT_SECONDS, free_port
+from tests.e2e.conftest import running_devhost
 from tests.e2e.journey import Journey, trip, unique_email
 from tests.support.azurite import Azurite
-from tests.support.devhost import REPO_ROOT, DevhostProcess
+from tests.support.devhost import DevhostProcess
 from tests.support.sandbox import SandboxProcess
 
 pytestmark = pytest.mark.e2e
@@ -31,25 +30,12 @@ BOUND_SECONDS = 30.0
 
 @pytest.fixture(scope="module")
 def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProcess]:
-    port = free_port()
-    settings = {
-        **sandbox.app_settings(),
-        "AzureWebJobsStorage": azurite.connection_string,
-        "TASKHUB_NAME": "E2EUnknown" + uuid.uuid4().hex[:12],
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "PAYMENT_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS),
-        "SUPPLIER_RETRY_FIRST_INTERVAL_MS": "100",
-        "SUPPLIER_RETRY_BACKOFF": "2.0",
-        "SUPPLIER_RETRY_MAX_INTERVAL_MS": "1000",
+    overrides = {
         "SUPPLIER_RETRY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
         "SUPPLIER_TIMEOUT_SECONDS": str(SUPPLIER_TIMEOUT_SECONDS),
     }
-    host = DevhostProcess(REPO_ROOT, storage=azurite.connection_string, env=settings, port=port)
-    try:
-        host.start()
+    with running_devhost(azurite, sandbox, "E2EUnknown", **overrides) as host:
         yield host
-    finally:
-        host.close()
 
 
 def failed_flight_calls(journey: Journey, booking_id: str) -> int:
