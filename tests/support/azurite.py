@@ -10,7 +10,6 @@ import contextlib
 import logging
 import os
 import re
-import signal
 import subprocess
 import tempfile
 import threading
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.processes import terminate
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +70,7 @@ def _answers(url: str) -> bool:
 
 def _stop(proc: subprocess.Popen[str]) -> None:
     """Stop Azurite by its pid: SIGTERM, then SIGKILL if it does not exit promptly."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    terminate(proc)
 
 
 @contextlib.contextmanager

@@ -25,6 +25,8 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from tests.support.processes import terminate
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _STARTED = re.compile(r"Host started: (http://127\.0\.0\.1:\d+)")
 
@@ -65,8 +67,17 @@ class DevhostProcess:
         return self.proc.pid
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "devhost", "start", "--app-root", str(self.app_root),
-               "--port", str(self.port), *self.extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app-root",
+            str(self.app_root),
+            "--port",
+            str(self.port),
+            *self.extra_args,
+        ]
         if self.storage:  # empty: devhost falls back to the AzureWebJobsStorage app setting
             cmd += ["--storage", self.storage]
         if self.auth:
@@ -81,8 +92,13 @@ class DevhostProcess:
         offset = log.tell()  # the log is shared across restarts: read only this run's banner
         try:
             self.proc = subprocess.Popen(
-                self.command(), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                self.command(),
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         finally:
             log.close()
@@ -120,16 +136,7 @@ class DevhostProcess:
         proc, self.proc = self.proc, None
         if proc is None:
             return None
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        code = proc.returncode
+        code = terminate(proc, timeout)
         self.returncodes.append(code)
         return code
 
@@ -179,8 +186,15 @@ def devhost_process(
     startup_timeout: float = 60.0,
 ) -> Iterator[DevhostProcess]:
     """A started devhost; stopped (SIGTERM, then SIGKILL) when the block ends, whatever happens."""
-    host = DevhostProcess(app_root, storage=storage, env=env, port=port, auth=auth, extra_args=extra_args,
-                          startup_timeout=startup_timeout)
+    host = DevhostProcess(
+        app_root,
+        storage=storage,
+        env=env,
+        port=port,
+        auth=auth,
+        extra_args=extra_args,
+        startup_timeout=startup_timeout,
+    )
     try:
         host.start()
         yield host

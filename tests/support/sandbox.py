@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.support.processes import terminate
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +121,7 @@ class SandboxProcess:
         proc = self.proc
         if proc is None:
             return self.returncode
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=timeout)
-        self.returncode = proc.returncode
+        self.returncode = terminate(proc, timeout)
         self.proc = None
         return self.returncode
 
