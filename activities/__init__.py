@@ -12,7 +12,7 @@ import azure.durable_functions as df
 
 from activities.expenses import report_expenses
 from activities.hotel import book_hotel, undo_hotel
-from activities.payment import check_payment, refund_payment, request_payment
+from activities.payment import check_payment, list_payments, refund_payment, request_payment
 from activities.ticket import book_ticket, undo_ticket
 from activities.travel import book_flight, book_train, undo_flight, undo_train
 from booking.activity_io import Activity
@@ -30,6 +30,7 @@ ACTIVITIES: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = {
     Activity.UNDO_HOTEL: undo_hotel,
     Activity.REQUEST_PAYMENT: request_payment,
     Activity.CHECK_PAYMENT: check_payment,
+    Activity.LIST_PAYMENTS: list_payments,
     Activity.REFUND_PAYMENT: refund_payment,
     Activity.REPORT_EXPENSES: report_expenses,
 }

@@ -1,4 +1,5 @@
-"""Payment activities: request a payment, check its status (reconciliation), refund it."""
+"""Payment activities: request a payment, check its status or list the booking's payments
+(reconciliation), refund it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from typing import Any
 import suppliers
 from activities import suppliers_map as to
 from activities.http import supplier_http
-from booking.activity_io import CheckPaymentOrder, PaymentOrder, RefundOrder, RefundOutcome
+from booking.activity_io import (
+    BookingPayments,
+    CheckPaymentOrder,
+    ListPaymentsOrder,
+    PaymentOrder,
+    RefundOrder,
+    RefundOutcome,
+)
 from booking.errors import SupplierProtocolError
 from booking.settings import get_settings
 
@@ -44,6 +52,13 @@ async def check_payment(order: Any) -> dict[str, Any]:
         # The app only checks payments it created: an unknown id is a bug somewhere, not an outcome.
         raise SupplierProtocolError("payment", f"payment {check.payment_id} not found")
     return to.payment(result).to_wire()
+
+
+async def list_payments(order: Any) -> dict[str, Any]:
+    listing = ListPaymentsOrder.from_wire(order)
+    async with to.supplier_errors():
+        found = await _client().list_for_booking(listing.booking_id)
+    return BookingPayments(payments=[to.payment(p) for p in found]).to_wire()
 
 
 async def refund_payment(order: Any) -> dict[str, Any]:

@@ -36,6 +36,7 @@ class Activity:
     UNDO_HOTEL = "undo_hotel"
     REQUEST_PAYMENT = "request_payment"
     CHECK_PAYMENT = "check_payment"
+    LIST_PAYMENTS = "list_payments"
     REFUND_PAYMENT = "refund_payment"
     REPORT_EXPENSES = "report_expenses"
 
@@ -209,6 +210,24 @@ class PaymentState(WireModel):
     checkout_url: str | None = None
     failure_reason: str | None = None
     refunded_amount: Money | None = None
+
+
+class ListPaymentsOrder(WireModel):
+    booking_id: str
+
+
+class BookingPayments(WireModel):
+    """Every payment the provider holds for one booking, oldest first: the provider's own records."""
+
+    payments: list[PaymentState]
+
+    def others_succeeded(self, payment_id: str) -> list[PaymentState]:
+        """Money taken for the booking under another payment id: never the booking's to keep."""
+        succeeded = ProviderPaymentStatus.SUCCEEDED
+        return [p for p in self.payments if p.payment_id != payment_id and p.status is succeeded]
+
+    def find(self, payment_id: str) -> PaymentState | None:
+        return next((p for p in self.payments if p.payment_id == payment_id), None)
 
 
 class RefundOrder(_Order):

@@ -32,7 +32,7 @@ from booking.status import BookingStatus, FailureCode, PaymentStatus, TripStatus
 from booking.view import Failure, TripView
 from orchestrators._blueprint import bp
 from orchestrators.outcomes import BookingEnded
-from orchestrators.payment import collect_payment, request_payment, settle_unpaid
+from orchestrators.payment import collect_payment, request_payment, settle_unpaid, sweep_strays
 from orchestrators.steps import log, with_backoff
 from orchestrators.story import BookingStory
 
@@ -72,6 +72,7 @@ def book_and_pay(
     story.payment_is(PaymentStatus.SUCCEEDED)
     # Paid and booked is Confirmed; the expense report follows and cannot undo that.
     story.conclude(BookingStatus.CONFIRMED)
+    yield from sweep_strays(context, order, story)
     yield from report_expenses(context, order, story)
 
 

@@ -1,11 +1,32 @@
-"""Getting paid: wait for the first of PaymentSucceeded, PaymentFailed, CancelRequested or the
-deadline, reconcile with the provider before giving up, and give back money the booking cannot keep.
+"""Getting paid: request the payment, wait until this booking's payment succeeds or fails, a cancel
+arrives or the deadline passes, reconcile with the provider before giving up, and give back any money
+the booking cannot keep.
 
-Two platform facts shape the wait. The SDK (1.7.0) hands an event that arrived before anyone waited
-to *every* later wait for that name (vector 09), while the real extension hands it to one waiter
-only; and providers deliver twice. So each event is deduplicated by webhook id and payment id, a
-duplicate never counts, and after one the orchestrator stops listening and waits out the deadline
-(never waiting again on a name whose event the two sides would disagree about).
+Events are fast, the provider is the truth. A webhook raised into the booking normally ends the wait
+at once. But the SDK (azure-functions-durable 1.7.0; devhost/protocol-notes-payment.md, pinned in
+tests/orchestrators/test_sdk_event_semantics.py) does not make every wait reliable:
+
+- a wait is registered when it is yielded and stays open until an event completes it; an event that
+  finds no open wait for its name goes to one slot per name, replacing what was there, and that slot
+  answers every later wait for the name, at once, for the rest of the execution;
+- the extension's side hands each event to one waiter only, so a wait the SDK answers from the slot is
+  still open there, and the instance would hang on it unless that round's timer is cancelled.
+
+So the wait runs in rounds. Each round yields one wait per event name — the same task again while it
+has not completed (an event arriving while the booking refunds a stray or checks a failure completes
+it: nothing is lost), a new one once it has — and a timer. A round ended by an event cancels its
+timer, which also lets the extension's side move on when the SDK answered from the slot. An event
+whose webhook was already handled means the name's slot is stale (or the provider delivered twice):
+the SDK would answer every later wait with it, so the booking stops waiting on that name and instead
+asks the provider for the booking's payments every `RECHECK_EVERY` on durable timers, until the
+deadline. The provider's records show the payment succeeded within one step of its first webhook,
+whatever events came before it or were lost in the slot. Bounded: at most one check per step of the
+payment window, and only for a booking whose events repeated.
+
+Money taken under another payment id (a stray) is refunded when its event is seen, at every check of
+the provider, and once more after the booking shows its final status (`sweep_strays`, from the
+provider's list of the booking's payments), so a stray whose event was replaced in the slot is
+refunded too; later ones reach the edge's `late_payment_refund`.
 """
 
 from __future__ import annotations
@@ -20,7 +41,9 @@ from pydantic import ValidationError
 
 from booking.activity_io import (
     Activity,
+    BookingPayments,
     CheckPaymentOrder,
+    ListPaymentsOrder,
     PaymentOrder,
     PaymentState,
     ProviderPaymentStatus,
@@ -40,9 +63,6 @@ from booking.status import BookingStatus, FailureCode, PaymentStatus
 from orchestrators.outcomes import BookingEnded
 from orchestrators.steps import MUST_FINISH, log, with_backoff
 from orchestrators.story import BookingStory
-
-# Events that decide nothing (stale failures, strays) before the orchestrator stops listening.
-MAX_UNDECIDED_EVENTS = 10
 
 
 def request_payment(
@@ -67,50 +87,72 @@ def request_payment(
     return payment
 
 
+# How often a booking whose events cannot be trusted asks the provider (well inside the contract's
+# 10 s: a check takes one activity call after the step).
+RECHECK_EVERY = timedelta(seconds=3)
+
+# A cancel delivered together with a payment event wins: it is the traveller's latest word, and money
+# that arrived anyway is refunded when the booking settles.
+EVENT_NAMES = (CANCEL_REQUESTED, PAYMENT_SUCCEEDED, PAYMENT_FAILED)
+
+
+class Listener:
+    """One wait per event name the booking still listens to, kept open across rounds until an event
+    completes it (see the module docstring for why a completed wait is replaced, never an open one)."""
+
+    def __init__(self, context: df.DurableOrchestrationContext) -> None:
+        self.context = context
+        self.waits: dict[str, Any] = {}
+        self.deaf: set[str] = set()  # names whose SDK slot is stale: the provider is asked instead
+
+    def round(self) -> list[Any]:
+        for name in EVENT_NAMES:
+            if name not in self.deaf and name not in self.waits:
+                self.waits[name] = self.context.wait_for_external_event(name)
+        return [self.waits[name] for name in EVENT_NAMES if name in self.waits]
+
+    def take(self, wait: Any) -> str:
+        name = next(name for name, open_wait in self.waits.items() if open_wait is wait)
+        del self.waits[name]
+        return name
+
+
 def collect_payment(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory, payment: PaymentState
 ) -> Generator[Any, Any, Money]:
     """The amount paid, once the provider confirms the booking's total; `BookingEnded` otherwise."""
     expected = story.total or payment.amount
     deadline: datetime = story.payment.expires_at or context.current_utc_datetime
+    listener = Listener(context)
     seen: set[str] = set()
-    for _ in range(MAX_UNDECIDED_EVENTS):
-        succeeded = context.wait_for_external_event(PAYMENT_SUCCEEDED)
-        failed = context.wait_for_external_event(PAYMENT_FAILED)
-        cancelled = context.wait_for_external_event(CANCEL_REQUESTED)
-        timeout = context.create_timer(deadline)
-        winner = yield context.task_any([succeeded, failed, cancelled, timeout])
-        if winner is timeout:
-            break
-        if winner is cancelled:
-            stop(timeout)
+    while context.current_utc_datetime < deadline:
+        rechecking = bool(listener.deaf)
+        fire_at = min(deadline, context.current_utc_datetime + RECHECK_EVERY) if rechecking else deadline
+        timer = context.create_timer(fire_at)
+        winner = yield context.task_any([*listener.round(), timer])
+        if winner is timer:
+            if rechecking and fire_at < deadline:  # at the deadline, reconciliation below asks
+                paid = yield from recheck(context, order, payment, expected)
+                if paid is not None:
+                    return paid
+            continue
+        stop(timer)
+        name = listener.take(winner)
+        if name == CANCEL_REQUESTED:
             raise BookingEnded(
                 BookingStatus.CANCELLED, FailureCode.CANCELLED_BY_TRAVELLER, "cancelled by the traveller"
             )
-        name = PAYMENT_SUCCEEDED if winner is succeeded else PAYMENT_FAILED
         event = read_payment_event(name, winner.result)
         keys = dedupe_keys(name, event)
         if keys & seen:
-            log(context, logging.INFO, "duplicate %s ignored; waiting out the payment window", name)
-            yield timeout
-            break
-        seen |= keys
-        stop(timeout)
-        if event is None or event.payment_id != payment.payment_id:
-            yield from refund_stray(context, order, event)
+            if name not in listener.deaf:
+                log(context, logging.INFO, "%s repeated: asking the provider every few seconds", name)
+            listener.deaf.add(name)
             continue
-        if event.succeeded:
-            return accept(event.money, expected)
-        # A payment.failed can be a stale card attempt delivered after the success it preceded:
-        # the provider's own status decides, and a payment still pending keeps the booking waiting.
-        state = yield from check_payment(context, order, payment.payment_id)
-        if state is not None and state.status is ProviderPaymentStatus.SUCCEEDED:
-            return accept(state.amount, expected)
-        if state is None or state.status is not ProviderPaymentStatus.PENDING:
-            raise BookingEnded(BookingStatus.FAILED, FailureCode.PAYMENT_FAILED, failed_message(event))
-    else:
-        # Only undecided events so far: stop listening and wait out the window.
-        yield context.create_timer(deadline)
+        seen |= keys
+        paid = yield from on_payment_event(context, order, payment, expected, event)
+        if paid is not None:
+            return paid
     # Reconciliation: a webhook can be lost, a paid booking must not be; ask the provider once.
     state = yield from check_payment(context, order, payment.payment_id)
     if state is not None and state.status is ProviderPaymentStatus.SUCCEEDED:
@@ -121,6 +163,48 @@ def collect_payment(
     raise BookingEnded(
         BookingStatus.EXPIRED, FailureCode.PAYMENT_TIMEOUT, "the payment did not arrive in time"
     )
+
+
+def on_payment_event(
+    context: df.DurableOrchestrationContext,
+    order: BookingInput,
+    payment: PaymentState,
+    expected: Money,
+    event: PaymentEvent | None,
+) -> Generator[Any, Any, Money | None]:
+    """The amount paid if this event settles the payment; None to keep waiting; `BookingEnded`."""
+    if event is None or event.payment_id != payment.payment_id:
+        yield from refund_stray(context, order, event)
+        return None
+    if event.succeeded:
+        return accept(event.money, expected)
+    # A payment.failed can be a stale card attempt delivered after the success it preceded:
+    # the provider's own status decides, and a payment still pending keeps the booking waiting.
+    state = yield from check_payment(context, order, payment.payment_id)
+    if state is not None and state.status is ProviderPaymentStatus.SUCCEEDED:
+        return accept(state.amount, expected)
+    if state is None or state.status is not ProviderPaymentStatus.PENDING:
+        raise BookingEnded(BookingStatus.FAILED, FailureCode.PAYMENT_FAILED, failed_message(event))
+    return None
+
+
+def recheck(
+    context: df.DurableOrchestrationContext, order: BookingInput, payment: PaymentState, expected: Money
+) -> Generator[Any, Any, Money | None]:
+    """One step of asking the provider: refund strays it holds, settle on the booking's payment."""
+    payments = yield from list_payments(context, order)
+    if payments is None:
+        return None  # unreachable for now: the next step asks again
+    for stray in payments.others_succeeded(payment.payment_id):
+        log(context, logging.WARNING, "payment %s is not this booking's: refunding", stray.payment_id)
+        yield from refund(context, order, stray.payment_id, "not_payable")
+    state = payments.find(payment.payment_id)
+    if state is not None and state.status is ProviderPaymentStatus.SUCCEEDED:
+        log(context, logging.INFO, "payment found by asking the provider")
+        return accept(state.amount, expected)
+    if state is not None and state.status is ProviderPaymentStatus.FAILED:
+        raise BookingEnded(BookingStatus.FAILED, FailureCode.PAYMENT_FAILED, "the payment failed")
+    return None
 
 
 def stop(timer: Any) -> None:
@@ -141,7 +225,8 @@ def accept(paid: Money, expected: Money) -> Money:
 def settle_unpaid(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
 ) -> Generator[Any, Any, None]:
-    """Before a booking ends unpaid, ask the provider once more and refund money that did arrive.
+    """Before a booking ends unpaid, ask the provider once more and refund money that did arrive,
+    under the booking's payment id or any other (the provider's list of the booking's payments).
 
     It runs after the final status is shown, so a success that lands after this check reaches the
     edge's late-payment path, which refunds under the same key: never lost, never refunded twice.
@@ -150,7 +235,12 @@ def settle_unpaid(
     if payment_id is None:
         return
     # Must not give up early: a payment it cannot see could be money kept.
-    state = yield from check_payment(context, order, payment_id, patience=MUST_FINISH)
+    payments = yield from list_payments(context, order, patience=MUST_FINISH)
+    if payments is None:
+        return
+    for stray in payments.others_succeeded(payment_id):
+        yield from refund(context, order, stray.payment_id, "not_payable")
+    state = payments.find(payment_id)
     if state is None:
         return
     if state.status is ProviderPaymentStatus.SUCCEEDED:
@@ -160,6 +250,36 @@ def settle_unpaid(
         story.payment_is(PaymentStatus.REFUNDED)
     elif state.status is ProviderPaymentStatus.FAILED:
         story.payment_is(PaymentStatus.FAILED)
+
+
+def sweep_strays(
+    context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
+) -> Generator[Any, Any, None]:
+    """After a booking is shown Confirmed: refund money the provider holds for it under another
+    payment id (a stray whose event never reached the booking). Later strays go to the edge."""
+    payment_id = story.payment.payment_id
+    if payment_id is None:
+        return
+    payments = yield from list_payments(context, order, patience=MUST_FINISH)
+    if payments is None:
+        log(context, logging.ERROR, "the provider's payments for the booking could not be listed")
+        return
+    for stray in payments.others_succeeded(payment_id):
+        log(context, logging.WARNING, "payment %s is not this booking's: refunding", stray.payment_id)
+        yield from refund(context, order, stray.payment_id, "not_payable")
+
+
+def list_payments(
+    context: df.DurableOrchestrationContext, order: BookingInput, *, patience: timedelta | None = None
+) -> Generator[Any, Any, BookingPayments | None]:
+    attempts = yield from with_backoff(
+        context,
+        Activity.LIST_PAYMENTS,
+        ListPaymentsOrder(booking_id=order.booking_id),
+        order.settings.retry,
+        patience=patience,
+    )
+    return None if attempts.gave_up else BookingPayments.from_wire(attempts.result)
 
 
 def check_payment(

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from booking import RetryPolicy
+from orchestrators.payment import RECHECK_EVERY
 from tests.orchestrators.booking_run import (
     AMSTERDAM_TOTAL,
     BOOKING_ID,
@@ -54,8 +55,9 @@ def test_payment_timeout_expires_after_reconciling_once(world):
     assert view.status == "Expired" and view.failure.code == "payment_timeout"
     assert harness.now >= dt.datetime(2024, 1, 1, 0, 10, tzinfo=dt.UTC)
     assert suppliers.active() == [] and suppliers.refunds == []
-    # once at the deadline (reconciliation), once more just before ending (settlement)
-    assert suppliers.calls["check_payment"] == 2
+    # once at the deadline (reconciliation), once more just before ending (settlement, every payment
+    # the provider holds for the booking) — and not every few seconds: no event ever repeated
+    assert suppliers.calls["check_payment"] == 1 and suppliers.calls["list_payments"] == 1
     assert view.payment.status == "Pending"  # may still succeed: a late webhook is refunded by the edge
 
 
@@ -123,7 +125,7 @@ def test_money_arriving_while_the_booking_gives_up_is_refunded(world):
     # Undo first, then the last look at the provider: the booking shows Cancelled from that look on,
     # so a payment landing even later goes to the edge's late-payment refund instead of this instance.
     last_undo = max(i for i, name in enumerate(suppliers.sequence) if name.startswith("undo_"))
-    assert suppliers.sequence[last_undo + 1 :] == ["check_payment", "refund_payment"]
+    assert suppliers.sequence[last_undo + 1 :] == ["list_payments", "refund_payment"]
 
 
 def test_provider_down_past_max_attempts_still_gets_the_money_back(world):
@@ -133,8 +135,8 @@ def test_provider_down_past_max_attempts_still_gets_the_money_back(world):
     await_payment(harness)
     suppliers.payment_status = "succeeded"
     harness.raise_event(BOOKING_ID, "CancelRequested", {})
-    failures = {"check_payment": 0, "refund_payment": 0}
-    real = {"check_payment": suppliers.check_payment, "refund_payment": suppliers.refund_payment}
+    failures = {"list_payments": 0, "refund_payment": 0}
+    real = {"list_payments": suppliers.list_payments, "refund_payment": suppliers.refund_payment}
 
     def down_for_a_while(name):
         def call(order):
@@ -151,7 +153,7 @@ def test_provider_down_past_max_attempts_still_gets_the_money_back(world):
 
     assert view.status == "Cancelled" and view.payment.status == "Refunded"
     assert suppliers.payment_status == "refunded"
-    assert failures == {"check_payment": 7, "refund_payment": 7}
+    assert failures == {"list_payments": 7, "refund_payment": 7}
 
 
 def test_stale_failure_is_checked_with_the_provider_and_does_not_fail_a_paid_booking(world):
@@ -183,7 +185,7 @@ def test_duplicate_payment_events_are_not_counted_twice(world):
     assert suppliers.calls["check_payment"] == 1
 
     suppliers.payment_status = "succeeded"
-    view = finish(harness)  # decided by reconciliation at the deadline
+    view = finish(harness)  # decided by asking the provider, a few seconds later
     assert view.status == "Confirmed"
     assert len(suppliers.expenses) == 1
 
@@ -237,3 +239,67 @@ def test_payment_provider_down_fails_the_booking_and_undoes_it(world):
     view = finish(harness)
     assert view.status == "Failed" and view.failure.code == "supplier_unavailable"
     assert suppliers.active() == []
+
+
+def stray(webhook_id, payment_id):
+    return payment_event(webhook_id, payment_id=payment_id, amount="5.00")
+
+
+def confirmed_at(harness):
+    harness.run_until(lambda: (status_of(harness).custom_status or {}).get("status") == "Confirmed")
+    return harness.now
+
+
+def test_stray_stray_then_the_real_payment_is_confirmed_within_seconds_of_its_webhook(world):
+    # The campaign's sequence: two validly signed successes naming payments the provider never made,
+    # then the real one. The second stray reaches the SDK while no wait is open, so its slot answers
+    # every later wait with it; the booking must not wait out the window because of that.
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    harness.raise_event(BOOKING_ID, "PaymentSucceeded", stray("msg_s1", "pay_stray1"))
+    harness.raise_event(BOOKING_ID, "PaymentSucceeded", stray("msg_s2", "pay_stray2"))
+    harness.run_until_idle()
+    assert status_of(harness).custom_status["status"] == "AwaitingPayment"
+
+    harness.advance(dt.timedelta(seconds=40))
+    webhook_at = harness.now
+    pay(harness, suppliers, webhook_id="msg_real")
+    assert confirmed_at(harness) - webhook_at <= dt.timedelta(seconds=10)
+
+    view = finish(harness)
+    assert view.status == "Confirmed" and view.payment.status == "Succeeded"
+    assert sorted(r["paymentId"] for r in suppliers.refunds) == ["pay_stray1", "pay_stray2"]
+    assert len(suppliers.expenses) == 1
+
+
+def test_a_stray_whose_event_was_replaced_in_the_slot_is_refunded_from_the_providers_list(world):
+    harness, suppliers = world
+    suppliers.stray_payments = {"pay_s2": "succeeded"}  # a stray that really took money
+    start(harness)
+    await_payment(harness)
+    # s1 is waited for; s2 and s3 arrive while the booking refunds s1: the slot keeps s3 only.
+    for n in (1, 2, 3):
+        harness.raise_event(BOOKING_ID, "PaymentSucceeded", stray(f"msg_s{n}", f"pay_s{n}"))
+    harness.run_until_idle()
+    pay(harness, suppliers, webhook_id="msg_real")
+
+    view = finish(harness)
+    assert view.status == "Confirmed"
+    assert suppliers.stray_payments == {"pay_s2": "refunded"}
+    assert harness.now < dt.datetime(2024, 1, 1, 0, 15, tzinfo=dt.UTC)  # not by waiting out the window
+
+
+def test_a_real_success_after_a_repeated_failure_is_found_within_one_step(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    stale = payment_event("msg_old", amount="0.00", reason="attempt_declined")
+    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)
+    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)  # the failure name is now asked, not waited
+    harness.run_until_idle()
+    harness.advance(dt.timedelta(seconds=20))
+    suppliers.payment_status = "succeeded"  # paid; its webhook is lost
+    paid_at = harness.now
+    assert confirmed_at(harness) - paid_at <= RECHECK_EVERY
+    assert finish(harness).status == "Confirmed"

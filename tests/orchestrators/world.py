@@ -95,6 +95,8 @@ class Suppliers:
     undo_503s: int = 0  # each undo fails this many times first
     payment_status: str = "pending"  # what the provider says on check
     paid_amount: Decimal | None = None  # provider's amount (default: the requested total)
+    # Other payments the provider holds for the booking (a stray that took money): id -> status.
+    stray_payments: dict[str, str] = field(default_factory=dict)
 
     bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
@@ -118,6 +120,7 @@ class Suppliers:
             Activity.UNDO_HOTEL: self.undo,
             Activity.REQUEST_PAYMENT: self.request_payment,
             Activity.CHECK_PAYMENT: self.check_payment,
+            Activity.LIST_PAYMENTS: self.list_payments,
             Activity.REFUND_PAYMENT: self.refund_payment,
             Activity.REPORT_EXPENSES: self.report_expenses,
         }.items():
@@ -255,12 +258,26 @@ class Suppliers:
         assert order["paymentId"] == "pay_1"
         return self._payment_state()
 
+    def list_payments(self, order: dict[str, Any]) -> dict[str, Any]:
+        own = [self._payment_state()] if self.payments else []
+        strays = [
+            {"paymentId": pid, "status": status, "amount": money("5.00")}
+            for pid, status in self.stray_payments.items()
+        ]
+        return {"payments": own + strays}
+
     def refund_payment(self, order: dict[str, Any]) -> dict[str, Any]:
         self.refunds.append(order)
-        refundable = self.payment_status == "succeeded" or order["paymentId"] != "pay_1"
-        if order["paymentId"] == "pay_1" and refundable:
-            self.payment_status = "refunded"
-        return {"paymentId": order["paymentId"], "refunded": refundable}
+        payment_id = order["paymentId"]
+        if payment_id == "pay_1":
+            refundable = self.payment_status == "succeeded"
+            if refundable:
+                self.payment_status = "refunded"
+        else:  # a stray: money only if the provider made it; one it never made has nothing to give back
+            refundable = self.stray_payments.get(payment_id) == "succeeded"
+            if refundable:
+                self.stray_payments[payment_id] = "refunded"
+        return {"paymentId": payment_id, "refunded": refundable}
 
     def report_expenses(self, order: dict[str, Any]) -> dict[str, Any]:
         self.expenses.append(order)
