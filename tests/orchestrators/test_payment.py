@@ -303,3 +303,21 @@ def test_a_real_success_after_a_repeated_failure_is_found_within_one_step(world)
     paid_at = harness.now
     assert confirmed_at(harness) - paid_at <= RECHECK_EVERY
     assert finish(harness).status == "Confirmed"
+
+
+def test_strays_and_repeated_stale_failures_back_to_back_end_by_the_deadline(world):
+    # Found by the property test: both event names end up answered from the SDK's stale slot, and the
+    # booking asks the provider every few seconds until the deadline — it must neither hang nor confirm.
+    harness, suppliers = world
+    start(harness, timeout_seconds=120)
+    await_payment(harness)
+    stale = payment_event("msg_stale", amount="0.00", reason="attempt")
+    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)
+    harness.raise_event(BOOKING_ID, "PaymentSucceeded", stray("msg_s1", "pay_s1"))
+    harness.raise_event(BOOKING_ID, "PaymentSucceeded", stray("msg_s2", "pay_s2"))
+    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)
+
+    view = finish(harness)
+    assert view.status == "Expired" and suppliers.active() == []
+    assert sorted(r["paymentId"] for r in suppliers.refunds) == ["pay_s1", "pay_s2"]
+    assert suppliers.calls["list_payments"] > 10  # asked on its cadence, not once at the deadline
