@@ -1,4 +1,4 @@
-"""Payment activities against the real sandbox: request, check, refund (once)."""
+"""Payment activities against the real sandbox: request, check, list, refund (once)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 
-from activities.payment import check_payment, refund_payment, request_payment
+from activities.payment import check_payment, list_payments, refund_payment, request_payment
 from booking import PaymentState, RefundOutcome
+from booking.activity_io import BookingPayments
 from booking.errors import SupplierProtocolError
 from tests.activities.conftest import traveller
 
@@ -15,8 +16,8 @@ from tests.activities.conftest import traveller
 CALLBACK = "http://127.0.0.1:9/api/webhooks/payments"
 
 
-async def request(email: str, amount: str = "873.00") -> PaymentState:
-    booking_id = f"b-{uuid.uuid4().hex[:8]}"
+async def request(email: str, amount: str = "873.00", booking_id: str | None = None) -> PaymentState:
+    booking_id = booking_id or f"b-{uuid.uuid4().hex[:8]}"
     order = {
         "idempotencyKey": f"{booking_id}:payment",
         "bookingId": booking_id,
@@ -71,3 +72,13 @@ async def test_refund_happens_once_and_only_for_money_taken(suppliers_up, email)
 async def test_checking_an_unknown_payment_is_an_error(suppliers_up):
     with pytest.raises(SupplierProtocolError):
         await check_payment({"paymentId": "pay_unknown"})
+
+
+async def test_list_answers_every_payment_the_provider_holds_for_the_booking(suppliers_up, email):
+    booking_id = f"b-{uuid.uuid4().hex[:8]}"
+    payment = await request(email.replace("@", "+nopay@"), booking_id=booking_id)
+    listed = BookingPayments.model_validate(await list_payments({"bookingId": booking_id}))
+    assert [(p.payment_id, p.status) for p in listed.payments] == [(payment.payment_id, "pending")]
+    assert listed.others_succeeded(payment.payment_id) == []
+    nothing = BookingPayments.model_validate(await list_payments({"bookingId": "b-never-booked"}))
+    assert nothing.payments == []

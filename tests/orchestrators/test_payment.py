@@ -67,6 +67,8 @@ def test_reconciliation_finds_a_payment_whose_webhook_was_lost(world):
     await_payment(harness)
     suppliers.payment_status = "succeeded"  # paid, but no webhook ever arrives
 
+    deadline = dt.datetime(2024, 1, 1, 0, 15, tzinfo=dt.UTC)
+    assert confirmed_at(harness) - deadline <= dt.timedelta(seconds=10)  # the contract's bound
     view = finish(harness)
     assert view.status == "Confirmed" and view.payment.status == "Succeeded"
     assert len(suppliers.expenses) == 1 and suppliers.refunds == []
