@@ -182,6 +182,7 @@ class ProviderPaymentStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # stopped at the booking's request: it can no longer be paid
     REFUNDED = "refunded"
 
 

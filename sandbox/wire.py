@@ -228,7 +228,7 @@ class ManualWebhook(Wire):
 # ---- responses -----------------------------------------------------------------------------
 
 BookingStatus = Literal["active", "undone"]
-PaymentStatus = Literal["pending", "succeeded", "failed", "refunded"]
+PaymentStatus = Literal["pending", "succeeded", "failed", "cancelled", "refunded"]
 
 
 class ConferenceOut(Wire):

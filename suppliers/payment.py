@@ -84,8 +84,9 @@ class PaymentClient(SupplierClient):
         )
 
     async def cancel(self, payment_id: str, *, idempotency_key: str | None = None) -> Payment | Rejected:
-        """Stop a pending payment (it becomes `failed`, reason `cancelled`); idempotent.
-        Rejected: payment_not_found, payment_not_cancellable (it already succeeded: refund instead)."""
+        """Stop a pending payment: it becomes `cancelled` and can no longer be paid; idempotent (a
+        `cancelled` or `failed` payment answers as it is). Rejected: payment_not_found,
+        payment_not_cancellable (it already took money: refund instead)."""
         return await self._call(
             "POST",
             f"payments/{quote(payment_id, safe='')}/cancel",

@@ -174,10 +174,12 @@ async def refund(request: web.Request) -> web.StreamResponse:
 async def cancel(request: web.Request) -> web.StreamResponse:
     store = services(request).store
     payment = _payment(store, request.match_info["paymentId"])
+    # As card providers do: a payment nobody wants any more can no longer be paid. Idempotent; a
+    # payment that already took money cannot be cancelled (refund it); a failed one has nothing to stop.
     if payment.status == "pending":
-        store.set_payment_status(payment.payment_id, "failed", "cancelled", iso(utc_now()))
+        store.set_payment_status(payment.payment_id, "cancelled", None, iso(utc_now()))
         payment = _payment(store, payment.payment_id)
-    elif payment.status != "failed":
+    elif payment.status not in ("cancelled", "failed"):
         raise ProblemError(409, "payment_not_cancellable", f"payment is {payment.status}; refund it instead")
     return json_response(payment_view(store, payment))
 

@@ -168,8 +168,15 @@ async def test_pending_payment_cannot_be_refunded_but_can_be_cancelled(client, r
     assert_problem(await post(client, f"/payment/payments/{pid}/refunds", {}), 409, "payment_not_refundable")
     cancelled = await client.post(f"/payment/payments/{pid}/cancel")
     assert cancelled.status_code == 200
-    assert cancelled.json()["status"] == "failed" and cancelled.json()["failureReason"] == "cancelled"
-    assert (await client.post(f"/payment/payments/{pid}/cancel")).status_code == 200
+    assert cancelled.json()["status"] == "cancelled" and cancelled.json()["failureReason"] is None
+    again = await client.post(f"/payment/payments/{pid}/cancel")
+    assert again.status_code == 200 and again.json() == cancelled.json()
+    # A cancelled payment can no longer be paid, nor refunded.
+    await post(client, f"/_sandbox/payments/{pid}/webhooks", {"type": "payment.succeeded"})
+    booking = {"bookingId": cancelled.json()["bookingId"]}
+    listed = (await client.get("/_sandbox/payments", params=booking)).json()
+    assert [p["status"] for p in listed] == ["cancelled"]
+    assert_problem(await post(client, f"/payment/payments/{pid}/refunds", {}), 409, "payment_not_refundable")
     assert_problem(await client.post("/payment/payments/pay_NOPE/cancel"), 404, "payment_not_found")
 
 

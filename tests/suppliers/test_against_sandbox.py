@@ -176,6 +176,8 @@ async def test_payment_lifecycle_with_reconciliation_and_refund(api):
             idempotency_key=key(),
         )
         cancelled = await payments.cancel(pending.payment_id)
-        assert not isinstance(cancelled, Rejected) and cancelled.status is PaymentStatus.FAILED
+        assert not isinstance(cancelled, Rejected) and cancelled.status is PaymentStatus.CANCELLED
+        again = await payments.cancel(pending.payment_id)  # idempotent
+        assert not isinstance(again, Rejected) and again.status is PaymentStatus.CANCELLED
         missing = await payments.get("pay_NOPE")
         assert isinstance(missing, Rejected) and missing.code is RejectionCode.PAYMENT_NOT_FOUND
