@@ -12,7 +12,13 @@ import azure.durable_functions as df
 
 from activities.expenses import report_expenses
 from activities.hotel import book_hotel, undo_hotel
-from activities.payment import check_payment, list_payments, refund_payment, request_payment
+from activities.payment import (
+    cancel_payment,
+    check_payment,
+    list_payments,
+    refund_payment,
+    request_payment,
+)
 from activities.ticket import book_ticket, undo_ticket
 from activities.travel import book_flight, book_train, undo_flight, undo_train
 from booking.activity_io import Activity
@@ -31,6 +37,7 @@ ACTIVITIES: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = {
     Activity.REQUEST_PAYMENT: request_payment,
     Activity.CHECK_PAYMENT: check_payment,
     Activity.LIST_PAYMENTS: list_payments,
+    Activity.CANCEL_PAYMENT: cancel_payment,
     Activity.REFUND_PAYMENT: refund_payment,
     Activity.REPORT_EXPENSES: report_expenses,
 }

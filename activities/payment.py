@@ -1,5 +1,5 @@
 """Payment activities: request a payment, check its status or list the booking's payments
-(reconciliation), refund it."""
+(reconciliation), cancel it when the booking no longer wants it, refund it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from activities import suppliers_map as to
 from activities.http import supplier_http
 from booking.activity_io import (
     BookingPayments,
+    CancelPaymentOrder,
     CheckPaymentOrder,
     ListPaymentsOrder,
     PaymentOrder,
@@ -59,6 +60,23 @@ async def list_payments(order: Any) -> dict[str, Any]:
     async with to.supplier_errors():
         found = await _client().list_for_booking(listing.booking_id)
     return BookingPayments(payments=[to.payment(p) for p in found]).to_wire()
+
+
+async def cancel_payment(order: Any) -> dict[str, Any]:
+    """Stop a payment the booking no longer wants. Answers the provider's state after it: `cancelled`
+    (or `failed`), or `succeeded` / `refunded` when the money came first (then it is a refund)."""
+    cancel = CancelPaymentOrder.from_wire(order)
+    async with to.supplier_errors():
+        result = await _client().cancel(cancel.payment_id)
+        if (
+            isinstance(result, suppliers.Rejected)
+            and result.code is suppliers.RejectionCode.PAYMENT_NOT_CANCELLABLE
+        ):
+            result = await _client().get(cancel.payment_id)
+    if isinstance(result, suppliers.Rejected):
+        raise SupplierProtocolError("payment", f"payment {cancel.payment_id} not found")
+    log.info("payment %s cancel asked: %s", cancel.payment_id, result.status)
+    return to.payment(result).to_wire()
 
 
 async def refund_payment(order: Any) -> dict[str, Any]:

@@ -37,6 +37,7 @@ class Activity:
     REQUEST_PAYMENT = "request_payment"
     CHECK_PAYMENT = "check_payment"
     LIST_PAYMENTS = "list_payments"
+    CANCEL_PAYMENT = "cancel_payment"
     REFUND_PAYMENT = "refund_payment"
     REPORT_EXPENSES = "report_expenses"
 

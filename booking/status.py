@@ -36,6 +36,7 @@ class PaymentStatus(StrEnum):
     PENDING = "Pending"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
+    CANCELLED = "Cancelled"  # stopped at the provider when the booking ended without it
     REFUNDED = "Refunded"
 
 

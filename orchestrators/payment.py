@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from booking.activity_io import (
     Activity,
     BookingPayments,
+    CancelPaymentOrder,
     CheckPaymentOrder,
     ListPaymentsOrder,
     PaymentOrder,
@@ -225,8 +226,9 @@ def accept(paid: Money, expected: Money) -> Money:
 def settle_unpaid(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
 ) -> Generator[Any, Any, None]:
-    """Before a booking ends unpaid, ask the provider once more and refund money that did arrive,
-    under the booking's payment id or any other (the provider's list of the booking's payments).
+    """Before a booking ends unpaid, ask the provider once more: a payment still pending is cancelled
+    there (nobody may pay for a booking that has ended), and money that did arrive is refunded, under
+    the booking's payment id or any other (the provider's list of the booking's payments).
 
     It runs after the final status is shown, so a success that lands after this check reaches the
     edge's late-payment path, which refunds under the same key: never lost, never refunded twice.
@@ -241,6 +243,9 @@ def settle_unpaid(
     for stray in payments.others_succeeded(payment_id):
         yield from refund(context, order, stray.payment_id, "not_payable")
     state = payments.find(payment_id)
+    if state is not None and state.status is ProviderPaymentStatus.PENDING:
+        # The cancel loses only to money already taken: its answer then says succeeded, and it is refunded.
+        state = yield from cancel_payment(context, order, payment_id)
     if state is None:
         return
     if state.status is ProviderPaymentStatus.SUCCEEDED:
@@ -250,6 +255,8 @@ def settle_unpaid(
         story.payment_is(PaymentStatus.REFUNDED)
     elif state.status is ProviderPaymentStatus.FAILED:
         story.payment_is(PaymentStatus.FAILED)
+    elif state.status is ProviderPaymentStatus.CANCELLED:
+        story.payment_is(PaymentStatus.CANCELLED)
 
 
 def sweep_strays(
@@ -267,6 +274,23 @@ def sweep_strays(
     for stray in payments.others_succeeded(payment_id):
         log(context, logging.WARNING, "payment %s is not this booking's: refunding", stray.payment_id)
         yield from refund(context, order, stray.payment_id, "not_payable")
+
+
+def cancel_payment(
+    context: df.DurableOrchestrationContext, order: BookingInput, payment_id: str
+) -> Generator[Any, Any, PaymentState | None]:
+    # Must finish like a refund: a payment left payable for an ended booking is money taken later.
+    attempts = yield from with_backoff(
+        context,
+        Activity.CANCEL_PAYMENT,
+        CancelPaymentOrder(payment_id=payment_id),
+        order.settings.retry,
+        patience=MUST_FINISH,
+    )
+    if attempts.gave_up:
+        log(context, logging.ERROR, "cancel of %s failed: %s", payment_id, attempts.error)
+        return None
+    return PaymentState.from_wire(attempts.result)
 
 
 def list_payments(

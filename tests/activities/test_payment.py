@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from activities.payment import check_payment, list_payments, refund_payment, request_payment
+from activities.payment import cancel_payment, check_payment, list_payments, refund_payment, request_payment
 from booking import PaymentState, RefundOutcome
 from booking.activity_io import BookingPayments
 from booking.errors import SupplierProtocolError
@@ -82,3 +82,13 @@ async def test_list_answers_every_payment_the_provider_holds_for_the_booking(sup
     assert listed.others_succeeded(payment.payment_id) == []
     nothing = BookingPayments.model_validate(await list_payments({"bookingId": "b-never-booked"}))
     assert nothing.payments == []
+
+
+async def test_cancel_stops_a_pending_payment_and_answers_what_the_provider_holds(suppliers_up, email):
+    pending = await request(email.replace("@", "+nopay@"), amount="20.00")
+    cancelled = PaymentState.model_validate(await cancel_payment({"paymentId": pending.payment_id}))
+    assert cancelled.status == "cancelled"
+    again = PaymentState.model_validate(await cancel_payment({"paymentId": pending.payment_id}))
+    assert again.status == "cancelled"  # idempotent
+    with pytest.raises(SupplierProtocolError):
+        await cancel_payment({"paymentId": "pay_unknown"})

@@ -205,6 +205,9 @@ def broken_promises(journey: Journey, case: Case) -> list[str]:
             )
         if taken:
             problems.append(f"money taken and kept: {taken}")
+        payable = [p["paymentId"] for p in payments if p["status"] == "pending"]
+        if payable:
+            problems.append(f"payment left payable for an ended booking: {payable}")
         if active_expenses:
             problems.append(f"expenses filed for an unconfirmed booking: {active_expenses}")
         return problems

@@ -170,23 +170,36 @@ def test_forged_stale_and_replayed_webhooks_change_nothing(journey: Journey) -> 
     assert [p["status"] for p in journey.payments(booking_id)] != ["refunded"]
 
 
-def test_late_payment_after_expiry_is_refunded(journey: Journey) -> None:
+def test_expired_booking_cancels_its_payment_at_the_provider(journey: Journey) -> None:
     email = unique_email("nopay")
     booking_id = journey.book_ok(email, [trip()])
     awaiting = journey.wait_for(booking_id, {"AwaitingPayment"})
     assert journey.wait_final(booking_id)["status"] == "Expired"
 
-    # The provider takes the money after all and reports it: the app must give it back.
+    # The provider learns that nobody may pay any more: the payment is cancelled there.
     payment_id = awaiting["payment"]["paymentId"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and journey.get(booking_id).json()["payment"]["status"] != "Cancelled":
+        time.sleep(0.2)
+    assert journey.get(booking_id).json()["payment"]["status"] == "Cancelled"
+    assert [p["status"] for p in journey.payments(booking_id)] == ["cancelled"]
+
+    # A success reported anyway goes to the late-payment path and takes no money: nobody can pay a
+    # cancelled payment. (A cancel that loses the race to the money ends in a refund: harness-tested.)
     late = journey.http.post(
         f"{journey.sandbox_url}/_sandbox/payments/{payment_id}/webhooks", json={"type": "payment.succeeded"}
     )
     assert late.status_code == 202, late.text
-
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and [p["status"] for p in journey.payments(booking_id)] != ["refunded"]:
+    while (
+        time.monotonic() < deadline
+        and not journey.http.get(
+            f"{journey.sandbox_url}/_sandbox/webhooks", params={"paymentId": payment_id}
+        ).json()[-1]["status"]
+        == "delivered"
+    ):
         time.sleep(0.2)
-    assert [p["status"] for p in journey.payments(booking_id)] == ["refunded"]
+    assert [p["status"] for p in journey.payments(booking_id)] == ["cancelled"]
     assert journey.get(booking_id).json()["status"] == "Expired"
 
 

@@ -58,7 +58,9 @@ def test_payment_timeout_expires_after_reconciling_once(world):
     # once at the deadline (reconciliation), once more just before ending (settlement, every payment
     # the provider holds for the booking) — and not every few seconds: no event ever repeated
     assert suppliers.calls["check_payment"] == 1 and suppliers.calls["list_payments"] == 1
-    assert view.payment.status == "Pending"  # may still succeed: a late webhook is refunded by the edge
+    assert suppliers.calls["cancel_payment"] == 1
+    # Nobody may pay for it any more: the payment is cancelled at the provider, and the view says so.
+    assert suppliers.payment_status == "cancelled" and view.payment.status == "Cancelled"
 
 
 def test_reconciliation_finds_a_payment_whose_webhook_was_lost(world):
@@ -85,6 +87,7 @@ def test_cancel_while_awaiting_payment_undoes_everything_and_stops_the_timer(wor
     view = finish(harness)
     assert view.status == "Cancelled" and view.failure.code == "cancelled_by_traveller"
     assert suppliers.active() == []
+    assert suppliers.payment_status == "cancelled" and view.payment.status == "Cancelled"
 
 
 def test_cancel_requested_while_booking_is_honoured_at_the_payment_wait(world):
@@ -323,3 +326,23 @@ def test_strays_and_repeated_stale_failures_back_to_back_end_by_the_deadline(wor
     assert view.status == "Expired" and suppliers.active() == []
     assert sorted(r["paymentId"] for r in suppliers.refunds) == ["pay_s1", "pay_s2"]
     assert suppliers.calls["list_payments"] > 10  # asked on its cadence, not once at the deadline
+
+
+def test_a_cancel_at_the_provider_that_loses_to_the_payment_refunds_it(world):
+    harness, suppliers = world
+    start(harness)
+    await_payment(harness)
+    listed = suppliers.list_payments
+
+    def paid_right_after_the_list(order):
+        answer = listed(order)
+        suppliers.payment_status = "succeeded"  # the traveller pays between the list and the cancel
+        return answer
+
+    harness.replace_activity("list_payments", paid_right_after_the_list)
+    harness.raise_event(BOOKING_ID, "CancelRequested", {})
+
+    view = finish(harness)
+    assert view.status == "Cancelled" and view.payment.status == "Refunded"
+    assert suppliers.payment_status == "refunded"
+    assert suppliers.sequence[-2:] == ["cancel_payment", "refund_payment"]

@@ -121,6 +121,7 @@ class Suppliers:
             Activity.REQUEST_PAYMENT: self.request_payment,
             Activity.CHECK_PAYMENT: self.check_payment,
             Activity.LIST_PAYMENTS: self.list_payments,
+            Activity.CANCEL_PAYMENT: self.cancel_payment,
             Activity.REFUND_PAYMENT: self.refund_payment,
             Activity.REPORT_EXPENSES: self.report_expenses,
         }.items():
@@ -256,6 +257,12 @@ class Suppliers:
 
     def check_payment(self, order: dict[str, Any]) -> dict[str, Any]:
         assert order["paymentId"] == "pay_1"
+        return self._payment_state()
+
+    def cancel_payment(self, order: dict[str, Any]) -> dict[str, Any]:
+        assert order["paymentId"] == "pay_1"
+        if self.payment_status == "pending":
+            self.payment_status = "cancelled"
         return self._payment_state()
 
     def list_payments(self, order: dict[str, Any]) -> dict[str, Any]:
