@@ -14,7 +14,6 @@ from pycep import BicepParser
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
-SHARED = REPO.parent / "shared"
 
 Template = dict[str, Any]
 

@@ -1,7 +1,7 @@
-"""host.json and local.settings.json (written by EDGE at the repository root) against the
-shared JSON schemas, and against what the Azure deployment configures: the task hub name comes
-from TASKHUB_NAME, the worker thread pool covers host.json's concurrency, and every app-level
-setting used locally is also set in Azure."""
+"""host.json and local.settings.json at the repository root against the published JSON schemas
+(copies in tests/schemas/, see SOURCE.md there), and against what the Azure deployment configures:
+the task hub name comes from TASKHUB_NAME, the worker thread pool covers host.json's concurrency,
+and every app-level setting used locally is also set in Azure."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from jsonschema.validators import validator_for
 
 from tests.infra import bicep
 
-SCHEMAS = bicep.SHARED / "schemas"
+SCHEMAS = bicep.REPO / "tests" / "schemas"
 # Settings that exist only locally (Core Tools / devhost), or that Flex sets from functionAppConfig.
 LOCAL_ONLY = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage", "AZURE_FUNCTIONS_ENVIRONMENT"}
 
 
 def _document(name: str) -> dict[str, Any]:
     path = bicep.REPO / name
-    assert path.is_file(), f"{name} is missing at the repository root (EDGE writes it)"
+    assert path.is_file(), f"{name} is missing at the repository root"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -31,11 +31,11 @@ def _errors(schema_name: str, document: dict[str, Any]) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator(schema).iter_errors(document)]
 
 
-def test_host_json_validates_against_the_shared_schema() -> None:
+def test_host_json_validates_against_its_published_schema() -> None:
     assert _errors("host.schema.json", _document("host.json")) == []
 
 
-def test_local_settings_json_validates_against_the_shared_schema() -> None:
+def test_local_settings_json_validates_against_its_published_schema() -> None:
     assert _errors("local.settings.schema.json", _document("local.settings.json")) == []
 
 
@@ -44,6 +44,7 @@ def test_local_settings_json_validates_against_the_shared_schema() -> None:
     [
         ("host.schema.json", {"version": "3.0"}),
         ("host.schema.json", {"version": "2.0", "functionTimeout": "ten minutes"}),
+        ("host.schema.json", {"version": "2.0", "extensions": {"durableTask": {"noSuchOption": 1}}}),
         ("local.settings.schema.json", {"IsEncrypted": "no", "Values": {}}),
         ("local.settings.schema.json", {"Values": {"FUNCTIONS_WORKER_RUNTIME": "cobol"}}),
     ],

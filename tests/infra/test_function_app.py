@@ -35,7 +35,7 @@ def _settings() -> dict:
 
 
 def _documented_settings() -> set[str]:
-    text = (bicep.SHARED / "docs" / "booking-api.md").read_text(encoding="utf-8")
+    text = (bicep.REPO / "docs" / "booking-api.md").read_text(encoding="utf-8")
     section = text.split("## App settings", 1)[1].split("\n## ", 1)[0]
     names: set[str] = set()
     for line in section.splitlines():
@@ -165,7 +165,7 @@ def test_defaults_match_the_documented_local_defaults() -> None:
     main = bicep.template("main.bicep")["parameters"]
     assert main["supplierRetryBackoff"]["default"] == "2.0"
     # The contract's local defaults: 900 s payment window, 1000/2.0/60000/5 retry policy.
-    text = (bicep.SHARED / "docs" / "booking-api.md").read_text(encoding="utf-8")
+    text = (bicep.REPO / "docs" / "booking-api.md").read_text(encoding="utf-8")
     assert "`1000`, `2.0`, `60000`, `5`" in text and "| `900` |" in text
 
 
