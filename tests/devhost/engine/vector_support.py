@@ -1,4 +1,5 @@
-"""Loads the protocol reference's vectors and an app holding the vector orchestrators (plus the activities and
+"""Loads the SDK vectors (tests/devhost/engine/vectors/, recorded from the installed SDK) and an app holding
+the vector orchestrators (plus the activities and
 the ``child`` orchestrator the recorded scenarios imply), for the vector tests."""
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-REPO = Path(__file__).resolve().parents[3]
-REFERENCE = REPO.parent / "shared" / "reference"
-VECTORS = REFERENCE / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 ORCHESTRATOR_VECTORS = [
     "01_chaining.json",
     "02_fan_out_fan_in.json",
@@ -28,22 +27,12 @@ ORCHESTRATOR_VECTORS = [
 ]
 
 
-def require_vectors() -> Path:
-    if not (VECTORS / "01_chaining.json").is_file():
-        raise RuntimeError(
-            f"protocol vectors not found at {VECTORS}: the vector tests cannot run without them"
-        )
-    return VECTORS
-
-
 def load(name: str) -> dict[str, Any]:
-    return json.loads((require_vectors() / name).read_text())
+    return json.loads((VECTORS / name).read_text())
 
 
 def _load_vec_app() -> Any:
-    path = REFERENCE / "tools" / "vec_app.py"
-    if not path.is_file():
-        raise RuntimeError(f"vector app not found at {path}")
+    path = VECTORS / "recorder" / "app.py"
     if "devhost_vec_app" in sys.modules:
         return sys.modules["devhost_vec_app"]
     spec = importlib.util.spec_from_file_location("devhost_vec_app", path)
