@@ -3,7 +3,7 @@ latency, orchestrations per second, and storage requests per orchestration count
 
     .venv/bin/python bench/host.py [--sequential 40] [--concurrent 100] [--out bench/results/host.json]
 
-Runs ENGINE's worker loop in this process over ``devhost.store.azure`` against a private Azurite; bounded
+Runs the engine's worker loop in this process over ``devhost.store.azure`` against a private Azurite; bounded
 to about two minutes. Step latency = time between consecutive OrchestratorStarted events of one instance
 (checkpoint, activity dispatch, activity, response, next episode).
 """

@@ -1,7 +1,7 @@
 """External events raised into a `booking` orchestration, and their payloads.
 
-The Python client's `raise_event` payload reaches the orchestrator as a JSON *string* (protocol
-§4.1 double encoding) while the HTTP API delivers an object: `parse_event_payload` accepts both.
+The Python client's `raise_event` payload reaches the orchestrator as a JSON *string* (the double
+encoding of PROTOCOL.md §4.1) while the HTTP API delivers an object: `parse_event_payload` accepts both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ CANCEL_REQUESTED = "CancelRequested"
 
 
 class PaymentEvent(WireModel):
-    """A verified payment webhook, as EDGE raises it (and the input of `late_payment_refund`)."""
+    """A verified payment webhook as the webhook endpoint raises it; also `late_payment_refund`'s input."""
 
     webhook_id: str = Field(min_length=1, max_length=255)
     type: Literal["payment.succeeded", "payment.failed"] = "payment.succeeded"

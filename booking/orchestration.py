@@ -95,7 +95,7 @@ class UndoTripInput(WireModel):
     retry: RetryPolicy
 
 
-# Durable names (APP-CONTRACT): EDGE starts `booking` and `late_payment_refund` by these names.
+# Durable names: the booking API starts `booking` and `late_payment_refund` by these names.
 BOOKING_ORCHESTRATOR = "booking"
 TRIP_ORCHESTRATOR = "trip"
 UNDO_TRIP_ORCHESTRATOR = "undo_trip"

@@ -56,5 +56,5 @@ class FailureCode(StrEnum):
     PAYMENT_AMOUNT_MISMATCH = "payment_amount_mismatch"
     PAYMENT_TIMEOUT = "payment_timeout"
     CANCELLED_BY_TRAVELLER = "cancelled_by_traveller"
-    # The orchestration itself failed or was terminated (a bug, an operator): EDGE shows this code.
+    # The orchestration itself failed or was terminated (a bug, an operator): the booking API shows this code.
     INTERNAL_ERROR = "internal_error"

@@ -1,7 +1,7 @@
 """The Durable client calls the edge makes, with the SDK's loose errors turned into types.
 
 SDK 1.7.0 reports raise_event's 404/410 only as `Exception` text and answers get_status's 404 and
-500 alike with a falsy status object (protocol §1.5); those texts and shapes are pinned in
+500 alike with a falsy status object (PROTOCOL.md §1.5); those texts and shapes are pinned in
 tests/clients/test_durable.py so that an SDK upgrade that changes them fails loudly.
 """
 

@@ -23,7 +23,7 @@ from clients.views import booking_input, current_view, is_booking, unwrap_json
 
 
 def history_of(status: DurableOrchestrationStatus) -> list[dict[str, Any]]:
-    """The runtime names it `historyEvents`; SDK 1.7.0 expects `history` (protocol §5.3): take either."""
+    """The runtime names it `historyEvents`; SDK 1.7.0 expects `history` (PROTOCOL.md §5.3): take either."""
     events = getattr(status, "historyEvents", None) or status.history or []
     return [event for event in events if isinstance(event, dict)]
 

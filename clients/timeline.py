@@ -1,6 +1,6 @@
 """A booking's timeline, read from the history of its orchestrations (booking, trips, undo, refund).
 
-History is what the management API shows with showHistory (protocol §5.3): TaskScheduled already
+History is what the management API shows with showHistory (PROTOCOL.md §5.3): TaskScheduled already
 merged into TaskCompleted/TaskFailed (`FunctionName`, `ScheduledTime`). Each entry says when, where
 (`scope`) and what happened: a supplier call and its outcome, a failure, the retry it caused, a
 fallback to the train, an undo, a payment event. Inputs are never copied (they hold the

@@ -2,7 +2,7 @@
 
 The orchestrator publishes a `BookingView` as custom status at every step and returns the final one
 as output; the runtime adds the times. An orchestration that itself Failed or was Terminated (a bug,
-an operator) is shown as a Failed booking with a generic failure code (APP-CONTRACT).
+an operator) is shown as a Failed booking with a generic failure code.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _INTERNAL_FAILURE = Failure(
 
 
 def unwrap_json(value: Any) -> Any:
-    """Values the Python client stored come back as JSON text (protocol §5.3): decode until not text."""
+    """Values the Python client stored come back as JSON text (PROTOCOL.md §5.3): decode until not text."""
     for _ in range(3):
         if not isinstance(value, str):
             break

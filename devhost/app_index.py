@@ -1,4 +1,5 @@
-"""Index a Python v2-model function app as the Python worker and the Durable extension do (§1.1-1.3).
+"""Index a Python v2-model function app as the Python worker and the Durable extension do (PROTOCOL.md
+§1.1-1.3).
 
 ``index_app(app_or_module)`` calls ``get_functions()`` exactly once per app object (a second call
 raises in the SDK), resolves durable names (binding ``activity``/``orchestration`` override, else the

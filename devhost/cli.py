@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def open_store(spec: str, config: HostConfig) -> TaskHubStore:
-    """`memory` → the in-memory store; anything else is a connection string for HOST-STORE's Azure store."""
+    """`memory` → the in-memory store; anything else is a connection string for the Azure Storage store."""
     if spec.strip().lower() == "memory":
         from devhost.store.memory import MemoryStore
 

@@ -1,4 +1,4 @@
-"""DTFx history events as plain dicts in the wire shape the Durable extension sends (protocol §2.2).
+"""DTFx history events as plain dicts in the wire shape the Durable extension sends (PROTOCOL.md §2.2).
 
 PascalCase keys, ``EventType`` as an int, timestamps as .NET ISO-8601 strings with ``Z``. The engine, the
 stores and the status API all share these helpers so that every layer sees the same event dicts.
@@ -64,7 +64,7 @@ RUNNING_STATUSES = frozenset(
     {RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.Suspended, RuntimeStatus.ContinuedAsNew}
 )
 
-# Event types DTFx persists with IsPlayed=true once an episode has processed them (protocol §2.2).
+# Event types DTFx persists with IsPlayed=true once an episode has processed them (PROTOCOL.md §2.2).
 PLAYED_ON_PERSIST = frozenset({0, 3, 5, 6, 8, 9, 11, 14, 15})
 SCHEDULING_TYPES = frozenset({4, 7, 10, 14})
 
@@ -290,7 +290,8 @@ def event_raised(ts: str, name: str, input_json: str | None) -> HistoryEvent:
 
 
 def as_persisted(e: HistoryEvent) -> HistoryEvent:
-    """Copy of ``e`` as DTFx stores it after the episode that processed it (IsPlayed rule of §2.2)."""
+    """Copy of ``e`` as DTFx stores it after the episode that processed it (IsPlayed rule of PROTOCOL.md
+    §2.2)."""
     if e["EventType"] in PLAYED_ON_PERSIST and not e["IsPlayed"]:
         e = dict(e)
         e["IsPlayed"] = True

@@ -1,4 +1,5 @@
-"""Load function_app.py the way the Python worker does (protocol §1.1) and index it with `devhost.app_index`.
+"""Load function_app.py the way the Python worker does (PROTOCOL.md §1.1) and index it with
+`devhost.app_index`.
 
 App root first on sys.path, the script named by PYTHON_SCRIPT_FILE_NAME (default function_app.py) imported
 as a module, exactly one FunctionRegister, `get_functions()` once (app_index caches the index).

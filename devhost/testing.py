@@ -18,7 +18,8 @@ API (sync; ``AsyncDurableHarness`` has the same methods as coroutines, for async
   wait_for_completion(iid)          run + skip time until the instance is terminal; returns its status
   advance(timedelta)                move time forward, firing every timer due on the way
   raise_event(iid, name, data=None, via="client")  via="client": Python SDK client encoding (the
-                                    orchestrator receives a JSON *string*, §4.1); via="http": HTTP API body
+                                    orchestrator receives a JSON *string*, PROTOCOL.md §4.1); via="http":
+                                    HTTP API body
   terminate(iid, reason) / suspend(iid, reason) / resume(iid, reason) / restart(iid, new_instance_id=True)
   get_status(iid) -> OrchestrationStatus | None (runtime_status, output, custom_status, input, created_time,
                                     last_updated_time, completed_time, name, instance_id)
@@ -70,7 +71,8 @@ def _token(text: str | None) -> Any:
 @dataclass(frozen=True)
 class OrchestrationStatus:
     """What ``get_status`` returns in the runtime: payloads parsed like the status API (JSON if it parses,
-    else the raw string). ``input`` of a Python-client start is the JSON *string* (double encoding, §5.3)."""
+    else the raw string). ``input`` of a Python-client start is the JSON *string* (double encoding,
+    PROTOCOL.md §5.3)."""
 
     name: str
     instance_id: str

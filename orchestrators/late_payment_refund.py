@@ -1,7 +1,7 @@
 """The `late_payment_refund` orchestrator (instance `refund-<paymentId>`): money that arrived for a
 booking that can no longer take it (expired, cancelled, failed) goes back to the traveller.
 
-EDGE starts it from the webhook when the booking is already final. Its refund uses the same
+The webhook endpoint starts it when the booking is already final. Its refund uses the same
 provider idempotency key as the booking's own refunds, so a payment is refunded at most once
 whichever path gets there first. If the provider stays unreachable it fails loudly (an operator
 can rewind it) rather than end quietly with the money kept.

@@ -3,7 +3,7 @@ arrives or the deadline passes, reconcile with the provider before giving up, an
 the booking cannot keep.
 
 Events are fast, the provider is the truth. A webhook raised into the booking normally ends the wait
-at once. But the SDK (azure-functions-durable 1.7.0; devhost/protocol-notes-payment.md, pinned in
+at once. But the SDK (azure-functions-durable 1.7.0; devhost/PROTOCOL.md §30, pinned in
 tests/orchestrators/test_sdk_event_semantics.py) does not make every wait reliable:
 
 - a wait is registered when it is yielded and stays open until an event completes it; an event that

@@ -40,7 +40,7 @@ def _fresh_function_app() -> object:
 
 @pytest.fixture(scope="module")
 def functions() -> list[dict]:
-    """What the worker sends the host for each function: name and raw binding dicts (protocol §1.1)."""
+    """What the worker sends the host for each function: name and raw binding dicts (PROTOCOL.md §1.1)."""
     import azure.functions as func
 
     function_app = _fresh_function_app()
@@ -96,7 +96,7 @@ def test_the_contracts_orchestrators_are_registered(functions: list[dict]) -> No
     for f in functions:
         for b in f["bindings"]:
             if b["type"] == "orchestrationTrigger":
-                # The worker binds by parameter name: the trigger must be named `context` (protocol §1.3).
+                # The worker binds by parameter name: the trigger must be named `context` (PROTOCOL.md §1.3).
                 assert b["name"] == "context", f["name"]
                 names.add(b.get("orchestration") or f["name"])
     assert ORCHESTRATORS <= names

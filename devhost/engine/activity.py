@@ -1,4 +1,4 @@
-"""Run one activity the way the Python worker + the extension's TaskActivityShim do (protocol §1.3, §2.6).
+"""Run one activity the way the Python worker + the extension's TaskActivityShim do (PROTOCOL.md §1.3, §2.6).
 
 Input: the CallActivity action's ``input`` text, decoded with the SDK's ``ActivityTriggerConverter``
 (df_loads,
@@ -64,7 +64,8 @@ def encode_output(value: Any) -> str:
 
 
 def failure(name: str, exc: BaseException) -> ActivityOutcome:
-    """Reason/Details exactly as the extension builds them from the worker's RpcException (§2.6)."""
+    """Reason/Details exactly as the extension builds them from the worker's RpcException (PROTOCOL.md
+    §2.6)."""
     msg = f"{type(exc).__name__}: {exc}"
     stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     rpc_message = f"Result: Failure\nException: {msg}\nStack: {stack}"

@@ -1,6 +1,6 @@
 """The durable client operations (what the extension's DurableClient does), on any ``TaskHubStore``.
 
-HOST's management API and the test harness both wrap this class; it implements HOST's ``HubClient``
+The management API and the test harness both wrap this class; it implements the HTTP layer's ``HubClient``
 protocol (devhost/http/hub.py). Payloads are JSON *text* as they will be stored; status checks follow the
 extension (404 unknown → ``InstanceNotFoundError``, 410 → ``InstanceGoneError``).
 """

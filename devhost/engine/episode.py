@@ -1,6 +1,7 @@
-"""One orchestration episode (protocol §2.5): from a locked work item to an ``EpisodeCommit``.
+"""One orchestration episode (PROTOCOL.md §2.5): from a locked work item to an ``EpisodeCommit``.
 
-History ← [OrchestratorStarted] + the batch's events; build the extension's context JSON (§2.1); call the
+History ← [OrchestratorStarted] + the batch's events; build the extension's context JSON (PROTOCOL.md §2.1);
+call the
 orchestrator handle exactly as the worker does; REPLAY the returned actions into new scheduling events and
 messages; decide completion (Completed / Failed / ContinuedAsNew / Terminated / still Running).
 """

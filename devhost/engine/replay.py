@@ -1,4 +1,4 @@
-"""REPLAY (protocol §2.5, §3): re-enact the SDK's actions against the history as DTFx + the extension's
+"""REPLAY (PROTOCOL.md §2.5, §3): re-enact the SDK's actions against the history as DTFx + the extension's
 OutOfProcOrchestrationShim do, to find the sequence ids of new work, the open-task count and completion.
 
 The shim runs an "action coroutine" (for each top-level action: invoke it, await it, failures swallowed) while
@@ -83,7 +83,7 @@ class ReplayResult:
     continue_as_new_input: Any = None
     continue_as_new: bool = False
     # EventRaised events that came after the ContinueAsNew decision in this history: DTFx (Azure Storage,
-    # EventBehaviourForContinueAsNew=Carryover) hands them to the next generation (protocol §4.1)
+    # EventBehaviourForContinueAsNew=Carryover) hands them to the next generation (PROTOCOL.md §4.1)
     carried_events: list[HistoryEvent] = field(default_factory=list)
     terminated: bool = False
 

@@ -1,5 +1,5 @@
-"""The URLs the Durable extension hands out: the durableClient binding JSON (protocol §1.4) and the
-management payload of check-status responses (§5.2).
+"""The URLs the Durable extension hands out: the durableClient binding JSON (PROTOCOL.md §1.4) and the
+management payload of check-status responses (PROTOCOL.md §5.2).
 
 devhost serves the extension's local RPC endpoint on the same port as the HTTP front, under `/durabletask/`
 (the real host uses a second listener on 127.0.0.1:17071); the SDK only needs `rpcBaseUrl` to point at it.

@@ -1,6 +1,6 @@
 """What the management API needs from the engine: the client operations of one task hub.
 
-The HTTP layer is written against this protocol; ENGINE's `devhost.engine.client.DurableClient` implements
+The HTTP layer is written against this protocol; `devhost.engine.client.DurableClient` implements
 it. Payloads are JSON text as received; the client stores them as DTFx would.
 """
 

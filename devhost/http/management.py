@@ -1,7 +1,7 @@
 """The Durable Functions HTTP management API (EXT `HttpApiHandler`), served under the public webhook base
 `/runtime/webhooks/durabletask/` and the SDK's RPC base `/durabletask/` by the same handler.
 
-Routes, query names (case-insensitive), status codes and bodies follow protocol §5; deviations from the
+Routes, query names (case-insensitive), status codes and bodies follow PROTOCOL.md §5; deviations from the
 reference are commented where they are made.
 """
 
@@ -195,7 +195,7 @@ class ManagementApi:
                 return web.Response(status=404)
             return await self._start(request, q, m.group("fn"), m.group("id"))
         if _ENTITIES.match(path):
-            # Entities are out of scope for devhost (protocol §1.3); say so instead of pretending.
+            # Entities are out of scope for devhost (PROTOCOL.md §1.3); say so instead of pretending.
             return error_response(501, "Durable entities are not supported by devhost.")
         m = _INSTANCES.match(path)
         if m:

@@ -1,7 +1,7 @@
 """The management API's status object (EXT `StatusResponsePayload`) and its `historyEvents` view.
 
 Mirrors `DurableClient.GetDurableOrchestrationStatusAsync`: event types become names, bookkeeping events
-disappear, scheduling events are folded into their completions (protocol §5.3).
+disappear, scheduling events are folded into their completions (PROTOCOL.md §5.3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Runs ENGINE's dispatcher loop (`devhost.engine.worker.Engine.run`) inside the host process, with the
+"""Runs the engine's dispatcher loop (`devhost.engine.worker.Engine.run`) inside the host process, with the
 host.json limits: maxConcurrentActivityFunctions caps activities in flight; episodes run one at a time on
 the event loop (the SDK's replay is synchronous), which is within maxConcurrentOrchestratorFunctions.
 """

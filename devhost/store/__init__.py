@@ -1,6 +1,6 @@
 """Task-hub stores: the contract (``base``) and the in-memory implementation (``memory``).
 
-HOST's Azure Storage implementation lives in ``devhost.store.azure``."""
+The Azure Storage implementation lives in ``devhost.store.azure``."""
 
 from devhost.store.base import (
     ActivityMessage,

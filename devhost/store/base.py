@@ -1,7 +1,7 @@
 """The task-hub store contract: what the engine needs from durable storage, and nothing about the SDK or HTTP.
 
-Two implementations: ``devhost.store.memory.MemoryStore`` (tests, harness, benchmark) and HOST's Azure Storage
-store (DurableTask.AzureStorage layout, protocol §6). The engine is written against this module only.
+Two implementations: ``devhost.store.memory.MemoryStore`` (tests, harness, benchmark) and the Azure Storage
+store (DurableTask.AzureStorage layout, PROTOCOL.md §6). The engine is written against this module only.
 
 Model (mirrors DurableTask.AzureStorage):
 

@@ -7,7 +7,8 @@ from booking.errors import TransientSupplierError, outcome_unknown_from_failure,
 
 def test_marker_round_trips_through_the_runtime_failure_text():
     exc = TransientSupplierError("airline", "429 rate_limited", retry_after=timedelta(seconds=2.5))
-    # What the orchestrator sees (protocol §2.6): Reason, a space, newline, Details (JSON with the message).
+    # What the orchestrator sees (PROTOCOL.md §2.6): Reason, a space, newline, Details (JSON with the
+    # message).
     seen = (
         f"Activity function 'book_flight' failed:  TransientSupplierError: {exc} \n "
         f'{{"Message": " TransientSupplierError: {exc}"}}'

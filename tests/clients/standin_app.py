@@ -1,5 +1,5 @@
 """A function app for the edge's happy-path tests: the real clients/ blueprint with stand-in
-orchestrators and activities registered under the contract's durable names (APP-CONTRACT.md).
+orchestrators and activities registered under the contract's durable names.
 
 The stand-ins keep the contract's shapes (BookingInput in, BookingView as custom status and output,
 the three external events, `late_payment_refund` per payment) and nothing else, so the edge is

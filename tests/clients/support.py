@@ -76,7 +76,7 @@ def body_of(response: func.HttpResponse) -> Any:
 
 
 def binding_json(rpc_base_url: str, hub: str = "TestHubName") -> str:
-    """The durableClient binding value (protocol §1.4), pointing the SDK at `rpc_base_url`."""
+    """The durableClient binding value (PROTOCOL.md §1.4), pointing the SDK at `rpc_base_url`."""
     webhooks = f"{BASE}/runtime/webhooks/durabletask"
     mgmt = f"{webhooks}/instances/INSTANCEID"
     query = f"?taskHub={hub}&connection=Storage"

@@ -1,7 +1,7 @@
 """The SDK client's loose error reporting, pinned: what raise_event and get_status do on 404/410/500.
 
 Runs the SDK's real DurableOrchestrationClient against a recording management API that answers
-what the extension answers (protocol §1.5, §5.1).
+what the extension answers (PROTOCOL.md §1.5, §5.1).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ async def test_raise_event_on_a_finished_instance_is_gone(rpc: RecordingRpc) -> 
     rpc.reply = (410, None)
     with pytest.raises(InstanceGone):
         await raise_event(df.DurableOrchestrationClient(rpc.binding), "bk_1", "PaymentSucceeded", {"a": 1})
-    # The payload is JSON-encoded twice by the SDK (protocol §1.5); the path names the event.
+    # The payload is JSON-encoded twice by the SDK (PROTOCOL.md §1.5); the path names the event.
     assert rpc.calls == ["POST /durabletask/instances/bk_1/raiseEvent/PaymentSucceeded"]
 
 

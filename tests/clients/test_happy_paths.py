@@ -327,7 +327,7 @@ async def test_list_is_newest_first_filters_by_status_and_limits(host: DurableTe
         booking_id = body_of(await start(host))["bookingId"]
         await wait_for(host, booking_id, "AwaitingPayment")
         ids.append(booking_id)
-        await asyncio.sleep(1.05)  # createdTime has seconds precision (protocol §5.3)
+        await asyncio.sleep(1.05)  # createdTime has seconds precision (PROTOCOL.md §5.3)
     req = request("POST", f"bookings/{ids[0]}/cancel", route_params={"bookingId": ids[0]})
     await invoke("cancel_booking", req, host.client_binding)
     await wait_for(host, ids[0], "Cancelled")

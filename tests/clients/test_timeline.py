@@ -1,4 +1,4 @@
-"""The timeline of a booking, from histories shaped as the management API returns them (protocol §5.3)."""
+"""The timeline of a booking, from histories shaped as the management API returns them (PROTOCOL.md §5.3)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ AWAITING = {
 
 
 def status(runtime: str, *, name: str = "booking", custom=None, output=None, as_text: bool = True):
-    """The status JSON the extension returns (protocol §5.3); Python-started input is JSON text."""
+    """The status JSON the extension returns (PROTOCOL.md §5.3); Python-started input is JSON text."""
     payload = {
         "name": name,
         "instanceId": BOOKING_ID,

@@ -10,7 +10,7 @@ def test_late_success_is_refunded_under_the_payments_one_refund_key(world):
     suppliers.payments.append({"key": "b-1:payment", "amount": {"amount": "873.00", "currency": "EUR"}})
     suppliers.payment_status = "succeeded"
     event = payment_event("msg_late", amount="873.00") | {"bookingId": "b-1"}
-    # EDGE starts it through the Python client, so the input arrives double encoded.
+    # The webhook endpoint starts it through the Python client, so the input arrives double encoded.
     harness.start_new("late_payment_refund", event, "refund-pay_1")
 
     status = harness.wait_for_completion("refund-pay_1")

@@ -1,6 +1,6 @@
 """What azure-functions-durable 1.7.0 does with external events, pinned through the real SDK on devhost's
 harness (whose shim reproduces the extension's side). `orchestrators/payment.py` is built on these facts;
-devhost/protocol-notes-payment.md says where in the SDK each one comes from.
+devhost/PROTOCOL.md §30 says where in the SDK each one comes from.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""History events <-> table entities, as DurableTask.AzureStorage's TableEntityConverter writes them (§6).
+"""History events <-> table entities, as DurableTask.AzureStorage's TableEntityConverter writes them
+(PROTOCOL.md §6).
 
 Event dicts are devhost.history's wire shape (EventType as int, Timestamp as ISO text); table rows carry
 EventType / OrchestrationStatus as names, ``_Timestamp`` instead of ``Timestamp``, DateTimes natively and
@@ -132,7 +133,7 @@ def _utc(value: Any) -> dt.datetime | None:
 
 
 def instance_to_entity(record: InstanceRecord, partition_key: str, hub: str) -> dict[str, Any]:
-    """The Instances-table row (OrchestrationInstanceStatus columns, §6) of an instance record.
+    """The Instances-table row (OrchestrationInstanceStatus columns, PROTOCOL.md §6) of an instance record.
 
     ``ParentInstanceId`` is devhost's own column (DTFx readers ignore unknown columns)."""
     entity: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Names and keys of the DurableTask.AzureStorage layout (protocol §6): tables, queues, containers,
+"""Names and keys of the DurableTask.AzureStorage layout (PROTOCOL.md §6): tables, queues, containers,
 escaped partition keys, 16-hex-digit history row keys and the FNV-1a control-queue partitioning.
 """
 
@@ -19,7 +19,8 @@ _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
 def validate_hub_name(hub: str) -> str:
-    """Azure Storage task hub names: alphanumeric, starting with a letter, 3-45 characters (protocol §7)."""
+    """Azure Storage task hub names: alphanumeric, starting with a letter, 3-45 characters (PROTOCOL.md
+    §7)."""
     if not _HUB_NAME.match(hub):
         raise ValueError(
             f"Task hub name {hub!r} is invalid for Azure Storage: "

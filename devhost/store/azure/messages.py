@@ -1,4 +1,4 @@
-"""Queue messages in DurableTask.AzureStorage's JSON shape (protocol §6): a MessageData envelope holding a
+"""Queue messages in DurableTask.AzureStorage's JSON shape (PROTOCOL.md §6): a MessageData envelope holding a
 TaskMessage with the history event, Newtonsoft ``$type`` names first in every object.
 
 A real Functions host reading the same queues can deserialize these; devhost adds two members DTFx ignores

@@ -1,5 +1,5 @@
 """Large payloads in the ``{hub}-largemessages`` container: gzip blobs for queue messages over 45 KB and
-table properties over 60 KB (UTF-16), named as DurableTask.AzureStorage names them (protocol §6).
+table properties over 60 KB (UTF-16), named as DurableTask.AzureStorage names them (PROTOCOL.md §6).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The task hub in Azure Storage (Azurite or a real account) in DurableTask.AzureStorage's layout (§6).
+"""The task hub in Azure Storage (Azurite or a real account) in DurableTask.AzureStorage's layout
+(PROTOCOL.md §6).
 
 ``<hub>Instances`` / ``<hub>History`` tables, ``<hub>-control-NN`` and ``<hub>-workitems`` queues, gzip blobs
 in ``<hub>-largemessages``. Crash safety: an episode's history, its sentinel row and a *journal* of its other

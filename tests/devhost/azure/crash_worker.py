@@ -1,4 +1,4 @@
-"""Child process for the crash test: ENGINE's worker loop over the Azure store, nothing else.
+"""Child process for the crash test: the engine's worker loop over the Azure store, nothing else.
 
 ``python -m tests.devhost.azure.crash_worker <hub> <lock seconds>`` with the connection string in
 DEVHOST_TEST_STORAGE (never on the command line). Runs until killed.

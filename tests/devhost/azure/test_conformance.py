@@ -1,4 +1,4 @@
-"""ENGINE's store-agnostic conformance suite (contract + engine end to end) on the Azure Storage store."""
+"""The engine's store-agnostic conformance suite (contract + engine end to end) on the Azure Storage store."""
 
 import uuid
 

@@ -1,5 +1,5 @@
-"""ENGINE's worker loop on the Azure Storage store: orchestrations with activities, a timer, a fan-out and a
-sub-orchestration complete, and the History table holds exactly the DTFx event sequence."""
+"""The engine's worker loop on the Azure Storage store: orchestrations with activities, a timer, a fan-out
+and a sub-orchestration complete, and the History table holds exactly the DTFx event sequence."""
 
 import asyncio
 import datetime as dt
@@ -98,7 +98,8 @@ async def test_history_rows_of_a_real_run_follow_the_dtfx_layout(
     timer = by_type["TimerCreated"][0]
     assert isinstance(timer["FireAt"], dt.datetime) and timer["IsPlayed"] is False
     assert by_type["TimerFired"][0]["TimerId"] == timer["EventId"]
-    assert all(r["IsPlayed"] is True for r in by_type["TaskCompleted"])  # played once persisted (§2.2)
+    # Completions are stored as played once persisted (PROTOCOL.md §2.2).
+    assert all(r["IsPlayed"] is True for r in by_type["TaskCompleted"])
     sub = by_type["SubOrchestrationInstanceCreated"][0]
     assert sub["Name"] == "leg" and sub["InstanceId"].endswith(f":{sub['EventId']}")
     done = by_type["ExecutionCompleted"][0]

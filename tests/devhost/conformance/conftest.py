@@ -1,6 +1,6 @@
 """Store factory for the store-agnostic conformance suite.
 
-The suite runs on the in-memory store here. To run it on another ``TaskHubStore`` (HOST's Azure store),
+The suite runs on the in-memory store here. To run it on another ``TaskHubStore`` (the Azure Storage store),
 create a test module that star-imports the suite and overrides ``store_factory``:
 
     from tests.devhost.conformance.test_store_contract import *   # noqa: F403

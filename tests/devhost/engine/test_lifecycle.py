@@ -35,7 +35,7 @@ def test_pending_then_running_then_completed(h: DurableHarness) -> None:
     assert status(h, iid) == "Running"
     h.raise_event(iid, "Go", {"ok": True})
     st = h.wait_for_completion(iid)
-    # raised through the Python client the payload arrives as a JSON string (protocol §4.1)
+    # raised through the Python client the payload arrives as a JSON string (PROTOCOL.md §4.1)
     assert (st.runtime_status, st.output) == ("Completed", '{"ok": true}')
     assert st.created_time <= st.last_updated_time and st.completed_time is not None
 

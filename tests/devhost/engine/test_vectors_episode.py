@@ -23,7 +23,7 @@ INDEX = index_app(VEC.app)
 
 # late_waiter with ONE early 'Ping': the SDK answers both waits from its (non-consuming) buffer and returns,
 # but the extension's shim gives one event to one waiter (.NET semantics) and keeps awaiting the second, so
-# the real runtime never completes the instance (protocol §2.5 "Divergence", §4.1). devhost does the same.
+# the real runtime never completes the instance (PROTOCOL.md §2.5, §4.1). devhost does the same.
 HANGS_IN_EXTENSION = {("09_external_events_buffering.json", 5)}
 # Final steps (no later step extends their history) that schedule something: 12 step 1 appends the next
 # 3-day segment (id 1); 12 step 2 (no durations) is one plain 10-day timer (id 0); 02 step 4 (V1 schema)

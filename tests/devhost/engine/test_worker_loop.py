@@ -65,7 +65,7 @@ async def test_run_loop_with_sync_and_async_activities() -> None:
     stop = asyncio.Event()
     worker = asyncio.create_task(engine.run(stop, poll_interval=0.05, max_concurrent_activities=4))
     try:
-        # body as the Python SDK client sends it: a JSON string holding df_dumps(30) (protocol §1.5)
+        # body as the Python SDK client sends it: a JSON string holding df_dumps(30) (PROTOCOL.md §1.5)
         a = await client.start("fan_out", None, '"30"')
         bare = await client.start(
             "fan_out", None, "30"

@@ -1,4 +1,5 @@
-"""The Durable HTTP management API at the wire level: routes, status codes, headers and bodies (§5)."""
+"""The Durable HTTP management API at the wire level: routes, status codes, headers and bodies (PROTOCOL.md
+§5)."""
 
 from __future__ import annotations
 
@@ -168,7 +169,8 @@ async def test_raise_event_rules(http: aiohttp.ClientSession, host: DurableTestH
     async with http.post(base, json={"ok": True}) as r:
         assert r.status == 202
     record = await host.wait_for(iid)
-    # Through the HTTP API the event input is the JSON itself: the orchestrator gets a dict (§4.1).
+    # Through the HTTP API the event input is the JSON itself: the orchestrator gets a dict (PROTOCOL.md
+    # §4.1).
     assert json.loads(record.output or "") == {"approved": {"ok": True}}
     async with http.post(base, json=1) as r:
         assert r.status == 410
@@ -298,7 +300,7 @@ async def test_client_function_through_front(http: aiohttp.ClientSession, host: 
 
 
 def test_binding_json_matches_the_extension() -> None:
-    """Pinned against vector 10's binding (protocol §1.4), with the key in the system-key slots."""
+    """Pinned against vector 10's binding (PROTOCOL.md §1.4), with the key in the system-key slots."""
     from devhost.http.binding import DurableUrls
 
     binding = DurableUrls(origin="http://localhost:7071", hub_name="TestHubName", system_key="SYSTEMKEY") \

@@ -40,7 +40,7 @@ async def test_start_new_runs_to_completion(host: DurableTestHost) -> None:
     assert status.runtime_status == Status.Completed
     assert status.output == ["Hello Paris!", "Hello Seattle!"]
     assert status.name == "chaining"
-    # Python-client starts are double-encoded: the input shows as a string holding JSON (§5.3).
+    # Python-client starts are double-encoded: the input shows as a string holding JSON (PROTOCOL.md §5.3).
     assert status.input_ == '{"city": "Paris"}'
     assert status.history is None  # the extension sends historyEvents, which the SDK does not map
 
@@ -70,7 +70,7 @@ async def test_raise_event_custom_status_and_double_encoding(host: DurableTestHo
     await client.raise_event(instance_id, "Approval", {"ok": True})
     await host.wait_for(instance_id)
     status = await client.get_status(instance_id)
-    # The client's payload arrives as a JSON string in the orchestrator (SDK issue #295, §4.1).
+    # The client's payload arrives as a JSON string in the orchestrator (SDK issue #295, PROTOCOL.md §4.1).
     assert status.output == {"approved": '{"ok": true}'}
     assert status.custom_status == {"stage": "done"}
     with pytest.raises(Exception) as raised:
@@ -188,7 +188,8 @@ async def test_restart_returns_management_payload(host: DurableTestHost) -> None
     instance_id = await client.start_new("chaining", None, {"city": "Rome"})
     await host.wait_for(instance_id)
     restarted = await client.restart(instance_id)
-    # SDK quirk (§9.10): restart() returns the whole management payload when the body is not empty.
+    # SDK quirk (PROTOCOL.md §9.10): restart() returns the whole management payload when the body is not
+    # empty.
     assert isinstance(restarted, dict) and restarted["id"] != instance_id
     record = await host.wait_for(restarted["id"])
     assert json.loads(record.output or "null") == ["Hello Rome!", "Hello Seattle!"]
