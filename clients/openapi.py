@@ -106,6 +106,26 @@ def _edge_schemas() -> dict[str, Any]:
             "required": ["received", "outcome"],
             "properties": {"received": {"const": True}, "outcome": {"type": "string"}},
         },
+        "ApiIndex": {
+            "type": "object",
+            "required": ["title", "openapi", "routes"],
+            "properties": {
+                "title": {"type": "string"},
+                "openapi": {"type": "string", "description": "path of the OpenAPI document"},
+                "routes": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["method", "path", "summary"],
+                        "properties": {
+                            "method": {"type": "string"},
+                            "path": {"type": "string"},
+                            "summary": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
         "Health": {
             "type": "object",
             "required": ["status", "checks"],
@@ -276,6 +296,13 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "OpenAPI 3.1 document"}},
             }
         },
+        "/api": {
+            "get": {
+                "operationId": "index",
+                "summary": "Every route of this API, and where this document is",
+                "responses": {"200": _json(_ref("ApiIndex"), "the routes")},
+            }
+        },
     }
 
 
@@ -309,3 +336,21 @@ def document() -> dict[str, Any]:
 @endpoint("openapi.json", "GET", durable=False)
 async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(document(), 200, {"Cache-Control": "public, max-age=300"})
+
+
+def index() -> dict[str, Any]:
+    """What `GET /api` answers: the routes, read off the OpenAPI document so the two never disagree."""
+    doc = document()
+    routes = [
+        {"method": method.upper(), "path": path, "summary": operation["summary"]}
+        for path, operations in doc["paths"].items()
+        for method, operation in operations.items()
+    ]
+    return {"title": doc["info"]["title"], "openapi": "/api/openapi.json", "routes": routes}
+
+
+# Azure Functions refuses an empty route; an optional parameter that must stay empty matches the bare
+# prefix, `/api`, and nothing else (the known workaround, Azure/Azure-Functions#2473).
+@endpoint("{index:maxlength(0)?}", "GET", durable=False)
+async def api_index(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(index(), 200, {"Cache-Control": "public, max-age=300"})

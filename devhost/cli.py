@@ -79,7 +79,8 @@ def open_store(spec: str, config: HostConfig) -> TaskHubStore:
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
-        format="[%(asctime)s] %(levelname)s %(name)s: %(message)s",
+        # `make run` sets LOG_LINE_FORMAT so that its three processes share one line format.
+        format=os.environ.get("LOG_LINE_FORMAT", "[%(asctime)s] %(levelname)s %(name)s: %(message)s"),
         stream=sys.stderr,
     )
     if not verbose:

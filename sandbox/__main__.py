@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
     logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=args.log_level,
+        stream=sys.stderr,
+        # `make run` sets LOG_LINE_FORMAT so that its three processes share one line format.
+        format=os.environ.get("LOG_LINE_FORMAT", "%(asctime)s %(levelname)s %(name)s: %(message)s"),
     )
     try:
         settings = Settings.from_env()

@@ -24,6 +24,7 @@ HTTP_FUNCTIONS = {
     ("webhooks/payments", "POST"): ("payment_webhook", "ANONYMOUS"),
     ("health", "GET"): ("health", "ANONYMOUS"),
     ("openapi.json", "GET"): ("openapi_document", "FUNCTION"),
+    ("{index:maxlength(0)?}", "GET"): ("api_index", "FUNCTION"),
 }
 ORCHESTRATORS = {"booking", "trip", "undo_trip", "late_payment_refund"}
 

@@ -30,6 +30,12 @@ from devhost.http.routes import RouteTemplate
 
 log = logging.getLogger(__name__)
 
+
+def execution_log_level(method: str) -> int:
+    """GETs are mostly clients polling a status: their Executing/Executed pair is DEBUG, or two lines per
+    poll would bury everything else; every other execution is INFO, as the Functions host logs it."""
+    return logging.DEBUG if method.upper() == "GET" else logging.INFO
+
 # What the Functions host accepts by default (maxRequestBodySize ~100 MB).
 MAX_BODY = 100 * 1024 * 1024
 ALL_METHODS = "GET,POST,DELETE,HEAD,PATCH,PUT,OPTIONS"
@@ -210,7 +216,8 @@ class HttpFront:
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed, Id=%s)", fn.function_name, invocation_id)
             return web.Response(status=500)
-        log.info("Executed 'Functions.%s' (Succeeded, Id=%s)", fn.function_name, invocation_id)
+        log.log(execution_log_level(request.method), "Executed 'Functions.%s' (Succeeded, Id=%s)",
+                fn.function_name, invocation_id)
         return response
 
     async def call(
@@ -234,8 +241,13 @@ class HttpFront:
             kwargs["context"] = InvocationContext(
                 invocation_id, fn.function_name, str(self.app_root), trace_parent, trace_state
             )
-        log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
-                 "APIs.', Id=%s)", fn.function_name, invocation_id)
+        log.log(
+            execution_log_level(http_request.method),
+            "Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
+            "APIs.', Id=%s)",
+            fn.function_name,
+            invocation_id,
+        )
         if fn.is_async:
             return await fn.fn(**kwargs)
         loop = asyncio.get_running_loop()

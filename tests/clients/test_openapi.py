@@ -15,6 +15,7 @@ import clients
 from clients.openapi import document
 from clients.problems import Problem, to_problem
 from clients.views import booking_resource
+from devhost.http.routes import RouteTemplate
 from tests.clients.support import body_of, invoke, request
 from tests.clients.test_views import AWAITING, BOOKING_ID, status
 
@@ -38,8 +39,11 @@ def test_every_registered_route_and_method_is_documented() -> None:
     registered = set()
     for f in app.get_functions():
         trigger = next(json.loads(b) for b in f.get_raw_bindings() if '"httpTrigger"' in b)
+        # A route that matches only the empty path (GET /api's) is served at the prefix itself.
+        matches_only_empty = RouteTemplate(trigger["route"]).match("") is not None
+        path = "/api" if matches_only_empty else "/api/" + trigger["route"]
         for method in trigger["methods"]:
-            registered.add(("/api/" + trigger["route"], method))
+            registered.add((path, method))
     assert documented == registered
 
 
@@ -87,3 +91,19 @@ async def test_the_endpoint_serves_the_document() -> None:
     assert response.headers["content-type"] == "application/json"
     served = body_of(response)
     assert served["openapi"] == "3.1.0" and served == json.loads(json.dumps(document()))
+
+
+async def test_get_api_lists_every_route_and_links_the_document() -> None:
+    response = await invoke("api_index", request("GET", ""))
+    assert response.status_code == 200
+    served = json.loads(response.get_body())
+    assert served["openapi"] == "/api/openapi.json"
+    listed = {(r["method"], r["path"]) for r in served["routes"]}
+    documented = {(m.upper(), p) for p, ops in document()["paths"].items() for m in ops}
+    assert listed == documented and ("GET", "/api/bookings/{bookingId}/events") in listed
+
+
+def test_the_index_route_matches_the_bare_prefix_only() -> None:
+    template = RouteTemplate("{index:maxlength(0)?}")
+    assert template.match("") is not None
+    assert template.match("bookings") is None and template.match("x") is None
