@@ -11,13 +11,16 @@ install: $(VENV)/.installed $(AZURITE)
 # constraints.txt pins the transitive packages too, so a fresh clone installs what CI proved.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	touch $@
+	@test -x $(PY) || { echo "Creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the pinned Python packages into $(VENV) (requirements-dev.txt; about 30 s the first time)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $@
 
 $(AZURITE): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@command -v npm >/dev/null || { echo "Node.js 20 with npm is required for Azurite (npm not found)"; exit 1; }
+	@echo "Installing Azurite from package-lock.json into node_modules (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # Lint first (a gate that is not enforced rots), then the suite, which starts its own Azurite, sandbox
 # and devhost on free ports and stops them at the end. pytest exits 5 when it collected nothing: that is
@@ -25,7 +28,8 @@ $(AZURITE): package.json package-lock.json
 test: lint
 	$(PY) -m pytest
 
-# Azurite (data under .azurite/), the sandbox on 7080 and devhost on 7071; Ctrl-C stops all three.
+# Azurite (data under .azurite/, ports 10000-10002), the sandbox on 7080 and devhost on 7071; Ctrl-C stops
+# all three. Ports move with DEVHOST_PORT, SANDBOX_PORT, AZURITE_BLOB_PORT/QUEUE_PORT/TABLE_PORT.
 run: install
 	$(PY) scripts/run_local.py
 
