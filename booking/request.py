@@ -8,6 +8,7 @@ import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from booking.money import CurrencyCode
 from booking.wire import WireModel
@@ -58,9 +59,33 @@ class TripRequest(_RequestModel):
     hotel: bool = True
 
 
+def _each_conference_once(trips: list[TripRequest]) -> list[TripRequest]:
+    # Two trips to one conference would book two tickets, flights and hotels for one traveller: the
+    # request alone shows the mistake, so it is refused before anything is booked.
+    seen: dict[str, int] = {}
+    for index, trip in enumerate(trips):
+        if trip.conference_id in seen:
+            raise PydanticCustomError(
+                "duplicate_conference",
+                "trips[{index}].conferenceId repeats trips[{first}]: book each conference once",
+                # "at": where inside `trips` the problem is, for the 422's field name (clients/validation.py).
+                {"index": index, "first": seen[trip.conference_id], "at": (index, "conferenceId")},
+            )
+        seen[trip.conference_id] = index
+    return trips
+
+
 class BookingRequest(_RequestModel):
     traveller: Traveller
-    trips: list[TripRequest] = Field(min_length=1, max_length=10)
+    trips: Annotated[
+        list[TripRequest],
+        Field(
+            min_length=1,
+            max_length=10,
+            description="1 to 10 trips, each to a different conference (each conference once)",
+        ),
+        AfterValidator(_each_conference_once),
+    ]
     currency: CurrencyCode = "EUR"
 
     @field_validator("currency")

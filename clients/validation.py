@@ -42,9 +42,11 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     """Every invalid field, once per message, in pydantic's order; never the input values."""
     seen: set[tuple[str, str]] = set()
     result: list[FieldError] = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+    for error in exc.errors(include_url=False, include_input=False):
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        item = (field_path(error.get("loc", ())), message)
+        # A model's own check on a list (each conference once) names the item it found, in "at".
+        at = tuple((error.get("ctx") or {}).get("at", ()))
+        item = (field_path((*error.get("loc", ()), *at)), message)
         if item not in seen:
             seen.add(item)
             result.append(FieldError(*item))
@@ -56,6 +58,8 @@ def validate_input(model: type[_M], document: Any) -> _M:
     try:
         # Strict: JSON types are part of the contract ("hotel": "yes" or 1 is not a boolean, 978 is not
         # a currency); lax mode would quietly turn them into something the caller did not send.
-        return model.model_validate(document, strict=True)
+        # By alias only: the contract's names are camelCase; `conference_id` is an unknown field (422),
+        # although models built in Python (and history) may use the snake_case names.
+        return model.model_validate(document, strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise InvalidFields(field_errors(exc)) from None
