@@ -25,7 +25,9 @@ async def _post_all(url: str, body: dict, key: str) -> list[httpx.Response]:
         return list(await asyncio.gather(*posts))
 
 
-def test_concurrent_duplicate_posts_make_exactly_one_booking(devhost: DevhostProcess, journey: Journey) -> None:
+def test_concurrent_duplicate_posts_make_exactly_one_booking(
+    devhost: DevhostProcess, journey: Journey
+) -> None:
     email = unique_email()
     body = {"traveller": {"name": "Ada Lovelace", "email": email}, "trips": [trip()], "currency": "EUR"}
     key = "dup-" + uuid.uuid4().hex
