@@ -150,7 +150,13 @@ def _problem(description: str) -> dict[str, Any]:
 _RETRY_AFTER = {
     "Retry-After": {"description": "seconds to wait before polling", "schema": {"type": "integer"}}
 }
-_BOOKING_ID = {"name": "bookingId", "in": "path", "required": True, "schema": {"type": "string"}}
+_BOOKING_ID = {
+    "name": "bookingId",
+    "in": "path",
+    "required": True,
+    "description": "bk_ and 32 lower-case hex digits; any other id is an unknown booking (404)",
+    "schema": {"type": "string", "pattern": "^bk_[0-9a-f]{32}$", "examples": ["bk_" + "0" * 32]},
+}
 
 
 def _with_host_codes(responses: dict[str, Any], *, keyed: bool = True) -> dict[str, Any]:
