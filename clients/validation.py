@@ -42,11 +42,9 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     """Every invalid field, once per message, in pydantic's order; never the input values."""
     seen: set[tuple[str, str]] = set()
     result: list[FieldError] = []
-    for error in exc.errors(include_url=False, include_input=False):
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        # A model's own check on a list (each conference once) names the item it found, in "at".
-        at = tuple((error.get("ctx") or {}).get("at", ()))
-        item = (field_path((*error.get("loc", ()), *at)), message)
+        item = (field_path(error.get("loc", ())), message)
         if item not in seen:
             seen.add(item)
             result.append(FieldError(*item))
