@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import function_app
+from devhost.http.server import own_host
 from devhost.http.testing import DurableTestHost, durable_host
 
 
@@ -36,7 +37,7 @@ async def send_raw(host: DurableTestHost, head: bytes, body: bytes = b"") -> tup
     return int(response.split(b"\r\n", 1)[0].split()[1]), response
 
 
-def own_host(host: DurableTestHost) -> bytes:
+def authority(host: DurableTestHost) -> bytes:
     return urlsplit(host.base_url).netloc.encode()
 
 
@@ -58,7 +59,7 @@ async def test_a_foreign_host_is_400_and_never_reflected(app_host: DurableTestHo
 
 async def test_its_own_addresses_are_served(app_host: DurableTestHost) -> None:
     port = urlsplit(app_host.base_url).port
-    for name in (own_host(app_host), b"localhost:%d" % port, b"127.0.0.1"):
+    for name in (authority(app_host), b"localhost:%d" % port, b"127.0.0.1"):
         status, response = await send_raw(
             app_host, b"GET /api/openapi.json HTTP/1.1\r\nHost: " + name + b"\r\nConnection: close"
         )
@@ -75,7 +76,7 @@ async def test_control_characters_in_a_route_value_get_the_apps_404(
     app_host: DurableTestHost, value: bytes
 ) -> None:
     for suffix in (b"", b"/events"):
-        head = b"GET /api/bookings/" + value + suffix + b" HTTP/1.1\r\nHost: " + own_host(app_host)
+        head = b"GET /api/bookings/" + value + suffix + b" HTTP/1.1\r\nHost: " + authority(app_host)
         status, response = await send_raw(app_host, head + b"\r\nConnection: close")
         assert status == 404, response
         head_part, _, body = response.partition(b"\r\n\r\n")
@@ -112,3 +113,29 @@ async def test_malformed_http_is_one_warning_line(
     assert f"{method.decode()} {path.decode().split('?')[0]}" in line, line
     assert "SECRET" not in line and "Traceback" not in caplog.text
     assert all("SECRET" not in r.getMessage() and r.exc_info is None for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "env", "expected"),
+    [
+        ("127.0.0.1:7071", 7071, {}, True),
+        ("LOCALHOST:7071", 7071, {}, True),
+        ("127.0.0.1", 7071, {}, True),
+        (None, 7071, {}, True),
+        ("127.0.0.1:7072", 7071, {}, False),
+        ("evil.example", 7071, {}, False),
+        ("[::1]:7071", 7071, {}, False),
+        ("trips.example.com", 7071, {"PUBLIC_BASE_URL": "https://trips.example.com/"}, True),
+        ("abc.ngrok.app:443", 7071, {"PUBLIC_BASE_URL": "https://abc.ngrok.app"}, True),
+        ("myapp.azurewebsites.net", 7071, {"WEBSITE_HOSTNAME": "myapp.azurewebsites.net"}, True),
+        ("evil.example", 7071, {"PUBLIC_BASE_URL": "https://trips.example.com/"}, False),
+    ],
+)
+def test_own_host_is_a_loopback_name_on_its_port_or_a_configured_name(
+    monkeypatch: pytest.MonkeyPatch, host: str | None, port: int, env: dict[str, str], expected: bool
+) -> None:
+    for name in ("PUBLIC_BASE_URL", "WEBSITE_HOSTNAME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert own_host(host, port) is expected
