@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from booking.money import Amount, CurrencyCode, Money
 from booking.wire import WireModel
@@ -40,6 +40,10 @@ class PaymentEvent(WireModel):
 
 
 class CancelRequest(WireModel):
+    """The optional body of `POST /api/bookings/{id}/cancel`: `{"reason": "…"}` and nothing else."""
+
+    # An unknown field is a caller's mistake worth a 422 (as for a booking), not something to drop.
+    model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -60,7 +60,9 @@ class TripRequest(_RequestModel):
 
 class BookingRequest(_RequestModel):
     traveller: Traveller
-    trips: list[TripRequest] = Field(min_length=1, max_length=10)
+    trips: list[TripRequest] = Field(
+        min_length=1, max_length=10, description="1 to 10 trips, each conference once per booking"
+    )
     currency: CurrencyCode = "EUR"
 
     @field_validator("currency")
@@ -69,6 +71,20 @@ class BookingRequest(_RequestModel):
         if value not in SUPPORTED_CURRENCIES:
             raise ValueError(f"currency {value} is not supported; use one of {sorted(SUPPORTED_CURRENCIES)}")
         return value
+
+    def repeated_conference(self) -> tuple[int, int] | None:
+        """(index of the repeat, index of the first) for a conference booked twice, else None.
+
+        Two trips to one conference would book two tickets, flights and hotels for one traveller: the
+        edge refuses that (422) before anything is booked. Not a validator: bookings accepted before
+        this rule are in orchestration histories and must still load.
+        """
+        first: dict[str, int] = {}
+        for index, trip in enumerate(self.trips):
+            if trip.conference_id in first:
+                return index, first[trip.conference_id]
+            first[trip.conference_id] = index
+        return None
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical JSON of the request: the same body, however formatted, hashes alike.

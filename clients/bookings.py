@@ -20,7 +20,7 @@ from clients.body import check_size, is_json_content_type, parse_json, read_json
 from clients.durable import DurableUnavailable, InstanceGone, InstanceMissing, raise_event, status_of
 from clients.idempotency import booking_id_for_key, check_key, is_booking_id, new_booking_id
 from clients.responses import booking_links, json_response
-from clients.validation import validate_input
+from clients.validation import FieldError, InvalidFields, validate_input
 from clients.views import booking_input, booking_resource, current_view, is_booking, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,10 @@ async def start_booking(req: func.HttpRequest, client: df.DurableOrchestrationCl
     raw_key = req.headers.get(IDEMPOTENCY_HEADER)
     key = check_key(raw_key) if raw_key is not None else None
     request = validate_input(BookingRequest, read_json(req))
+    if repeat := request.repeated_conference():
+        again, first = repeat
+        message = f"repeats trips[{first}].conferenceId: book each conference once"
+        raise InvalidFields([FieldError(f"trips[{again}].conferenceId", message)])
     fingerprint = request.fingerprint()
     settings = get_settings()
 

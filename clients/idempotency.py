@@ -14,17 +14,21 @@ import uuid
 BOOKING_ID_PREFIX = "bk_"
 # Booking ids are ours: anything else is unknown without asking the task hub.
 BOOKING_ID = re.compile(r"bk_[0-9a-f]{32}")
-_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+# Visible ASCII except the comma: the host joins repeated headers with "," (so "a,b" is two keys).
+KEY_PATTERN = r"[\x21-\x2b\x2d-\x7e]{1,255}"
+_KEY = re.compile(KEY_PATTERN)
 
 
 class InvalidIdempotencyKey(ValueError):
-    """The Idempotency-Key header is not 1–255 visible ASCII characters."""
+    """The Idempotency-Key header is not one key of 1–255 visible ASCII characters without a comma."""
 
 
 def check_key(value: str) -> str:
-    """Return the key if it is 1–255 visible ASCII characters (no spaces), else raise."""
+    """Return the key if it is 1–255 visible ASCII characters (no space, no comma), else raise."""
+    if "," in value:
+        raise InvalidIdempotencyKey("Send one Idempotency-Key header; a key never contains a comma")
     if not _KEY.fullmatch(value):
-        raise InvalidIdempotencyKey("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        raise InvalidIdempotencyKey("Idempotency-Key must be 1 to 255 visible ASCII characters, no comma")
     return value
 
 

@@ -46,9 +46,10 @@ def parse_query(req: func.HttpRequest) -> tuple[BookingStatus | None, int]:
     errors: list[FieldError] = []
     wanted: BookingStatus | None = None
     raw_status = req.params.get("status")
-    if raw_status:
+    if raw_status is not None:
+        # Present means one value: an empty `status=` is not "no filter", and "a,b" is not two.
         by_name = {s.value.lower(): s for s in BookingStatus}
-        wanted = by_name.get(raw_status.strip().lower())
+        wanted = by_name.get(raw_status.lower())
         if wanted is None:
             errors.append(FieldError("status", "must be one of " + ", ".join(s.value for s in BookingStatus)))
     limit = DEFAULT_LIMIT

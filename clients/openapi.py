@@ -13,7 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from booking import BookingRequest, BookingResource, BookingStatus, CancelRequest
 from clients.blueprint import endpoint
-from clients.body import MAX_BODY_BYTES
+from clients.idempotency import KEY_PATTERN
 from clients.responses import json_response
 
 _REF = "#/components/schemas/{model}"
@@ -170,11 +170,26 @@ def _problem(description: str) -> dict[str, Any]:
 _RETRY_AFTER = {
     "Retry-After": {"description": "seconds to wait before polling", "schema": {"type": "integer"}}
 }
-_BOOKING_ID = {"name": "bookingId", "in": "path", "required": True, "schema": {"type": "string"}}
+_BOOKING_ID = {
+    "name": "bookingId",
+    "in": "path",
+    "required": True,
+    "description": "bk_ and 32 lower-case hex digits; any other id is an unknown booking (404)",
+    "schema": {"type": "string", "pattern": "^bk_[0-9a-f]{32}$", "examples": ["bk_" + "0" * 32]},
+}
+
+
+def _with_host_codes(responses: dict[str, Any], *, keyed: bool = True) -> dict[str, Any]:
+    """Codes every operation behind the durable client can answer besides its own: the host's 401 for a
+    missing or wrong function key, and 503 (with Retry-After) while the task hub cannot be reached."""
+    extra: dict[str, Any] = {"503": {**_problem("storage or the management API unavailable; retry"),
+                                     "headers": {"Retry-After": _RETRY_AFTER["Retry-After"]}}}
+    if keyed:
+        extra["401"] = {"description": "missing or wrong function key (answered by the host, no body)"}
+    return {**responses, **extra}
 
 
 def _paths() -> dict[str, Any]:
-    unreadable = _problem(f"malformed JSON, not application/json, or body over {MAX_BODY_BYTES} bytes (413)")
     not_found = _problem("unknown booking")
     return {
         "/api/bookings": {
@@ -186,35 +201,44 @@ def _paths() -> dict[str, Any]:
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+                        "description": "1-255 visible ASCII characters, no comma; send it once "
+                        "(repeated headers reach the app joined by commas and are refused with 400)",
+                        "schema": {"type": "string", "pattern": f"^{KEY_PATTERN}$"},
                     }
                 ],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("BookingRequest")}},
                 },
-                "responses": {
+                "responses": _with_host_codes({
                     "202": {
                         **_json(_ref("BookingAccepted"), "accepted (or the same key and body again)"),
                         "headers": {"Location": {"schema": {"type": "string"}}, **_RETRY_AFTER},
                     },
-                    "400": unreadable,
+                    "400": _problem("malformed JSON, not application/json, or a bad Idempotency-Key header"),
                     "413": _problem("body over 64 KiB"),
                     "422": _problem("invalid fields (every one listed), or an Idempotency-Key reused"),
-                },
+                }),
             },
             "get": {
                 "operationId": "listBookings",
                 "summary": "Recent bookings, newest first",
                 "parameters": [
-                    {"name": "status", "in": "query", "schema": {"enum": [s.value for s in BookingStatus]}},
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "description": "one status (case-insensitive); empty or several is a 400",
+                        "schema": {"enum": [s.value for s in BookingStatus]},
+                    },
                     {
                         "name": "limit",
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 100},
                     },
                 ],
-                "responses": {"200": _json(_ref("BookingList"), "bookings"), "400": _problem("bad query")},
+                "responses": _with_host_codes(
+                    {"200": _json(_ref("BookingList"), "bookings"), "400": _problem("bad query")}
+                ),
             },
         },
         "/api/bookings/{bookingId}": {
@@ -222,10 +246,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "getBooking",
                 "summary": "The booking as the traveller sees it",
                 "parameters": [_BOOKING_ID],
-                "responses": {
+                "responses": _with_host_codes({
                     "200": {**_json(_ref("BookingResource"), "the booking"), "headers": _RETRY_AFTER},
                     "404": not_found,
-                },
+                }),
             }
         },
         "/api/bookings/{bookingId}/cancel": {
@@ -237,12 +261,14 @@ def _paths() -> dict[str, Any]:
                     "required": False,
                     "content": {"application/json": {"schema": _ref("CancelRequest")}},
                 },
-                "responses": {
+                "responses": _with_host_codes({
                     "202": _json(_ref("CancelAccepted"), "cancelling"),
-                    "400": unreadable,
+                    "400": _problem("malformed JSON or not application/json"),
                     "404": not_found,
                     "409": _problem("the booking has already ended"),
-                },
+                    "413": _problem("body over 64 KiB"),
+                    "422": _problem("invalid fields: reason not a string (at most 500), or an unknown field"),
+                }),
             }
         },
         "/api/bookings/{bookingId}/events": {
@@ -250,10 +276,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "getBookingEvents",
                 "summary": "The booking's timeline: supplier calls, retries, fallbacks, undo, payment",
                 "parameters": [_BOOKING_ID],
-                "responses": {
+                "responses": _with_host_codes({
                     "200": _json({"type": "array", "items": _ref("TimelineEntry")}, "timeline"),
                     "404": not_found,
-                },
+                }),
             }
         },
         "/api/webhooks/payments": {
@@ -269,13 +295,13 @@ def _paths() -> dict[str, Any]:
                     "required": True,
                     "content": {"application/json": {"schema": _ref("PaymentWebhook")}},
                 },
-                "responses": {
+                "responses": _with_host_codes({
                     "200": _json(_ref("WebhookReceived"), "accepted, or a redelivery that changes nothing"),
-                    "400": _problem("signature good, body malformed"),
+                    "400": _problem("signature good, body malformed (not UTF-8, not JSON, wrong shape)"),
                     "401": _problem("signature missing or wrong, or timestamp outside ±5 minutes"),
                     "404": not_found,
                     "413": _problem("body over 64 KiB"),
-                },
+                }, keyed=False),
             }
         },
         "/api/health": {

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
+from booking.settings import get_settings
+
 API_PREFIX = "/api"
 
 
@@ -20,7 +22,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def origin(req: func.HttpRequest) -> str:
-    """scheme://host[:port] of the request, so links point where the caller reached us."""
+    """Where links point: `PUBLIC_BASE_URL` when it is set (behind a proxy or a custom domain, the
+    request's own URL names the Host header a caller chose), else scheme://host[:port] of the request,
+    whose Host the local host has checked is one of its own addresses."""
+    settings = get_settings()
+    if "public_base_url" in settings.model_fields_set:
+        return str(settings.public_base_url).rstrip("/")
     parts = urlsplit(req.url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 

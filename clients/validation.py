@@ -56,6 +56,8 @@ def validate_input(model: type[_M], document: Any) -> _M:
     try:
         # Strict: JSON types are part of the contract ("hotel": "yes" or 1 is not a boolean, 978 is not
         # a currency); lax mode would quietly turn them into something the caller did not send.
-        return model.model_validate(document, strict=True)
+        # By alias only: the contract's names are camelCase; `conference_id` is an unknown field (422),
+        # although models built in Python (and history) may use the snake_case names.
+        return model.model_validate(document, strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise InvalidFields(field_errors(exc)) from None
