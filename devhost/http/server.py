@@ -205,7 +205,10 @@ class _FrontProtocol(RequestHandler):
         log.warning("refused a malformed request: %s", description)
         if request.writer.output_size > 0:
             raise ConnectionError("response already started; cannot answer the malformed request")
-        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
         response = web.Response(status=status, text=f"{status} {phrase}\n")
         response.force_close()
         return response
