@@ -150,7 +150,7 @@ def build_app(
     app.router.add_route("POST", "/admin/host/ping", ping)
     app.router.add_route("GET", "/admin/host/status", host_status)
     # Any path at all: "." would stop at a decoded newline (/api/bookings/a%0Ab) and leave aiohttp's bare
-    # 404, where the real host hands the request to the function (devhost/protocol-notes-http.md).
+    # 404, where the real host hands the request to the function (PROTOCOL.md §31).
     app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     return HostApp(app, front, management, urls)
 
