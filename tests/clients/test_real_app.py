@@ -84,8 +84,14 @@ async def test_a_flaky_booking_is_confirmed_by_the_sandboxs_webhook(live) -> Non
     # Confirmed by the webhook through devhost's front (a 2xx ended the delivery), not by reconciliation.
     assert [d["status"] for d in deliveries] == ["delivered"] and deliveries[0]["lastStatus"] == 200
 
+    # Confirmed is shown before the last sweep and the expense report (orchestrators/README.md): read
+    # the timeline once the orchestration itself has completed.
     req = request("GET", f"bookings/{booking_id}/events", route_params={"bookingId": booking_id})
+    deadline = time.monotonic() + WAIT_SECONDS
     events = body_of(await invoke("booking_events", req, host.client_binding))
+    while events[-1]["type"] != "completed" and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        events = body_of(await invoke("booking_events", req, host.client_binding))
     steps = [(e["scope"], e["type"], e.get("step")) for e in events]
     assert ("trip[0]", "retry", "book_flight") in steps
     assert ("trip[0]", "supplier_call", "book_hotel") in steps
