@@ -5,17 +5,16 @@ not a single orchestration is started.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 
 import function_app
 from devhost.http.testing import DurableTestHost, durable_host
+from tests.support.raw_http import send_raw
 
 LEAKS = (b"Traceback", b"runtime/webhooks", b"/durabletask/", b"code=", b'File "')
 BOOKING = b"bk_" + b"0" * 32
@@ -27,16 +26,6 @@ async def app_host() -> AsyncIterator[DurableTestHost]:
         yield host
 
 
-async def send_raw(host: DurableTestHost, head: bytes, body: bytes) -> tuple[int, bytes]:
-    address = urlsplit(host.base_url)
-    reader, writer = await asyncio.open_connection(address.hostname, address.port)
-    try:
-        writer.write(head + b"\r\n\r\n" + body)
-        await writer.drain()
-        response = await asyncio.wait_for(reader.read(), timeout=10)
-    finally:
-        writer.close()
-    return int(response.split(b"\r\n", 1)[0].split()[1]), response
 
 
 async def test_a_burst_of_hostile_requests_gets_4xx_and_starts_nothing(app_host: DurableTestHost) -> None:

@@ -5,30 +5,19 @@ runs for a request the host refuses, and the host keeps serving.
 
 from __future__ import annotations
 
-import asyncio
-from urllib.parse import urlsplit
-
 import aiohttp
 import pytest
 
 from devhost.http.server import valid_host
 from devhost.http.testing import DurableTestHost
+from tests.support.raw_http import send_raw
 
 WEBHOOK = "/runtime/webhooks/durabletask"
 
 
-async def send_raw(host: DurableTestHost, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
-    """One request on its own connection; returns (status, raw response)."""
-    address = urlsplit(host.base_url)
-    reader, writer = await asyncio.open_connection(address.hostname, address.port)
-    try:
-        writer.write(head + b"\r\n\r\n" + body)
-        await writer.drain()
-        response = await asyncio.wait_for(reader.read(65536), timeout=10)
-    finally:
-        writer.close()
-    status_line = response.split(b"\r\n", 1)[0]
-    return int(status_line.split()[1]), response
+async def send_raw_kept_open(host: DurableTestHost, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+    """These requests may leave the connection open: read one answer's worth, not until close."""
+    return await send_raw(host, head, body, limit=65536)
 
 
 async def instance_count(host: DurableTestHost) -> int:
@@ -76,10 +65,10 @@ async def test_a_malformed_host_is_400_and_starts_nothing(host: DurableTestHost,
         b"POST /api/start/approval HTTP/1.1\r\nHost: " + bad_host + b"\r\nContent-Type: application/json\r\n"
         b"Content-Length: 4\r\nConnection: close"
     )
-    status, response = await send_raw(host, head, b"null")
+    status, response = await send_raw_kept_open(host, head, b"null")
     assert status == 400, response
     for path in (b"/runtime/webhooks/durabletask/instances", b"/api/hello/x"):
-        status, response = await send_raw(host, b"GET " + path + b" HTTP/1.1\r\nHost: " + bad_host)
+        status, response = await send_raw_kept_open(host, b"GET " + path + b" HTTP/1.1\r\nHost: " + bad_host)
         assert status == 400, response
     assert await instance_count(host) == before
 
@@ -113,7 +102,7 @@ async def test_malformed_framing_is_400_and_the_host_keeps_serving(
     host: DurableTestHost, head: bytes, body: bytes
 ) -> None:
     before = await instance_count(host)
-    status, response = await send_raw(host, head, body)
+    status, response = await send_raw_kept_open(host, head, body)
     assert status == 400, response
     assert b"Traceback" not in response
     assert await instance_count(host) == before
@@ -173,7 +162,7 @@ async def test_a_bounded_burst_of_random_hostile_requests_never_gets_a_5xx(host:
             head += b"\r\n" + extra
         head += b"\r\nContent-Length: %d\r\nConnection: close" % len(body)
         try:
-            status, response = await send_raw(host, head, body)
+            status, response = await send_raw_kept_open(host, head, body)
         except (ConnectionError, IndexError, ValueError):
             continue  # the server closed the connection on garbage: also a refusal
         if status >= 500:

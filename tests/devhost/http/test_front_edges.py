@@ -6,7 +6,6 @@ Raw sockets: HTTP clients refuse to send most of these requests.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ import pytest
 import function_app
 from devhost.http.server import own_host
 from devhost.http.testing import DurableTestHost, durable_host
+from tests.support.raw_http import send_raw
 
 
 @pytest.fixture
@@ -25,16 +25,6 @@ async def app_host() -> AsyncIterator[DurableTestHost]:
         yield host
 
 
-async def send_raw(host: DurableTestHost, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
-    address = urlsplit(host.base_url)
-    reader, writer = await asyncio.open_connection(address.hostname, address.port)
-    try:
-        writer.write(head + b"\r\n\r\n" + body)
-        await writer.drain()
-        response = await asyncio.wait_for(reader.read(), timeout=10)
-    finally:
-        writer.close()
-    return int(response.split(b"\r\n", 1)[0].split()[1]), response
 
 
 def authority(host: DurableTestHost) -> bytes:
