@@ -1,9 +1,9 @@
 """Run one activity the way the Python worker + the extension's TaskActivityShim do (PROTOCOL.md §1.3, §2.6).
 
 Input: the CallActivity action's ``input`` text, decoded with the SDK's ``ActivityTriggerConverter``
-(df_loads,
-raw-string fallback). Output: ``df_dumps`` via the converter, re-serialised compactly (Newtonsoft) into
-``TaskCompleted.Result``. An exception becomes ``TaskFailed`` with the extension's Reason/Details format.
+(df_loads, raw-string fallback). Output: ``df_dumps`` via the converter, re-serialised compactly
+(Newtonsoft) into ``TaskCompleted.Result``. An exception becomes ``TaskFailed`` with the extension's
+Reason/Details format.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """One orchestration episode (PROTOCOL.md §2.5): from a locked work item to an ``EpisodeCommit``.
 
-History ← [OrchestratorStarted] + the batch's events; build the extension's context JSON (PROTOCOL.md §2.1);
-call the
-orchestrator handle exactly as the worker does; REPLAY the returned actions into new scheduling events and
-messages; decide completion (Completed / Failed / ContinuedAsNew / Terminated / still Running).
+History ← [OrchestratorStarted] + the batch's events; build the extension's context JSON (PROTOCOL.md
+§2.1); call the orchestrator handle exactly as the worker does; REPLAY the returned actions into new
+scheduling events and messages; decide completion (Completed / Failed / ContinuedAsNew / Terminated /
+still Running).
 """
 
 from __future__ import annotations

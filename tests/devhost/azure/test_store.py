@@ -1,6 +1,5 @@
-"""The Azure Storage store on Azurite: the episode cycle, the PROTOCOL.md §6 table layout, crash redelivery,
-duplicates,
-large payloads, queries and wake-ups."""
+"""The Azure Storage store on Azurite: the episode cycle, the PROTOCOL.md §6 table layout, crash
+redelivery, duplicates, large payloads, queries and wake-ups."""
 
 import asyncio
 import datetime as dt
