@@ -21,6 +21,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from devhost.execlog import DURABLE_REASON, execution
 from devhost.history import compact_json
 
 _RPC_EXCEPTION = "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script"
@@ -116,26 +117,31 @@ async def run_activity(
     is_async: bool,
     wants_context: bool,
     executor: Executor | None,
+    function_name: str | None = None,
 ) -> ActivityOutcome:
     """Invoke ``fn`` with the decoded input (keyword ``input_name``; positional when None, for harness
-    fakes) and turn the outcome into TaskCompleted/TaskFailed fields. Never raises for user errors."""
-    try:
-        value = decode_input(input_text)
-        if input_name is None:
-            args: tuple[Any, ...] = (value,)
-            kwargs: dict[str, Any] = {}
-        else:
-            args = ()
-            kwargs = {input_name: value}
-        if wants_context:
-            kwargs["context"] = InvocationContext(name)
-        if is_async:
-            ret = await fn(*args, **kwargs)
-        else:
-            loop = asyncio.get_running_loop()
-            ret = await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
-            if asyncio.iscoroutine(ret):  # a sync-looking callable that returned a coroutine (e.g. a lambda)
-                ret = await ret
-        return ActivityOutcome(ok=True, result=encode_output(ret))
-    except Exception as exc:  # noqa: BLE001 - every user error becomes TaskFailed, like the worker
-        return failure(name, exc)
+    fakes) and turn the outcome into TaskCompleted/TaskFailed fields. Never raises for user errors.
+    ``function_name`` (the Functions name, default the durable one) names it in the host's log lines."""
+    invocation = InvocationContext(name)
+    with execution(function_name or name, invocation.invocation_id, DURABLE_REASON) as run:
+        try:
+            value = decode_input(input_text)
+            if input_name is None:
+                args: tuple[Any, ...] = (value,)
+                kwargs: dict[str, Any] = {}
+            else:
+                args = ()
+                kwargs = {input_name: value}
+            if wants_context:
+                kwargs["context"] = invocation
+            if is_async:
+                ret = await fn(*args, **kwargs)
+            else:
+                loop = asyncio.get_running_loop()
+                ret = await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
+                if asyncio.iscoroutine(ret):  # a sync-looking callable that returned a coroutine (a lambda)
+                    ret = await ret
+            return ActivityOutcome(ok=True, result=encode_output(ret))
+        except Exception as exc:  # noqa: BLE001 - every user error becomes TaskFailed, like the worker
+            run.failed(exc)
+            return failure(name, exc)

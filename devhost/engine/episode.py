@@ -23,6 +23,7 @@ from devhost import history as h
 from devhost.app_index import AppIndex
 from devhost.clock import Clock
 from devhost.engine.replay import Replayer, ReplayFailure, ReplayResult
+from devhost.execlog import DURABLE_REASON, execution
 from devhost.history import TERMINAL_STATUSES, EventType, HistoryEvent, RuntimeStatus
 from devhost.store.base import (
     ActivityMessage,
@@ -41,6 +42,10 @@ _CTX_TAIL = (
     '"longRunningTimerIntervalDuration": "3.00:00:00", "maximumShortTimerDuration": "6.00:00:00", '
     '"defaultHttpAsyncRequestSleepTimeMillseconds": 30000}'
 )
+
+
+class OrchestratorFailure(Exception):
+    """An orchestrator's error text, for the Executed (Failed) log line."""
 
 
 def unknown_activity_message(name: str, index: AppIndex) -> str:
@@ -261,7 +266,10 @@ class EpisodeRunner:
                 f'"parentInstanceId": {json.dumps(parent.get("InstanceId"))}, ' + _CTX_TAIL
             )
             t0 = self._timer() if self._timer else 0.0
-            state, error = invoke_orchestrator(orch.handle, ctx)
+            with execution(orch.function_name, str(uuid.uuid4()), DURABLE_REASON) as run:
+                state, error = invoke_orchestrator(orch.handle, ctx)
+                if error:
+                    run.failed(OrchestratorFailure(error))
             if self._timer:
                 self.stats.sdk_seconds += self._timer() - t0
             replayer = Replayer(

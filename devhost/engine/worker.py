@@ -188,6 +188,7 @@ class Engine:
             is_async=act.is_async,
             wants_context=act.wants_context,
             executor=self.executor,
+            function_name=act.function_name,
         )
 
     # ------------------------------------------------------------------ host loop

@@ -23,6 +23,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from devhost.app_index import HttpFunction
+from devhost.execlog import HTTP_REASON, execution
 from devhost.http.binding import DurableUrls
 from devhost.http.context import InvocationContext
 from devhost.http.keys import HostKeys
@@ -206,18 +207,18 @@ class HttpFront:
     ) -> web.Response:
         invocation_id = str(uuid.uuid4())
         fn = served.function
-        try:
-            result = await self.call(
-                fn, to_http_request(request, body, route_values), invocation_id=invocation_id,
-                trace_parent=request.headers.get("traceparent", ""),
-                trace_state=request.headers.get("tracestate", ""),
-            )
-            response = to_web_response(result)
-        except Exception:
-            log.exception("Executed 'Functions.%s' (Failed, Id=%s)", fn.function_name, invocation_id)
-            return web.Response(status=500)
-        log.log(execution_log_level(request.method), "Executed 'Functions.%s' (Succeeded, Id=%s)",
-                fn.function_name, invocation_id)
+        level = execution_log_level(request.method)
+        with execution(fn.function_name, invocation_id, HTTP_REASON, level=level) as run:
+            try:
+                result = await self.call(
+                    fn, to_http_request(request, body, route_values), invocation_id=invocation_id,
+                    trace_parent=request.headers.get("traceparent", ""),
+                    trace_state=request.headers.get("tracestate", ""),
+                )
+                response = to_web_response(result)
+            except Exception as exc:  # noqa: BLE001 - a function's failure is a 500, as the host answers
+                run.failed(exc)
+                return web.Response(status=500)
         return response
 
     async def call(
@@ -241,13 +242,6 @@ class HttpFront:
             kwargs["context"] = InvocationContext(
                 invocation_id, fn.function_name, str(self.app_root), trace_parent, trace_state
             )
-        log.log(
-            execution_log_level(http_request.method),
-            "Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
-            "APIs.', Id=%s)",
-            fn.function_name,
-            invocation_id,
-        )
         if fn.is_async:
             return await fn.fn(**kwargs)
         loop = asyncio.get_running_loop()
