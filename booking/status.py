@@ -9,6 +9,7 @@ class BookingStatus(StrEnum):
     PENDING = "Pending"
     BOOKING = "Booking"
     AWAITING_PAYMENT = "AwaitingPayment"
+    CANCELLING = "Cancelling"  # a cancel was accepted while trips were booking: no payment will be asked
     CONFIRMED = "Confirmed"
     FAILED = "Failed"
     CANCELLED = "Cancelled"

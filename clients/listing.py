@@ -30,10 +30,11 @@ WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(d
 
 _LIVE = [Runtime.Pending, Runtime.Running, Runtime.Suspended, Runtime.ContinuedAsNew]
 _ENDED = [Runtime.Completed, Runtime.Failed, Runtime.Terminated, Runtime.Canceled]
-_RUNTIME_FOR = {
+RUNTIME_FOR = {
     BookingStatus.PENDING: _LIVE,
     BookingStatus.BOOKING: _LIVE,
     BookingStatus.AWAITING_PAYMENT: _LIVE,
+    BookingStatus.CANCELLING: _LIVE,
     BookingStatus.CONFIRMED: [Runtime.Completed],
     BookingStatus.CANCELLED: [Runtime.Completed],
     BookingStatus.EXPIRED: [Runtime.Completed],
@@ -67,7 +68,7 @@ def parse_query(req: func.HttpRequest) -> tuple[BookingStatus | None, int]:
 async def recent_bookings(
     client: df.DurableOrchestrationClient, wanted: BookingStatus | None, limit: int
 ) -> list[BookingResource]:
-    runtime = _RUNTIME_FOR[wanted] if wanted else None
+    runtime = RUNTIME_FOR[wanted] if wanted else None
     now = datetime.now(UTC)
     found: dict[str, BookingResource] = {}
     for window in WINDOWS:

@@ -17,6 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from booking.activity_io import Activity, ExpenseLine, ExpenseOrder
+from booking.events import CANCEL_REQUESTED
 from booking.money import Money, total_of
 from booking.orchestration import (
     BOOKING_ORCHESTRATOR,
@@ -31,8 +32,8 @@ from booking.orchestration import (
 from booking.status import BookingStatus, FailureCode, PaymentStatus, TripStatus
 from booking.view import Failure, TripView
 from orchestrators._blueprint import bp
-from orchestrators.outcomes import BookingEnded
-from orchestrators.payment import collect_payment, request_payment, settle_unpaid, sweep_strays
+from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
+from orchestrators.payment import collect_payment, request_payment, settle_unpaid, stop, sweep_strays
 from orchestrators.steps import log, with_backoff
 from orchestrators.story import BookingStory
 
@@ -52,11 +53,14 @@ def booking_orchestrator(context: df.DurableOrchestrationContext) -> Generator[A
 def book_and_pay(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
 ) -> Generator[Any, Any, None]:
-    yield from book_trips(context, order, story)
+    # One wait for the traveller's cancel, created once and kept open from the first step to the payment
+    # wait: a wait registered with the SDK stays open until an event completes it (PROTOCOL.md §30).
+    cancel = context.wait_for_external_event(CANCEL_REQUESTED)
+    yield from book_trips(context, order, story, cancel)
     try:
         story.total = total = sum_prices(order, story.trips)
         payment = yield from request_payment(context, order, story, total)
-        yield from collect_payment(context, order, story, payment)
+        yield from collect_payment(context, order, story, payment, cancel)
     except Exception as exc:
         # Durable Functions has no rollback: booked trips stay booked and money taken stays taken
         # until an activity says otherwise. So undo every trip, refund what arrived, re-raise. A defect
@@ -84,10 +88,12 @@ def internal_error(context: df.DurableOrchestrationContext, exc: Exception) -> B
 
 
 def book_trips(
-    context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
+    context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory, cancel: Any
 ) -> Generator[Any, Any, None]:
     """Book every trip in parallel; if any failed, undo the ones that booked (all or nothing) and
-    end the booking with that trip's failure."""
+    end the booking with that trip's failure. A cancel accepted meanwhile ends it Cancelled before any
+    payment is asked for: the booking shows `Cancelling` at once, lets the trips finish the steps they
+    are in (a step already at a supplier cannot be called back), then undoes everything."""
     children = [
         context.call_sub_orchestrator(
             TRIP_ORCHESTRATOR,
@@ -102,10 +108,24 @@ def book_trips(
         )
         for index, request in enumerate(order.request.trips)
     ]
-    results = yield context.task_all(children)
+    trips = context.task_all(children)
+    first = yield context.task_any([trips, cancel])
+    if first is not cancel:
+        # A cancel delivered in the same batch as the last trip's result comes after it in history: a
+        # timer due now lets this episode read the rest of the batch before the payment is requested.
+        now = context.create_timer(context.current_utc_datetime)
+        first = yield context.task_any([cancel, now])
+        stop(now)
+    if first is cancel:
+        story.publish(BookingStatus.CANCELLING)
+        log(context, logging.INFO, "cancel accepted while booking: undoing once the trips are done")
+    results = yield trips
     story.trips = [TripView.from_wire(result) for result in results]
     failed = next((t for t in story.trips if t.status is TripStatus.FAILED), None)
     story.publish()
+    if first is cancel:
+        yield from undo_trips(context, order, story)
+        raise cancelled_by_traveller()
     if failed is None:
         return
     failure = failed.failure or Failure(code=FailureCode.INTERNAL_ERROR, message="a trip could not be booked")

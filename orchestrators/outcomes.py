@@ -20,3 +20,8 @@ class BookingEnded(Exception):
         super().__init__(message)
         self.status = status
         self.failure = Failure(code=code, message=message)
+
+
+def cancelled_by_traveller() -> BookingEnded:
+    message = "cancelled by the traveller"
+    return BookingEnded(BookingStatus.CANCELLED, FailureCode.CANCELLED_BY_TRAVELLER, message)

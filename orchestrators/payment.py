@@ -61,7 +61,7 @@ from booking.events import (
 from booking.money import Money
 from booking.orchestration import BookingInput, refund_key
 from booking.status import BookingStatus, FailureCode, PaymentStatus
-from orchestrators.outcomes import BookingEnded
+from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
 from orchestrators.steps import MUST_FINISH, log, with_backoff
 from orchestrators.story import BookingStory
 
@@ -101,9 +101,9 @@ class Listener:
     """One wait per event name the booking still listens to, kept open across rounds until an event
     completes it (see the module docstring for why a completed wait is replaced, never an open one)."""
 
-    def __init__(self, context: df.DurableOrchestrationContext) -> None:
+    def __init__(self, context: df.DurableOrchestrationContext, open_waits: dict[str, Any]) -> None:
         self.context = context
-        self.waits: dict[str, Any] = {}
+        self.waits: dict[str, Any] = {n: wait for n, wait in open_waits.items() if not wait.is_completed}
         self.deaf: set[str] = set()  # names whose SDK slot is stale: the provider is asked instead
 
     def round(self) -> list[Any]:
@@ -119,12 +119,17 @@ class Listener:
 
 
 def collect_payment(
-    context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory, payment: PaymentState
+    context: df.DurableOrchestrationContext,
+    order: BookingInput,
+    story: BookingStory,
+    payment: PaymentState,
+    cancel: Any,
 ) -> Generator[Any, Any, Money]:
-    """The amount paid, once the provider confirms the booking's total; `BookingEnded` otherwise."""
+    """The amount paid, once the provider confirms the booking's total; `BookingEnded` otherwise.
+    `cancel` is the booking's open wait for the traveller's cancel (kept, not created again)."""
     expected = story.total or payment.amount
     deadline: datetime = story.payment.expires_at or context.current_utc_datetime
-    listener = Listener(context)
+    listener = Listener(context, {CANCEL_REQUESTED: cancel})
     seen: set[str] = set()
     while context.current_utc_datetime < deadline:
         rechecking = bool(listener.deaf)
@@ -140,9 +145,7 @@ def collect_payment(
         stop(timer)
         name = listener.take(winner)
         if name == CANCEL_REQUESTED:
-            raise BookingEnded(
-                BookingStatus.CANCELLED, FailureCode.CANCELLED_BY_TRAVELLER, "cancelled by the traveller"
-            )
+            raise cancelled_by_traveller()
         event = read_payment_event(name, winner.result)
         keys = dedupe_keys(name, event)
         if keys & seen:

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from booking import RetryPolicy
+from booking.activity_io import Activity
 from orchestrators.payment import RECHECK_EVERY
 from tests.orchestrators.booking_run import (
     AMSTERDAM_TOTAL,
@@ -90,16 +91,31 @@ def test_cancel_while_awaiting_payment_undoes_everything_and_stops_the_timer(wor
     assert suppliers.payment_status == "cancelled" and view.payment.status == "Cancelled"
 
 
-def test_cancel_requested_while_booking_is_honoured_at_the_payment_wait(world):
+def test_a_cancel_while_booking_shows_cancelling_and_never_asks_for_payment(world):
     harness, suppliers = world
     suppliers.flight_503s = 2  # the booking is still busy with retries when the cancel arrives
     start(harness)
     harness.run_until_idle()
     assert status_of(harness).custom_status["status"] == "Booking"
     harness.raise_event(BOOKING_ID, "CancelRequested", {})
+    harness.run_until_idle()
+    # The flight's retries are still waiting out their backoff: the cancel shows at once.
+    assert status_of(harness).custom_status["status"] == "Cancelling"
+
+    view = finish(harness)
+    assert view.status == "Cancelled" and view.failure.code == "cancelled_by_traveller"
+    assert suppliers.active() == []
+    assert suppliers.calls[Activity.REQUEST_PAYMENT] == 0 and view.payment.status == "NotStarted"
+
+
+def test_a_cancel_before_the_first_step_never_asks_for_payment(world):
+    harness, suppliers = world
+    start(harness)
+    harness.raise_event(BOOKING_ID, "CancelRequested", {"reason": "wrong dates"})
 
     view = finish(harness)
     assert view.status == "Cancelled" and suppliers.active() == []
+    assert suppliers.calls[Activity.REQUEST_PAYMENT] == 0
 
 
 def test_wrong_amount_counts_as_failed_and_is_refunded(world):
