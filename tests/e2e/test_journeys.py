@@ -270,3 +270,21 @@ def test_responses_never_carry_management_urls_or_keys(journey: Journey) -> None
     booking = journey.get(response.json()["bookingId"])
     for text in (response.text, booking.text, json.dumps(dict(response.headers))):
         assert "runtime/webhooks" not in text and "durabletask" not in text and "code=" not in text
+
+
+def test_a_cancel_while_booking_shows_cancelling_and_asks_for_no_payment(journey: Journey) -> None:
+    # +down: the airline refuses every attempt, so the trip is in its flight retries for seconds.
+    email = unique_email("down")
+    booking_id = journey.book_ok(email, [trip()])
+    journey.wait_for(booking_id, {"Booking"})
+
+    response = journey.cancel(booking_id)
+    assert response.status_code == 202, response.text
+    shown = journey.wait_for(booking_id, {"Cancelling", "Cancelled"}, seconds=2)
+    assert shown["status"] in ("Cancelling", "Cancelled")
+
+    booking = journey.wait_final(booking_id)
+    assert booking["status"] == "Cancelled" and booking["failure"]["code"] == "cancelled_by_traveller"
+    assert booking["payment"]["status"] == "NotStarted"
+    assert journey.payments(booking_id) == []  # the provider never heard of this booking
+    journey.assert_nothing_left(email)
