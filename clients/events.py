@@ -55,4 +55,4 @@ async def booking_events(req: func.HttpRequest, client: df.DurableOrchestrationC
     statuses = await asyncio.gather(*(status_of(client, instance, history=True) for _, instance in related))
     histories = [("booking", history)]
     histories += [(scope, history_of(s)) for (scope, _), s in zip(related, statuses, strict=True) if s]
-    return json_response(timeline(histories))
+    return json_response(timeline(histories, current_view(status).payment.expires_at))

@@ -101,9 +101,14 @@ def _event_facts(payload: Any) -> dict[str, Any]:
     }
 
 
-def entries_of(scope: str, history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Timeline entries of one orchestration's history, in history order."""
+def entries_of(
+    scope: str, history: Sequence[Mapping[str, Any]], payment_deadline: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Timeline entries of one orchestration's history, in history order. The first timer set for
+    `payment_deadline` is named as such; the payment wait re-arms that same deadline every round, and
+    those repeats say nothing new."""
     entries: list[dict[str, Any]] = []
+    deadline_named = False
     last_failed: str | None = None
     travelled_by: set[str] = set()
     for event in history:
@@ -135,6 +140,10 @@ def entries_of(scope: str, history: Sequence[Mapping[str, Any]]) -> list[dict[st
             fire_at = parse_time(event.get("FireAt"))
             if last_failed is not None:
                 entry = {"type": "retry", "step": last_failed}
+            elif fire_at is not None and fire_at == payment_deadline:
+                if deadline_named:
+                    continue
+                entry, deadline_named = {"type": "payment_deadline"}, True
             else:
                 entry = {"type": "timer"}
             if fire_at is not None:
@@ -155,7 +164,11 @@ def entries_of(scope: str, history: Sequence[Mapping[str, Any]]) -> list[dict[st
     return entries
 
 
-def timeline(histories: Iterable[tuple[str, Sequence[Mapping[str, Any]]]]) -> list[dict[str, Any]]:
+def timeline(
+    histories: Iterable[tuple[str, Sequence[Mapping[str, Any]]]], payment_deadline: datetime | None = None
+) -> list[dict[str, Any]]:
     """All scopes' entries merged in time order (stable: history order breaks ties)."""
-    merged = [entry for scope, history in histories for entry in entries_of(scope, history)]
+    merged = [
+        entry for scope, history in histories for entry in entries_of(scope, history, payment_deadline)
+    ]
     return sorted(merged, key=lambda entry: entry["at"])

@@ -146,3 +146,17 @@ def test_runtime_timestamps_with_seven_digits_parse() -> None:
 
 def test_events_without_a_timestamp_are_skipped() -> None:
     assert entries_of("booking", [{"EventType": "ExecutionStarted"}]) == []
+
+
+def test_the_payment_deadline_is_named_once() -> None:
+    deadline = "2027-01-01T10:15:02Z"
+    history = [
+        completed("request_payment", t(1), t(2), {"paymentId": "pay_1", "status": "pending"}),
+        {"EventType": "TimerCreated", "FireAt": deadline, "Timestamp": t(2)},
+        # Each round of the payment wait re-arms the same deadline; a recheck timer is another timer.
+        {"EventType": "TimerCreated", "FireAt": deadline, "Timestamp": t(5)},
+        {"EventType": "TimerCreated", "FireAt": "2027-01-01T10:00:08Z", "Timestamp": t(5)},
+    ]
+    entries = entries_of("booking", history, parse_time(deadline))
+    assert [e["type"] for e in entries] == ["payment", "payment_deadline", "timer"]
+    assert entries[1]["fireAt"] == "2027-01-01T10:15:02.000Z"

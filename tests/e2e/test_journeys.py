@@ -175,6 +175,8 @@ def test_expired_booking_cancels_its_payment_at_the_provider(journey: Journey) -
     booking_id = journey.book_ok(email, [trip()])
     awaiting = journey.wait_for(booking_id, {"AwaitingPayment"})
     assert journey.wait_final(booking_id)["status"] == "Expired"
+    deadlines = [e for e in journey.events(booking_id) if e["type"] == "payment_deadline"]
+    assert len(deadlines) == 1 and deadlines[0]["scope"] == "booking"
 
     # The provider learns that nobody may pay any more: the payment is cancelled there.
     payment_id = awaiting["payment"]["paymentId"]
