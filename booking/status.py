@@ -32,6 +32,14 @@ class TripStatus(StrEnum):
     UNDONE = "Undone"
 
 
+class ItemStatus(StrEnum):
+    """One ticket, travel or hotel of a trip, at its supplier."""
+
+    BOOKED = "booked"
+    UNDONE = "undone"
+    UNDO_FAILED = "undo_failed"  # every undo attempt failed: still active at the supplier, for an operator
+
+
 class PaymentStatus(StrEnum):
     NOT_STARTED = "NotStarted"
     PENDING = "Pending"

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pydantic import Field
 
 from booking.money import Money
-from booking.status import BookingStatus, FailureCode, PaymentStatus, TravelMode, TripStatus
+from booking.status import BookingStatus, FailureCode, ItemStatus, PaymentStatus, TravelMode, TripStatus
 from booking.wire import WireModel
 
 
@@ -20,25 +20,28 @@ class Failure(WireModel):
     message: str
 
 
-class TicketView(WireModel):
+class BookedItem(WireModel):
+    """What every part of a trip has: the supplier's reference, its price, and where it stands."""
+
     reference: str
     price: Money
+    status: ItemStatus = ItemStatus.BOOKED
 
 
-class TravelView(WireModel):
+class TicketView(BookedItem):
+    pass
+
+
+class TravelView(BookedItem):
     mode: TravelMode
-    reference: str
     # Departure instants of the outbound and return legs.
     outbound: datetime
     return_: datetime = Field(alias="return")
-    price: Money
 
 
-class HotelView(WireModel):
-    reference: str
+class HotelView(BookedItem):
     check_in: date
     check_out: date
-    price: Money
 
 
 class TripView(WireModel):
@@ -51,8 +54,11 @@ class TripView(WireModel):
     hotel: HotelView | None = None
     failure: Failure | None = None
 
+    def parts(self) -> list[BookedItem]:
+        return [part for part in (self.ticket, self.travel, self.hotel) if part is not None]
+
     def prices(self) -> list[Money]:
-        return [part.price for part in (self.ticket, self.travel, self.hotel) if part is not None]
+        return [part.price for part in self.parts()]
 
 
 class PaymentView(WireModel):

@@ -93,7 +93,8 @@ def book_trip(
         # Durable Functions has no rollback: a completed activity stays done (its result is in the
         # history) and its supplier booking stays real. So the trip compensates itself, newest
         # booking first, before the failure goes on.
-        yield from undo_bookings(context, progress.view(TripStatus.FAILED), order.retry)
+        undone = yield from undo_bookings(context, progress.view(TripStatus.FAILED), order.retry)
+        progress.ticket, progress.travel, progress.hotel = undone.ticket, undone.travel, undone.hotel
         raise
 
 

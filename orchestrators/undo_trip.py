@@ -10,13 +10,14 @@ import azure.durable_functions as df
 from booking.orchestration import UNDO_TRIP_ORCHESTRATOR, UndoTripInput
 from booking.status import TripStatus
 from orchestrators._blueprint import bp
-from orchestrators.undo import undo_bookings
+from orchestrators.undo import all_undone, undo_bookings
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=UNDO_TRIP_ORCHESTRATOR)  # type: ignore[untyped-decorator]
 def undo_trip(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     order = UndoTripInput.from_wire(context.get_input())
-    all_undone = yield from undo_bookings(context, order.trip, order.retry)
-    # A trip whose undo did not complete stays visible as Failed rather than claiming Undone.
-    status = TripStatus.UNDONE if all_undone else TripStatus.FAILED
-    return order.trip.model_copy(update={"status": status}).to_wire()
+    trip = yield from undo_bookings(context, order.trip, order.retry)
+    # A trip whose undo did not complete stays visible as Failed rather than claiming Undone; its
+    # parts say which one is still active (`undo_failed`).
+    status = TripStatus.UNDONE if all_undone(trip) else TripStatus.FAILED
+    return trip.model_copy(update={"status": status}).to_wire()

@@ -27,6 +27,9 @@ def test_an_undo_failing_past_max_attempts_keeps_trying_until_undone(world):
 
     assert view.status == "Failed" and view.failure.code == "hotel_unavailable"
     assert [t.status for t in view.trips] == ["Undone", "Failed"]
+    # Each part says where it stands: the booked trip's parts, and the failed trip's own undone ones.
+    parts = [p.status for t in view.trips for p in t.parts()]
+    assert parts and set(parts) == {"undone"}
     assert suppliers.active() == []
     assert suppliers.calls["undo_hotel"] == 7
 
@@ -46,6 +49,8 @@ def test_an_undo_that_never_succeeds_gives_up_after_a_day_and_is_not_reported_as
     assert view.status == "Failed" and view.failure.code == "hotel_unavailable"
     # Honest about what is left: the booked trip could not be undone, so it does not say Undone.
     assert [t.status for t in view.trips] == ["Failed", "Failed"]
+    # And the parts name what is still active at a supplier, for an operator.
+    assert {p.status for p in view.trips[0].parts()} == {"undo_failed"}
     assert suppliers.calls["undo_hotel"] > 3  # kept trying past max_attempts...
     undo = harness.history(f"{BOOKING_ID}:undo:0")
     waited = timer_delays(undo)
