@@ -96,6 +96,9 @@ def test_hotel_sold_out_fails_and_undoes_the_trip(journey: Journey) -> None:
 
     assert booking["status"] == "Failed", booking
     assert booking["failure"]["code"] == "hotel_unavailable"
+    # The failed trip shows what it had booked and that each part was undone.
+    (failed_trip,) = booking["trips"]
+    assert failed_trip["ticket"]["status"] == failed_trip["travel"]["status"] == "undone"
     journey.assert_nothing_left(email)
 
 
