@@ -22,7 +22,7 @@ from booking.wire import WireModel
 IdempotencyKey = str
 
 
-class Activity:
+class Activity(StrEnum):
     """Durable names of the activities, shared by the activities (which register under them) and the
     orchestrators (which call them), so neither side can drift from the other."""
 

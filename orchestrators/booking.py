@@ -11,7 +11,6 @@ Its custom status is the booking as the traveller sees it; its output is the fin
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
@@ -30,16 +29,17 @@ from booking.orchestration import (
     undo_trip_instance_id,
 )
 from booking.status import BookingStatus, FailureCode, PaymentStatus, TripStatus
+from booking.trip_steps import booked_parts
 from booking.view import Failure, TripView
 from orchestrators._blueprint import bp
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
 from orchestrators.payment import collect_payment, request_payment, settle_unpaid, stop, sweep_strays
-from orchestrators.steps import log, with_backoff
+from orchestrators.steps import Steps, log, with_backoff
 from orchestrators.story import BookingStory
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=BOOKING_ORCHESTRATOR)  # type: ignore[untyped-decorator]
-def booking_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+def booking_orchestrator(context: df.DurableOrchestrationContext) -> Steps[dict[str, Any]]:
     order = BookingInput.from_wire(context.get_input())
     story = BookingStory(context, order)
     story.publish(BookingStatus.BOOKING)
@@ -52,7 +52,7 @@ def booking_orchestrator(context: df.DurableOrchestrationContext) -> Generator[A
 
 def book_and_pay(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
-) -> Generator[Any, Any, None]:
+) -> Steps[None]:
     # One wait for the traveller's cancel, created once and kept open from the first step to the payment
     # wait: a wait registered with the SDK stays open until an event completes it (PROTOCOL.md §30).
     cancel = context.wait_for_external_event(CANCEL_REQUESTED)
@@ -89,7 +89,7 @@ def internal_error(context: df.DurableOrchestrationContext, exc: Exception) -> B
 
 def book_trips(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory, cancel: Any
-) -> Generator[Any, Any, None]:
+) -> Steps[None]:
     """Book every trip in parallel; if any failed, undo the ones that booked (all or nothing) and
     end the booking with that trip's failure. A cancel accepted meanwhile ends it Cancelled before any
     payment is asked for: the booking shows `Cancelling` at once, lets the trips finish the steps they
@@ -136,7 +136,7 @@ def book_trips(
 
 def undo_trips(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
-) -> Generator[Any, Any, None]:
+) -> Steps[None]:
     """Undo every booked trip, in parallel (one `undo_trip` each)."""
     booked = [(index, t) for index, t in enumerate(story.trips) if t.status is TripStatus.BOOKED]
     if not booked:
@@ -170,12 +170,8 @@ def sum_prices(order: BookingInput, trips: list[TripView]) -> Money:
 
 def report_expenses(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
-) -> Generator[Any, Any, None]:
-    lines = [
-        ExpenseLine(category=category, description=description, reference=reference, price=price)
-        for t in story.trips
-        for category, description, reference, price in expense_parts(t)
-    ]
+) -> Steps[None]:
+    lines = [line for t in story.trips for line in expense_lines(t)]
     if not lines:
         return
     expense_order = ExpenseOrder(
@@ -190,19 +186,13 @@ def report_expenses(
         log(context, logging.ERROR, "expense report failed: %s", attempts.error)
 
 
-def expense_parts(t: TripView) -> list[tuple[Any, str, str, Money]]:
-    parts: list[tuple[Any, str, str, Money]] = []
-    if t.ticket is not None:
-        parts.append(("ticket", f"ticket {t.conference_id}", t.ticket.reference, t.ticket.price))
-    if t.travel is not None:
-        parts.append(
-            (
-                t.travel.mode.value,
-                f"{t.travel.mode.value} {t.conference_id}",
-                t.travel.reference,
-                t.travel.price,
-            )
+def expense_lines(trip: TripView) -> list[ExpenseLine]:
+    return [
+        ExpenseLine(
+            category=part.step.name,
+            description=f"{part.step.name} {trip.conference_id}",
+            reference=part.item.reference,
+            price=part.item.price,
         )
-    if t.hotel is not None:
-        parts.append(("hotel", f"hotel {t.conference_id}", t.hotel.reference, t.hotel.price))
-    return parts
+        for part in booked_parts(trip)
+    ]

@@ -10,7 +10,6 @@ can rewind it) rather than end quietly with the money kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
@@ -19,7 +18,7 @@ from booking.activity_io import Activity, RefundOrder, RefundOutcome
 from booking.events import PaymentEvent, parse_event_payload
 from booking.orchestration import LATE_PAYMENT_REFUND_ORCHESTRATOR, RetryPolicy, refund_key
 from orchestrators._blueprint import bp
-from orchestrators.steps import MUST_FINISH, log, with_backoff
+from orchestrators.steps import MUST_FINISH, Steps, log, with_backoff
 
 # The booking's own snapshot is not at hand here; the contract's defaults are a sound refund policy.
 REFUND_POLICY = RetryPolicy(first_interval_ms=1000, backoff=2.0, max_interval_ms=60_000, max_attempts=8)
@@ -30,7 +29,7 @@ class RefundNotDone(Exception):
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=LATE_PAYMENT_REFUND_ORCHESTRATOR)  # type: ignore[untyped-decorator]
-def late_payment_refund(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+def late_payment_refund(context: df.DurableOrchestrationContext) -> Steps[dict[str, Any]]:
     event = PaymentEvent.model_validate(parse_event_payload(context.get_input()))
     order = RefundOrder(
         idempotency_key=refund_key(event.payment_id), payment_id=event.payment_id, reason="late_payment"

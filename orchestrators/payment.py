@@ -32,7 +32,6 @@ refunded too; later ones reach the edge's `late_payment_refund`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,13 +61,13 @@ from booking.money import Money
 from booking.orchestration import BookingInput, refund_key
 from booking.status import BookingStatus, FailureCode, PaymentStatus
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
-from orchestrators.steps import MUST_FINISH, log, with_backoff
+from orchestrators.steps import MUST_FINISH, Steps, log, with_backoff
 from orchestrators.story import BookingStory
 
 
 def request_payment(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory, total: Money
-) -> Generator[Any, Any, PaymentState]:
+) -> Steps[PaymentState]:
     payment_order = PaymentOrder(
         idempotency_key=f"{order.booking_id}:payment",
         booking_id=order.booking_id,
@@ -124,7 +123,7 @@ def collect_payment(
     story: BookingStory,
     payment: PaymentState,
     cancel: Any,
-) -> Generator[Any, Any, Money]:
+) -> Steps[Money]:
     """The amount paid, once the provider confirms the booking's total; `BookingEnded` otherwise.
     `cancel` is the booking's open wait for the traveller's cancel (kept, not created again)."""
     expected = story.total or payment.amount
@@ -175,7 +174,7 @@ def on_payment_event(
     payment: PaymentState,
     expected: Money,
     event: PaymentEvent | None,
-) -> Generator[Any, Any, Money | None]:
+) -> Steps[Money | None]:
     """The amount paid if this event settles the payment; None to keep waiting; `BookingEnded`."""
     if event is None or event.payment_id != payment.payment_id:
         yield from refund_stray(context, order, event)
@@ -194,7 +193,7 @@ def on_payment_event(
 
 def recheck(
     context: df.DurableOrchestrationContext, order: BookingInput, payment: PaymentState, expected: Money
-) -> Generator[Any, Any, Money | None]:
+) -> Steps[Money | None]:
     """One step of asking the provider: refund strays it holds, settle on the booking's payment."""
     payments = yield from list_payments(context, order)
     if payments is None:
@@ -228,7 +227,7 @@ def accept(paid: Money, expected: Money) -> Money:
 
 def settle_unpaid(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
-) -> Generator[Any, Any, None]:
+) -> Steps[None]:
     """Before a booking ends unpaid, ask the provider once more: a payment still pending is cancelled
     there (nobody may pay for a booking that has ended), and money that did arrive is refunded, under
     the booking's payment id or any other (the provider's list of the booking's payments).
@@ -264,7 +263,7 @@ def settle_unpaid(
 
 def sweep_strays(
     context: df.DurableOrchestrationContext, order: BookingInput, story: BookingStory
-) -> Generator[Any, Any, None]:
+) -> Steps[None]:
     """After a booking is shown Confirmed: refund money the provider holds for it under another
     payment id (a stray whose event never reached the booking). Later strays go to the edge."""
     payment_id = story.payment.payment_id
@@ -281,7 +280,7 @@ def sweep_strays(
 
 def cancel_payment(
     context: df.DurableOrchestrationContext, order: BookingInput, payment_id: str
-) -> Generator[Any, Any, PaymentState | None]:
+) -> Steps[PaymentState | None]:
     # Must finish like a refund: a payment left payable for an ended booking is money taken later.
     attempts = yield from with_backoff(
         context,
@@ -298,7 +297,7 @@ def cancel_payment(
 
 def list_payments(
     context: df.DurableOrchestrationContext, order: BookingInput, *, patience: timedelta | None = None
-) -> Generator[Any, Any, BookingPayments | None]:
+) -> Steps[BookingPayments | None]:
     attempts = yield from with_backoff(
         context,
         Activity.LIST_PAYMENTS,
@@ -315,7 +314,7 @@ def check_payment(
     payment_id: str,
     *,
     patience: timedelta | None = None,
-) -> Generator[Any, Any, PaymentState | None]:
+) -> Steps[PaymentState | None]:
     attempts = yield from with_backoff(
         context,
         Activity.CHECK_PAYMENT,
@@ -328,7 +327,7 @@ def check_payment(
 
 def refund(
     context: df.DurableOrchestrationContext, order: BookingInput, payment_id: str, reason: str
-) -> Generator[Any, Any, RefundOutcome | None]:
+) -> Steps[RefundOutcome | None]:
     refund_order = RefundOrder(idempotency_key=refund_key(payment_id), payment_id=payment_id, reason=reason)
     # A refund that gives up is money kept: it keeps trying as long as an undo does.
     attempts = yield from with_backoff(
@@ -342,7 +341,7 @@ def refund(
 
 def refund_stray(
     context: df.DurableOrchestrationContext, order: BookingInput, event: PaymentEvent | None
-) -> Generator[Any, Any, None]:
+) -> Steps[None]:
     """Money for this booking under another payment id can never be kept: give it back."""
     if event is None:
         log(context, logging.WARNING, "malformed payment event ignored")

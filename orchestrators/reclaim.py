@@ -2,62 +2,53 @@
 unknown (a timeout after the request was sent) may still have booked. It is re-sent with the same
 order — the same idempotency key, so the supplier answers the booking it made or makes it now — as
 patiently as an undo and waiting longer for each answer, and whatever comes back is undone (as
-patiently) before the trip falls back or fails.
+patiently, by the step's own undo) before the trip falls back or fails.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
 
-from booking.activity_io import Activity, HotelOutcome, TicketOutcome, TravelOutcome, UndoOrder
+from booking.activity_io import UndoOrder
 from booking.orchestration import RetryPolicy
+from booking.trip_steps import SupplierStep
 from booking.wire import WireModel
-from orchestrators.steps import MUST_FINISH, Attempts, log, with_backoff
-
-# Each booking activity: the outcome it answers, and the activity that undoes what it booked.
-_UNDO_OF: dict[str, tuple[type[TicketOutcome | TravelOutcome | HotelOutcome], str]] = {
-    Activity.BOOK_TICKET: (TicketOutcome, Activity.UNDO_TICKET),
-    Activity.BOOK_FLIGHT: (TravelOutcome, Activity.UNDO_FLIGHT),
-    Activity.BOOK_TRAIN: (TravelOutcome, Activity.UNDO_TRAIN),
-    Activity.BOOK_HOTEL: (HotelOutcome, Activity.UNDO_HOTEL),
-}
+from orchestrators.steps import MUST_FINISH, Attempts, Steps, log, with_backoff
 
 
 def book_step(
-    context: df.DurableOrchestrationContext, activity: str, order: WireModel, policy: RetryPolicy
-) -> Generator[Any, Any, Attempts]:
+    context: df.DurableOrchestrationContext, step: SupplierStep[Any], order: WireModel, policy: RetryPolicy
+) -> Steps[Attempts]:
     """`with_backoff` for a booking activity; when it gives up with an outcome unknown, the booking
     that may have been made is reclaimed and undone before the caller sees it gave up."""
-    attempts = yield from with_backoff(context, activity, order, policy)
+    attempts = yield from with_backoff(context, step.book, order, policy)
     if attempts.gave_up and attempts.outcome_unknown:
-        yield from reclaim(context, activity, order, policy)
+        yield from reclaim(context, step, order, policy)
     return attempts
 
 
 def reclaim(
-    context: df.DurableOrchestrationContext, activity: str, order: WireModel, policy: RetryPolicy
-) -> Generator[Any, Any, bool]:
+    context: df.DurableOrchestrationContext, step: SupplierStep[Any], order: WireModel, policy: RetryPolicy
+) -> Steps[bool]:
     """Re-send `order` (same key) until the supplier answers, then undo the booking it names; True
     when nothing is left behind. Both keep trying for `MUST_FINISH`, like every undo."""
-    outcome_model, undo_activity = _UNDO_OF[activity]
-    log(context, logging.WARNING, "%s: outcome unknown after giving up, reclaiming it", activity)
+    log(context, logging.WARNING, "%s: outcome unknown after giving up, reclaiming it", step.book)
     # Patient on both counts: retried for MUST_FINISH, and each answer waited for much longer than
     # usual (a supplier that books but answers late is exactly how this booking got lost).
     patient_order = order.model_copy(update={"patient": True})
-    resent = yield from with_backoff(context, activity, patient_order, policy, patience=MUST_FINISH)
+    resent = yield from with_backoff(context, step.book, patient_order, policy, patience=MUST_FINISH)
     if resent.gave_up:
-        log(context, logging.ERROR, "could not reclaim %s: %s", activity, resent.error)
+        log(context, logging.ERROR, "could not reclaim %s: %s", step.book, resent.error)
         return False
-    booked = outcome_model.from_wire(resent.result).booking
+    booked = step.outcome.from_wire(resent.result).booking
     if booked is None:
         return True  # the supplier made no booking under this key (and, idempotent, will not now)
     undone = yield from with_backoff(
         context,
-        undo_activity,
+        step.undo,
         UndoOrder(reference=booked.reference, patient=True),
         policy,
         patience=MUST_FINISH,
@@ -65,5 +56,5 @@ def reclaim(
     if undone.gave_up:
         log(context, logging.ERROR, "could not undo reclaimed %s: %s", booked.reference, undone.error)
         return False
-    log(context, logging.INFO, "%s: reclaimed %s and undid it", activity, booked.reference)
+    log(context, logging.INFO, "%s: reclaimed %s and undid it", step.book, booked.reference)
     return True

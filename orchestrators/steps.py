@@ -10,18 +10,21 @@ import logging
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
+from booking.activity_io import Activity
 from booking.errors import outcome_unknown_from_failure, retry_after_from_failure
 from booking.orchestration import RetryPolicy
 from booking.wire import WireModel
 
 logger = logging.getLogger("orchestrators")
 
-# What a step generator yields to the SDK and receives back: durable tasks and their results.
-Steps = Generator[Any, Any, Any]
+T = TypeVar("T")
+# An orchestrator step: a generator that yields durable tasks to the SDK, receives their results, and
+# returns a T. Steps compose with `yield from`.
+Steps = Generator[Any, Any, T]
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,12 @@ MUST_FINISH = timedelta(hours=24)
 
 def with_backoff(
     context: df.DurableOrchestrationContext,
-    activity: str,
+    activity: Activity,
     order: WireModel,
     policy: RetryPolicy,
     *,
     patience: timedelta | None = None,
-) -> Generator[Any, Any, Attempts]:
+) -> Steps[Attempts]:
     """Call `activity` until it returns, waiting first × backoff^n (capped, or a longer Retry-After)
     on a durable timer between failures, at most `policy.max_attempts` times — or, with `patience`,
     for at least that long (orchestration time) as well.

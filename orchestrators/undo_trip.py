@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
@@ -10,11 +9,12 @@ import azure.durable_functions as df
 from booking.orchestration import UNDO_TRIP_ORCHESTRATOR, UndoTripInput
 from booking.status import TripStatus
 from orchestrators._blueprint import bp
+from orchestrators.steps import Steps
 from orchestrators.undo import all_undone, undo_bookings
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=UNDO_TRIP_ORCHESTRATOR)  # type: ignore[untyped-decorator]
-def undo_trip(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+def undo_trip(context: df.DurableOrchestrationContext) -> Steps[dict[str, Any]]:
     order = UndoTripInput.from_wire(context.get_input())
     trip = yield from undo_bookings(context, order.trip, order.retry)
     # A trip whose undo did not complete stays visible as Failed rather than claiming Undone; its
