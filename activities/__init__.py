@@ -1,49 +1,59 @@
 """Activities: one per supplier action, each idempotent (the key comes in its order) and each
 answering a business outcome as a result, raising only for transient failures.
 
-`bp` registers every activity under its durable name from `booking.Activity`; the functions stay
-plain async callables, so tests call them directly.
+`activity_functions` builds every activity over injected supplier clients; `ACTIVITIES` are the
+production ones (clients from the settings), which `bp` registers under their durable names.
 """
 
-from collections.abc import Awaitable, Callable
+from __future__ import annotations
+
 from typing import Any
 
 import azure.durable_functions as df
 
-from activities.expenses import report_expenses
-from activities.hotel import book_hotel, undo_hotel
-from activities.payment import (
-    cancel_payment,
-    check_payment,
-    list_payments,
-    refund_payment,
-    request_payment,
+from activities import bookings, expenses, payment
+from activities.activity import ActivityFunction, Body, activity
+from activities.clients import ClientsFor, SupplierClients
+from booking.activity_io import (
+    Activity,
+    CancelPaymentOrder,
+    CheckPaymentOrder,
+    ExpenseOrder,
+    HotelOrder,
+    ListPaymentsOrder,
+    PaymentOrder,
+    RefundOrder,
+    TicketOrder,
+    TravelOrder,
+    UndoOrder,
 )
-from activities.ticket import book_ticket, undo_ticket
-from activities.travel import book_flight, book_train, undo_flight, undo_train
-from booking.activity_io import Activity
+from booking.trip_steps import FLIGHT, HOTEL, SUPPLIER_STEPS, TICKET, TRAIN
+from booking.wire import WireModel
+
+
+def activity_functions(clients_for: ClientsFor) -> dict[Activity, ActivityFunction]:
+    """Every activity by its durable name, over the clients `clients_for(patient)` gives."""
+    bodies: list[tuple[Activity, type[WireModel], Body[Any]]] = [
+        (TICKET.book, TicketOrder, bookings.book_ticket),
+        (FLIGHT.book, TravelOrder, bookings.book_travel(FLIGHT)),
+        (TRAIN.book, TravelOrder, bookings.book_travel(TRAIN)),
+        (HOTEL.book, HotelOrder, bookings.book_hotel),
+        *((step.undo, UndoOrder, bookings.undo(step)) for step in SUPPLIER_STEPS),
+        (Activity.REQUEST_PAYMENT, PaymentOrder, payment.request_payment),
+        (Activity.CHECK_PAYMENT, CheckPaymentOrder, payment.check_payment),
+        (Activity.LIST_PAYMENTS, ListPaymentsOrder, payment.list_payments),
+        (Activity.CANCEL_PAYMENT, CancelPaymentOrder, payment.cancel_payment),
+        (Activity.REFUND_PAYMENT, RefundOrder, payment.refund_payment),
+        (Activity.REPORT_EXPENSES, ExpenseOrder, expenses.report_expenses),
+    ]
+    return {name: activity(name, order_type, body, clients_for) for name, order_type, body in bodies}
+
+
+ACTIVITIES = activity_functions(SupplierClients.from_settings)
 
 bp = df.Blueprint()
-
-ACTIVITIES: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = {
-    Activity.BOOK_TICKET: book_ticket,
-    Activity.UNDO_TICKET: undo_ticket,
-    Activity.BOOK_FLIGHT: book_flight,
-    Activity.UNDO_FLIGHT: undo_flight,
-    Activity.BOOK_TRAIN: book_train,
-    Activity.UNDO_TRAIN: undo_train,
-    Activity.BOOK_HOTEL: book_hotel,
-    Activity.UNDO_HOTEL: undo_hotel,
-    Activity.REQUEST_PAYMENT: request_payment,
-    Activity.CHECK_PAYMENT: check_payment,
-    Activity.LIST_PAYMENTS: list_payments,
-    Activity.CANCEL_PAYMENT: cancel_payment,
-    Activity.REFUND_PAYMENT: refund_payment,
-    Activity.REPORT_EXPENSES: report_expenses,
-}
-
 for _name, _function in ACTIVITIES.items():
     # The worker passes the input as the keyword named by the binding: every activity takes `order`.
     bp.activity_trigger(input_name="order", activity=_name)(_function)
 
-__all__ = ["ACTIVITIES", "bp"]
+__all__ = ["ACTIVITIES", "activity_functions", "bp"]

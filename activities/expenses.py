@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import suppliers
 from activities import suppliers_map as to
-from activities.http import supplier_http
+from activities.clients import SupplierClients
 from booking.activity_io import ExpenseOrder, ExpenseReported
-from booking.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
-def _client() -> suppliers.ExpenseClient:
-    return suppliers.ExpenseClient(supplier_http(str(get_settings().expense_api_url)))
-
-
-async def report_expenses(order: Any) -> dict[str, Any]:
-    report = ExpenseOrder.from_wire(order)
+async def report_expenses(report: ExpenseOrder, clients: SupplierClients) -> ExpenseReported:
     lines = [
         suppliers.ExpenseLine(
             category=line.category,
@@ -30,9 +23,8 @@ async def report_expenses(order: Any) -> dict[str, Any]:
         )
         for line in report.lines
     ]
-    async with to.supplier_errors():
-        filed = await _client().submit(
-            report.booking_id, to.traveller(report.traveller), lines, idempotency_key=report.idempotency_key
-        )
+    filed = await clients.expense.submit(
+        report.booking_id, to.traveller(report.traveller), lines, idempotency_key=report.idempotency_key
+    )
     log.info("expenses %s filed for booking %s", filed.reference, report.booking_id)
-    return ExpenseReported(reference=filed.reference, total=to.money(filed.total)).to_wire()
+    return ExpenseReported(reference=filed.reference, total=to.money(filed.total))

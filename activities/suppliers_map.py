@@ -1,38 +1,12 @@
-"""Translation between the booking domain and the supplier clients, in both directions.
-
-Supplier errors become booking errors here: a transient failure raises `TransientSupplierError`,
-whose message carries the supplier's Retry-After and whether the outcome is unknown (the call may
-have been carried out without an answer) to the orchestrator (the only channel there is).
-"""
+"""Translation between the booking domain's models and the supplier clients' models, both ways
+(the errors are mapped in `activities.activity`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
-
 import suppliers
 from booking.activity_io import Conference, HotelBooking, Leg, PaymentState, TicketBooking, TravelBooking
-from booking.errors import SupplierProtocolError, TransientSupplierError
 from booking.money import Money
 from booking.request import Traveller
-
-
-@asynccontextmanager
-async def supplier_errors() -> AsyncIterator[None]:
-    try:
-        yield
-    except suppliers.SupplierUnavailable as exc:
-        retry_after = None if exc.retry_after is None else timedelta(seconds=exc.retry_after)
-        raise TransientSupplierError(
-            exc.supplier, _message(exc), retry_after=retry_after, outcome_unknown=exc.outcome_unknown
-        ) from None
-    except suppliers.SupplierProtocolError as exc:
-        raise SupplierProtocolError(exc.supplier, _message(exc)) from None
-
-
-def _message(exc: suppliers.SupplierError) -> str:
-    return str(exc).removeprefix(f"{exc.supplier}: ")
 
 
 def traveller(t: Traveller) -> suppliers.Traveller:

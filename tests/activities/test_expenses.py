@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from activities.expenses import report_expenses
+from activities import ACTIVITIES
 from booking import ExpenseReported
+from booking.activity_io import Activity
 from tests.activities.conftest import traveller
+
+report_expenses = ACTIVITIES[Activity.REPORT_EXPENSES]
 
 
 async def test_files_one_report_per_key(suppliers_up, email):

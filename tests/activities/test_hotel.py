@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from activities.hotel import book_hotel, undo_hotel
+from activities import ACTIVITIES
 from booking import HotelOutcome, UndoOutcome
+from booking.activity_io import Activity
 from tests.activities.conftest import key, traveller
+
+book_hotel = ACTIVITIES[Activity.BOOK_HOTEL]
+undo_hotel = ACTIVITIES[Activity.UNDO_HOTEL]
 
 
 def order(email: str) -> dict:

@@ -6,11 +6,17 @@ import uuid
 
 import pytest
 
-from activities.payment import cancel_payment, check_payment, list_payments, refund_payment, request_payment
+from activities import ACTIVITIES
 from booking import PaymentState, RefundOutcome
-from booking.activity_io import BookingPayments
+from booking.activity_io import Activity, BookingPayments
 from booking.errors import SupplierProtocolError
 from tests.activities.conftest import traveller
+
+cancel_payment = ACTIVITIES[Activity.CANCEL_PAYMENT]
+check_payment = ACTIVITIES[Activity.CHECK_PAYMENT]
+list_payments = ACTIVITIES[Activity.LIST_PAYMENTS]
+refund_payment = ACTIVITIES[Activity.REFUND_PAYMENT]
+request_payment = ACTIVITIES[Activity.REQUEST_PAYMENT]
 
 # Nothing listens here: the sandbox's webhook deliveries simply fail, which these tests do not need.
 CALLBACK = "http://127.0.0.1:9/api/webhooks/payments"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from activities.ticket import book_ticket, undo_ticket
+from activities import ACTIVITIES
 from booking import TicketOutcome, UndoOutcome
+from booking.activity_io import Activity
 from tests.activities.conftest import key, traveller
+
+book_ticket = ACTIVITIES[Activity.BOOK_TICKET]
+undo_ticket = ACTIVITIES[Activity.UNDO_TICKET]
 
 
 async def test_books_once_per_key_and_undoes(suppliers_up, email):

@@ -7,11 +7,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from activities.travel import book_flight, book_train, undo_flight, undo_train
+from activities import ACTIVITIES
 from booking import TravelOrder, TravelOutcome, UndoOutcome
+from booking.activity_io import Activity
 from booking.errors import TransientSupplierError, outcome_unknown_from_failure, retry_after_from_failure
 from booking.settings import get_settings
 from tests.activities.conftest import key, traveller
+
+book_flight = ACTIVITIES[Activity.BOOK_FLIGHT]
+book_train = ACTIVITIES[Activity.BOOK_TRAIN]
+undo_flight = ACTIVITIES[Activity.UNDO_FLIGHT]
+undo_train = ACTIVITIES[Activity.UNDO_TRAIN]
 
 
 def order(email: str, step: str = "flight", origin: str = "BER") -> dict:
