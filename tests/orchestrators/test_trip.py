@@ -40,7 +40,7 @@ def test_books_ticket_then_flight_for_the_conference_dates_then_hotel_for_the_tr
     assert (trip["hotel"]["checkIn"], trip["hotel"]["checkOut"]) == ("2027-06-02", "2027-06-05")
     assert trip["hotel"]["price"] == {"amount": "435.00", "currency": "EUR"}
     assert suppliers.kinds() == ["flight", "hotel", "ticket"]
-    keys = sorted(b["key"] for b in suppliers.bookings.values())
+    keys = sorted(b.key for b in suppliers.bookings.values())
     assert keys == [f"{TRIP_ID}:flight", f"{TRIP_ID}:hotel", f"{TRIP_ID}:ticket"]
 
 
@@ -152,8 +152,8 @@ def test_a_flight_booked_behind_every_timeout_is_reclaimed_by_its_key_and_undone
     assert trip["status"] == "Booked" and trip["travel"]["mode"] == "train"
     # The normal attempts, then the re-send that gets the hidden booking back by the same key.
     assert suppliers.calls["book_flight"] == POLICY.max_attempts + 1
-    flights = [b for b in suppliers.bookings.values() if b["kind"] == "flight"]
-    assert [(b["key"], b["status"]) for b in flights] == [(f"{TRIP_ID}:flight", "undone")]
+    flights = [b for b in suppliers.bookings.values() if b.kind == "flight"]
+    assert [(b.key, b.status) for b in flights] == [(f"{TRIP_ID}:flight", "undone")]
     assert suppliers.kinds() == ["hotel", "ticket", "train"]
     # Undone before the trip moves on: nothing is left behind whatever happens next.
     flight_calls = [c for c in suppliers.sequence if c in ("book_flight", "undo_flight", "book_train")]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
@@ -20,9 +21,36 @@ from booking import (
     Activity,
     BookingInput,
     BookingRequest,
+    CancelPaymentOrder,
+    CheckPaymentOrder,
+    Conference,
+    ExpenseOrder,
+    ExpenseReported,
+    Failure,
+    FailureCode,
+    HotelBooking,
+    HotelOrder,
+    HotelOutcome,
+    Leg,
+    Money,
     OrchestrationSettings,
+    PaymentOrder,
+    PaymentState,
+    RefundOrder,
+    RefundOutcome,
     RetryPolicy,
+    TicketBooking,
+    TicketOrder,
+    TicketOutcome,
+    TravelBooking,
+    TravelMode,
+    TravelOrder,
+    TravelOutcome,
+    UndoOrder,
+    UndoOutcome,
+    total_of,
 )
+from booking.activity_io import BookingPayments, ListPaymentsOrder
 from booking.errors import TransientSupplierError
 from devhost.history import EventType, parse_ts
 from devhost.testing import DurableHarness
@@ -32,13 +60,15 @@ CONFERENCES = {
     "europython-prague-2027": ("Prague", "PRG", dt.date(2027, 7, 12), dt.date(2027, 7, 18), "650.00"),
     "ndc-oslo-2027": ("Oslo", "OSL", dt.date(2027, 5, 24), dt.date(2027, 5, 28), "1490.00"),
 }
+B = TypeVar("B")
+
 FLIGHT_PRICE = Decimal("189.00")
 TRAIN_PRICE = Decimal("99.00")
 NIGHT_PRICE = Decimal("145.00")
 
 
-def money(amount: Decimal | str) -> dict[str, str]:
-    return {"amount": f"{Decimal(amount):.2f}", "currency": "EUR"}
+def money(amount: Decimal | str) -> Money:
+    return Money(amount=Decimal(amount), currency="EUR")
 
 
 def make_app() -> df.DFApp:
@@ -98,7 +128,7 @@ class Suppliers:
     # Other payments the provider holds for the booking (a stray that took money): id -> status.
     stray_payments: dict[str, str] = field(default_factory=dict)
 
-    bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bookings: dict[str, SupplierBooking] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     sequence: list[str] = field(default_factory=list)  # every activity call, in order
     orders: list[tuple[str, Any]] = field(default_factory=list)  # (activity, its input), in order
@@ -138,67 +168,78 @@ class Suppliers:
 
     # --- what tests assert on ------------------------------------------------------------------
     def active(self) -> list[str]:
-        return [ref for ref, b in self.bookings.items() if b["status"] == "active"]
+        return [ref for ref, b in self.bookings.items() if b.status == "active"]
 
     def kinds(self, status: str = "active") -> list[str]:
-        return sorted(b["kind"] for b in self.bookings.values() if b["status"] == status)
+        return sorted(b.kind for b in self.bookings.values() if b.status == status)
 
-    # --- supplier stand-ins --------------------------------------------------------------------
-    def _book(self, kind: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
-        for ref, b in self.bookings.items():  # idempotent: the same key books once
-            if b["key"] == key:
-                return self._answer(kind, b["body"] | {"reference": ref})
+    # --- supplier stand-ins: they answer the activities' own outcome models ---------------------
+    def _book(self, kind: str, key: str, make: Callable[[str], B]) -> B:
+        for b in self.bookings.values():  # idempotent: the same key books once
+            if b.key == key:
+                return self._answer(kind, b.booked)
         ref = f"{kind[:2].upper()}-{len(self.bookings) + 1}"
-        self.bookings[ref] = {"kind": kind, "status": "active", "key": key, "body": body}
-        return self._answer(kind, body | {"reference": ref})
+        booked = make(ref)
+        self.bookings[ref] = SupplierBooking(kind=kind, key=key, booked=booked)
+        return self._answer(kind, booked)
 
-    def _answer(self, kind: str, booked: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, kind: str, booked: Any) -> Any:
         if self.lost_answers[kind] > 0:
             self.lost_answers[kind] -= 1
             raise TransientSupplierError(kind, "POST /bookings timed out (ReadTimeout)", outcome_unknown=True)
         return booked
 
-    def book_ticket(self, order: dict[str, Any]) -> dict[str, Any]:
-        conference = CONFERENCES.get(order["conferenceId"])
+    def book_ticket(self, wire: Any) -> dict[str, Any]:
+        order = TicketOrder.from_wire(wire)
+        conference = CONFERENCES.get(order.conference_id)
         if conference is None:
-            return {"failure": {"code": "conference_not_found", "message": "no such conference"}}
+            return TicketOutcome(
+                failure=failure(FailureCode.CONFERENCE_NOT_FOUND, "no such conference")
+            ).to_wire()
         city, airport, start, end, price = conference
-        body = {
-            "price": money(price),
-            "conference": {
-                "conferenceId": order["conferenceId"],
-                "name": order["conferenceId"],
-                "city": city,
-                "airport": airport,
-                "startDate": start.isoformat(),
-                "endDate": end.isoformat(),
-            },
-        }
-        return {"booking": self._book("ticket", order["idempotencyKey"], body)}
+        booked = Conference(
+            conference_id=order.conference_id,
+            name=order.conference_id,
+            city=city,
+            airport=airport,
+            start_date=start,
+            end_date=end,
+        )
+        ticket = self._book(
+            "ticket",
+            order.idempotency_key,
+            lambda ref: TicketBooking(reference=ref, price=money(price), conference=booked),
+        )
+        return TicketOutcome(booking=ticket).to_wire()
 
-    def _travel(self, mode: str, order: dict[str, Any], price: Decimal) -> dict[str, Any]:
-        out = dt.date.fromisoformat(order["outboundDate"])
-        back = dt.date.fromisoformat(order["returnDate"])
+    def _travel(self, mode: TravelMode, order: TravelOrder, price: Decimal) -> dict[str, Any]:
+        def leg(day: dt.date, src: str, dst: str) -> Leg:
+            return Leg.model_validate(
+                {
+                    "number": f"{mode.value[:2].upper()} 1",
+                    "from": src,
+                    "to": dst,
+                    "departure": dt.datetime.combine(day, dt.time(7, 10), dt.UTC),
+                    "arrival": dt.datetime.combine(day, dt.time(9, 35), dt.UTC),
+                }
+            )
 
-        def leg(day: dt.date, src: str, dst: str) -> dict[str, Any]:
-            return {
-                "number": f"{mode[:2].upper()} 1",
-                "from": src,
-                "to": dst,
-                "departure": f"{day.isoformat()}T07:10:00Z",
-                "arrival": f"{day.isoformat()}T09:35:00Z",
-            }
+        def travel(ref: str) -> TravelBooking:
+            return TravelBooking.model_validate(
+                {
+                    "mode": mode,
+                    "reference": ref,
+                    "outbound": leg(order.outbound_date, order.origin, order.destination),
+                    "return": leg(order.return_date, order.destination, order.origin),
+                    "price": money(price),
+                }
+            )
 
-        body = {
-            "mode": mode,
-            "outbound": leg(out, order["origin"], order["destination"]),
-            "return": leg(back, order["destination"], order["origin"]),
-            "price": money(price),
-        }
-        return {"booking": self._book(mode, order["idempotencyKey"], body)}
+        return TravelOutcome(booking=self._book(mode.value, order.idempotency_key, travel)).to_wire()
 
-    def book_flight(self, order: dict[str, Any]) -> dict[str, Any]:
-        key = order["idempotencyKey"]
+    def book_flight(self, wire: Any) -> dict[str, Any]:
+        order = TravelOrder.from_wire(wire)
+        key = order.idempotency_key
         if self.flight_429_after is not None and self._failures[key + ":429"] == 0:
             self._failures[key + ":429"] += 1
             raise TransientSupplierError("airline", "429 rate_limited", retry_after=self.flight_429_after)
@@ -207,75 +248,77 @@ class Suppliers:
         if self.airline_down or self._failures[key] < self.flight_503s:
             self._failures[key] += 1
             raise TransientSupplierError("airline", "503 unavailable")
-        if order["origin"] in self.no_flight_from:
-            return {"failure": {"code": "no_travel_route", "message": "no flight"}}
-        return self._travel("flight", order, FLIGHT_PRICE)
+        if order.origin in self.no_flight_from:
+            return TravelOutcome(failure=failure(FailureCode.NO_TRAVEL_ROUTE, "no flight")).to_wire()
+        return self._travel(TravelMode.FLIGHT, order, FLIGHT_PRICE)
 
-    def book_train(self, order: dict[str, Any]) -> dict[str, Any]:
-        if order["origin"] in self.no_train_from:
-            return {"failure": {"code": "no_travel_route", "message": "no train"}}
-        return self._travel("train", order, TRAIN_PRICE)
+    def book_train(self, wire: Any) -> dict[str, Any]:
+        order = TravelOrder.from_wire(wire)
+        if order.origin in self.no_train_from:
+            return TravelOutcome(failure=failure(FailureCode.NO_TRAVEL_ROUTE, "no train")).to_wire()
+        return self._travel(TravelMode.TRAIN, order, TRAIN_PRICE)
 
-    def book_hotel(self, order: dict[str, Any]) -> dict[str, Any]:
-        if order["city"] in self.sold_out_cities:
-            return {"failure": {"code": "hotel_unavailable", "message": "sold out"}}
-        nights = (dt.date.fromisoformat(order["checkOut"]) - dt.date.fromisoformat(order["checkIn"])).days
-        body = {
-            "hotelName": f"Hotel {order['city']}",
-            "checkIn": order["checkIn"],
-            "checkOut": order["checkOut"],
-            "price": money(NIGHT_PRICE * nights),
-        }
-        return {"booking": self._book("hotel", order["idempotencyKey"], body)}
+    def book_hotel(self, wire: Any) -> dict[str, Any]:
+        order = HotelOrder.from_wire(wire)
+        if order.city in self.sold_out_cities:
+            return HotelOutcome(failure=failure(FailureCode.HOTEL_UNAVAILABLE, "sold out")).to_wire()
+        nights = (order.check_out - order.check_in).days
+        hotel = self._book(
+            "hotel",
+            order.idempotency_key,
+            lambda ref: HotelBooking(
+                reference=ref,
+                hotel_name=f"Hotel {order.city}",
+                check_in=order.check_in,
+                check_out=order.check_out,
+                price=money(NIGHT_PRICE * nights),
+            ),
+        )
+        return HotelOutcome(booking=hotel).to_wire()
 
-    def undo(self, order: dict[str, Any]) -> dict[str, Any]:
-        ref = order["reference"]
+    def undo(self, wire: Any) -> dict[str, Any]:
+        ref = UndoOrder.from_wire(wire).reference
         if self._failures["undo:" + ref] < self.undo_503s:
             self._failures["undo:" + ref] += 1
             raise TransientSupplierError("supplier", "503 unavailable")
         booking = self.bookings.get(ref)
         if booking is None:
-            return {"reference": ref, "found": False}
-        if booking["status"] == "active":
-            self.undo_order.append(booking["kind"])
-        booking["status"] = "undone"
-        return {"reference": ref, "found": True}
+            return UndoOutcome(reference=ref, found=False).to_wire()
+        if booking.status == "active":
+            self.undo_order.append(booking.kind)
+        booking.status = "undone"
+        return UndoOutcome(reference=ref, found=True).to_wire()
 
-    def request_payment(self, order: dict[str, Any]) -> dict[str, Any]:
-        if not self.payments or self.payments[-1]["key"] != order["idempotencyKey"]:
-            self.payments.append({"key": order["idempotencyKey"], "amount": order["amount"], "id": "pay_1"})
-        return self._payment_state()
+    def request_payment(self, wire: Any) -> dict[str, Any]:
+        order = PaymentOrder.from_wire(wire)
+        if not self.payments or self.payments[-1]["key"] != order.idempotency_key:
+            self.payments.append({"key": order.idempotency_key, "amount": wire["amount"], "id": "pay_1"})
+        return self._payment_state().to_wire()
 
-    def _payment_state(self) -> dict[str, Any]:
-        amount = self.payments[-1]["amount"] if self.paid_amount is None else money(self.paid_amount)
-        return {
-            "paymentId": "pay_1",
-            "status": self.payment_status,
-            "amount": amount,
-            "checkoutUrl": "http://sandbox/payment/checkout/pay_1",
-        }
+    def _payment_state(self) -> PaymentState:
+        requested = Money.from_wire(self.payments[-1]["amount"])
+        amount = requested if self.paid_amount is None else money(self.paid_amount)
+        return payment_state("pay_1", self.payment_status, amount, "http://sandbox/payment/checkout/pay_1")
 
-    def check_payment(self, order: dict[str, Any]) -> dict[str, Any]:
-        assert order["paymentId"] == "pay_1"
-        return self._payment_state()
+    def check_payment(self, wire: Any) -> dict[str, Any]:
+        assert CheckPaymentOrder.from_wire(wire).payment_id == "pay_1"
+        return self._payment_state().to_wire()
 
-    def cancel_payment(self, order: dict[str, Any]) -> dict[str, Any]:
-        assert order["paymentId"] == "pay_1"
+    def cancel_payment(self, wire: Any) -> dict[str, Any]:
+        assert CancelPaymentOrder.from_wire(wire).payment_id == "pay_1"
         if self.payment_status == "pending":
             self.payment_status = "cancelled"
-        return self._payment_state()
+        return self._payment_state().to_wire()
 
-    def list_payments(self, order: dict[str, Any]) -> dict[str, Any]:
+    def list_payments(self, wire: Any) -> dict[str, Any]:
+        ListPaymentsOrder.from_wire(wire)
         own = [self._payment_state()] if self.payments else []
-        strays = [
-            {"paymentId": pid, "status": status, "amount": money("5.00")}
-            for pid, status in self.stray_payments.items()
-        ]
-        return {"payments": own + strays}
+        strays = [payment_state(pid, status, money("5.00")) for pid, status in self.stray_payments.items()]
+        return BookingPayments(payments=own + strays).to_wire()
 
-    def refund_payment(self, order: dict[str, Any]) -> dict[str, Any]:
-        self.refunds.append(order)
-        payment_id = order["paymentId"]
+    def refund_payment(self, wire: Any) -> dict[str, Any]:
+        self.refunds.append(wire)
+        payment_id = RefundOrder.from_wire(wire).payment_id
         if payment_id == "pay_1":
             refundable = self.payment_status == "succeeded"
             if refundable:
@@ -284,12 +327,38 @@ class Suppliers:
             refundable = self.stray_payments.get(payment_id) == "succeeded"
             if refundable:
                 self.stray_payments[payment_id] = "refunded"
-        return {"paymentId": payment_id, "refunded": refundable}
+        return RefundOutcome(payment_id=payment_id, refunded=refundable).to_wire()
 
-    def report_expenses(self, order: dict[str, Any]) -> dict[str, Any]:
-        self.expenses.append(order)
-        total = sum(Decimal(line["price"]["amount"]) for line in order["lines"])
-        return {"reference": "EX-1", "total": money(total)}
+    def report_expenses(self, wire: Any) -> dict[str, Any]:
+        self.expenses.append(wire)
+        order = ExpenseOrder.from_wire(wire)
+        return ExpenseReported(
+            reference="EX-1", total=total_of((line.price for line in order.lines), "EUR")
+        ).to_wire()
+
+
+@dataclass
+class SupplierBooking:
+    """One booking a stand-in supplier holds: its kind (ticket, flight, train, hotel), the idempotency
+    key it was made under, whether it is still active, and what the activity answered."""
+
+    kind: str
+    key: str
+    booked: Any
+    status: str = "active"
+
+
+def failure(code: FailureCode, message: str) -> Failure:
+    return Failure(code=code, message=message)
+
+
+def payment_state(
+    payment_id: str, status: str, amount: Money, checkout_url: str | None = None
+) -> PaymentState:
+    # `status` is the provider's word for it (a scenario knob): the model checks it is one it knows.
+    return PaymentState.model_validate(
+        {"payment_id": payment_id, "status": status, "amount": amount, "checkout_url": checkout_url}
+    )
 
 
 def payment_event(
