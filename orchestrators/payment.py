@@ -60,8 +60,9 @@ from booking.events import (
 from booking.money import Money
 from booking.orchestration import BookingInput, refund_key
 from booking.status import BookingStatus, FailureCode, PaymentStatus
+from booking.wire import WireModel
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
-from orchestrators.steps import MUST_FINISH, Steps, log, with_backoff
+from orchestrators.steps import MUST_FINISH, Attempts, Steps, log, with_backoff
 from orchestrators.story import BookingStory
 
 
@@ -282,13 +283,8 @@ def cancel_payment(
     context: df.DurableOrchestrationContext, order: BookingInput, payment_id: str
 ) -> Steps[PaymentState | None]:
     # Must finish like a refund: a payment left payable for an ended booking is money taken later.
-    attempts = yield from with_backoff(
-        context,
-        Activity.CANCEL_PAYMENT,
-        CancelPaymentOrder(payment_id=payment_id),
-        order.settings.retry,
-        patience=MUST_FINISH,
-    )
+    request = CancelPaymentOrder(payment_id=payment_id)
+    attempts = yield from ask_provider(context, order, Activity.CANCEL_PAYMENT, request, patience=MUST_FINISH)
     if attempts.gave_up:
         log(context, logging.ERROR, "cancel of %s failed: %s", payment_id, attempts.error)
         return None
@@ -298,13 +294,8 @@ def cancel_payment(
 def list_payments(
     context: df.DurableOrchestrationContext, order: BookingInput, *, patience: timedelta | None = None
 ) -> Steps[BookingPayments | None]:
-    attempts = yield from with_backoff(
-        context,
-        Activity.LIST_PAYMENTS,
-        ListPaymentsOrder(booking_id=order.booking_id),
-        order.settings.retry,
-        patience=patience,
-    )
+    request = ListPaymentsOrder(booking_id=order.booking_id)
+    attempts = yield from ask_provider(context, order, Activity.LIST_PAYMENTS, request, patience=patience)
     return None if attempts.gave_up else BookingPayments.from_wire(attempts.result)
 
 
@@ -315,28 +306,33 @@ def check_payment(
     *,
     patience: timedelta | None = None,
 ) -> Steps[PaymentState | None]:
-    attempts = yield from with_backoff(
-        context,
-        Activity.CHECK_PAYMENT,
-        CheckPaymentOrder(payment_id=payment_id),
-        order.settings.retry,
-        patience=patience,
-    )
+    request = CheckPaymentOrder(payment_id=payment_id)
+    attempts = yield from ask_provider(context, order, Activity.CHECK_PAYMENT, request, patience=patience)
     return None if attempts.gave_up else PaymentState.from_wire(attempts.result)
 
 
 def refund(
     context: df.DurableOrchestrationContext, order: BookingInput, payment_id: str, reason: str
 ) -> Steps[RefundOutcome | None]:
-    refund_order = RefundOrder(idempotency_key=refund_key(payment_id), payment_id=payment_id, reason=reason)
+    request = RefundOrder(idempotency_key=refund_key(payment_id), payment_id=payment_id, reason=reason)
     # A refund that gives up is money kept: it keeps trying as long as an undo does.
-    attempts = yield from with_backoff(
-        context, Activity.REFUND_PAYMENT, refund_order, order.settings.retry, patience=MUST_FINISH
-    )
+    attempts = yield from ask_provider(context, order, Activity.REFUND_PAYMENT, request, patience=MUST_FINISH)
     if attempts.gave_up:
         log(context, logging.ERROR, "refund of %s failed: %s", payment_id, attempts.error)
         return None
     return RefundOutcome.from_wire(attempts.result)
+
+
+def ask_provider(
+    context: df.DurableOrchestrationContext,
+    order: BookingInput,
+    activity: Activity,
+    request: WireModel,
+    *,
+    patience: timedelta | None = None,
+) -> Steps[Attempts]:
+    """One payment activity, retried on the booking's policy (for at least `patience`, if given)."""
+    return (yield from with_backoff(context, activity, request, order.settings.retry, patience=patience))
 
 
 def refund_stray(

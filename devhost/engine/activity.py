@@ -70,39 +70,21 @@ def failure(name: str, exc: BaseException) -> ActivityOutcome:
     msg = f"{type(exc).__name__}: {exc}"
     stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     rpc_message = f"Result: Failure\nException: {msg}\nStack: {stack}"
-    details = {
-        "$type": "System.Exception, System.Private.CoreLib",
-        "ClassName": "System.Exception",
-        "Message": f" {msg}",
-        "Data": None,
-        "InnerException": {
+    inner = _dotnet_exception(
+        {
             "$type": _RPC_EXCEPTION,
             "IsUserException": False,
             "RemoteStackTrace": stack,
             "RemoteMessage": msg,
             "RemoteTypeName": type(exc).__name__,
-            "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
-            "Message": rpc_message,
-            "Data": None,
-            "InnerException": None,
-            "HelpURL": None,
-            "StackTraceString": None,
-            "RemoteStackTraceString": None,
-            "RemoteStackIndex": 0,
-            "ExceptionMethod": None,
-            "HResult": -2146233088,
-            "Source": None,
-            "WatsonBuckets": None,
         },
-        "HelpURL": None,
-        "StackTraceString": None,
-        "RemoteStackTraceString": None,
-        "RemoteStackIndex": 0,
-        "ExceptionMethod": None,
-        "HResult": -2146233088,
-        "Source": None,
-        "WatsonBuckets": None,
-    }
+        "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
+        rpc_message,
+        inner=None,
+    )
+    details = _dotnet_exception(
+        {"$type": "System.Exception, System.Private.CoreLib"}, "System.Exception", f" {msg}", inner=inner
+    )
     return ActivityOutcome(
         ok=False, reason=f"Activity function '{name}' failed:  {msg}", details=compact_json(details)
     )
@@ -145,3 +127,29 @@ async def run_activity(
         except Exception as exc:  # noqa: BLE001 - every user error becomes TaskFailed, like the worker
             run.failed(exc)
             return failure(name, exc)
+
+
+# The fields every serialized .NET exception ends with, in Json.NET's order (PROTOCOL.md §2.6).
+_EXCEPTION_TAIL: dict[str, Any] = {
+    "HelpURL": None,
+    "StackTraceString": None,
+    "RemoteStackTraceString": None,
+    "RemoteStackIndex": 0,
+    "ExceptionMethod": None,
+    "HResult": -2146233088,
+    "Source": None,
+    "WatsonBuckets": None,
+}
+
+
+def _dotnet_exception(
+    head: dict[str, Any], class_name: str, message: str, *, inner: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        **head,
+        "ClassName": class_name,
+        "Message": message,
+        "Data": None,
+        "InnerException": inner,
+        **_EXCEPTION_TAIL,
+    }
