@@ -13,7 +13,7 @@ import azure.functions as func
 
 from booking import CANCEL_REQUESTED, BookingInput, BookingRequest, BookingStatus, CancelRequest
 from booking.errors import BookingAlreadyFinal, BookingNotFound, IdempotencyKeyReused
-from booking.orchestration import BOOKING_ORCHESTRATOR
+from booking.orchestration import BOOKING_ORCHESTRATOR, trip_instance_id
 from booking.settings import get_settings
 from clients.blueprint import endpoint
 from clients.body import check_size, is_json_content_type, parse_json, read_json
@@ -125,5 +125,24 @@ async def cancel_booking(req: func.HttpRequest, client: df.DurableOrchestrationC
         # It ended between our read and the event: report what it ended as.
         ended = current_view(await status_of(client, booking_id)).status
         raise BookingAlreadyFinal(booking_id, ended.value) from None
+    if view.status in (BookingStatus.PENDING, BookingStatus.BOOKING, BookingStatus.CANCELLING):
+        await tell_trips(client, booking_id, len(view.trips), reason)
     logger.info("booking %s: cancel requested", booking_id)
     return json_response({"bookingId": booking_id, "status": "Cancelling"}, 202)
+
+
+async def tell_trips(
+    client: df.DurableOrchestrationClient, booking_id: str, trips: int, reason: CancelRequest
+) -> None:
+    """Raise the cancel into each trip too, so none starts another step (see `orchestrators.trip`).
+    The booking already has it and decides the outcome: a trip not started yet or already done is
+    skipped, and one that cannot be told now books on and is undone by the booking afterwards."""
+    for index in range(trips):
+        try:
+            await raise_event(client, trip_instance_id(booking_id, index), CANCEL_REQUESTED, reason.to_wire())
+        except (InstanceMissing, InstanceGone):
+            pass
+        except DurableUnavailable:
+            logger.warning(
+                "booking %s: trip %d not told of the cancel; the booking undoes it", booking_id, index
+            )

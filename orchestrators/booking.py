@@ -33,8 +33,8 @@ from booking.trip_steps import booked_parts
 from booking.view import Failure, TripView
 from orchestrators._blueprint import bp
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
-from orchestrators.payment import collect_payment, request_payment, settle_unpaid, stop, sweep_strays
-from orchestrators.steps import Steps, log, with_backoff
+from orchestrators.payment import collect_payment, request_payment, settle_unpaid, sweep_strays
+from orchestrators.steps import Steps, cancel_timer, log, with_backoff
 from orchestrators.story import BookingStory
 
 
@@ -92,8 +92,9 @@ def book_trips(
 ) -> Steps[None]:
     """Book every trip in parallel; if any failed, undo the ones that booked (all or nothing) and
     end the booking with that trip's failure. A cancel accepted meanwhile ends it Cancelled before any
-    payment is asked for: the booking shows `Cancelling` at once, lets the trips finish the steps they
-    are in (a step already at a supplier cannot be called back), then undoes everything."""
+    payment is asked for: the booking shows `Cancelling` at once; the trips, told by the edge too, stop
+    before their next step (one already at a supplier finishes) and undo themselves; the booking then
+    undoes whatever is still booked."""
     children = [
         context.call_sub_orchestrator(
             TRIP_ORCHESTRATOR,
@@ -115,7 +116,7 @@ def book_trips(
         # timer due now lets this episode read the rest of the batch before the payment is requested.
         now = context.create_timer(context.current_utc_datetime)
         first = yield context.task_any([cancel, now])
-        stop(now)
+        cancel_timer(now)
     if first is cancel:
         story.publish(BookingStatus.CANCELLING)
         log(context, logging.INFO, "cancel accepted while booking: undoing once the trips are done")

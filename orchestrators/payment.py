@@ -62,7 +62,7 @@ from booking.orchestration import BookingInput, refund_key
 from booking.status import BookingStatus, FailureCode, PaymentStatus
 from booking.wire import WireModel
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
-from orchestrators.steps import MUST_FINISH, Attempts, Steps, log, with_backoff
+from orchestrators.steps import MUST_FINISH, Attempts, Steps, cancel_timer, log, with_backoff
 from orchestrators.story import BookingStory
 
 
@@ -142,7 +142,7 @@ def collect_payment(
                 if paid is not None:
                     return paid
             continue
-        stop(timer)
+        cancel_timer(timer)
         name = listener.take(winner)
         if name == CANCEL_REQUESTED:
             raise cancelled_by_traveller()
@@ -209,12 +209,6 @@ def recheck(
     if state is not None and state.status is ProviderPaymentStatus.FAILED:
         raise BookingEnded(BookingStatus.FAILED, FailureCode.PAYMENT_FAILED, "the payment failed")
     return None
-
-
-def stop(timer: Any) -> None:
-    """Cancel a timer that lost: an uncancelled timer keeps the instance Running until it fires."""
-    if not timer.is_completed:
-        timer.cancel()
 
 
 def accept(paid: Money, expected: Money) -> Money:

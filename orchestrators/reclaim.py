@@ -20,11 +20,17 @@ from orchestrators.steps import MUST_FINISH, Attempts, Steps, log, with_backoff
 
 
 def book_step(
-    context: df.DurableOrchestrationContext, step: SupplierStep[Any], order: WireModel, policy: RetryPolicy
+    context: df.DurableOrchestrationContext,
+    step: SupplierStep[Any],
+    order: WireModel,
+    policy: RetryPolicy,
+    *,
+    stop: Any = None,
 ) -> Steps[Attempts]:
-    """`with_backoff` for a booking activity; when it gives up with an outcome unknown, the booking
-    that may have been made is reclaimed and undone before the caller sees it gave up."""
-    attempts = yield from with_backoff(context, step.book, order, policy)
+    """`with_backoff` for a booking activity (stopped early by `stop`); when it gives up with an
+    outcome unknown, the booking that may have been made is reclaimed and undone before the caller
+    sees it gave up — stopped or not: a cancel must not leave a booking behind either."""
+    attempts = yield from with_backoff(context, step.book, order, policy, stop=stop)
     if attempts.gave_up and attempts.outcome_unknown:
         yield from reclaim(context, step, order, policy)
     return attempts

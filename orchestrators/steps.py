@@ -39,6 +39,7 @@ class Attempts:
     error: str | None
     count: int
     outcome_unknown: bool = False
+    stopped: bool = False  # given up early because `stop` completed (no more attempts were made)
 
     @property
     def gave_up(self) -> bool:
@@ -58,10 +59,15 @@ def with_backoff(
     policy: RetryPolicy,
     *,
     patience: timedelta | None = None,
+    stop: Any = None,
 ) -> Steps[Attempts]:
     """Call `activity` until it returns, waiting first × backoff^n (capped, or a longer Retry-After)
     on a durable timer between failures, at most `policy.max_attempts` times — or, with `patience`,
     for at least that long (orchestration time) as well.
+
+    `stop` (a durable task, e.g. the wait for a cancel): once it completes no further attempt starts
+    and a backoff ends at once (`Attempts.stopped`). An attempt already running still finishes: a
+    request already at a supplier cannot be called back, so its outcome is what the caller gets.
 
     The SDK's `call_activity_with_retry` retries at a constant interval and cannot see a Retry-After,
     so the loop is the app's own. Activities return business outcomes and raise only for transient
@@ -73,11 +79,20 @@ def with_backoff(
     unknown = False
     while True:
         attempt += 1
+        call = context.call_activity(activity, payload)
+        if stop is not None and not stop.is_completed:
+            # Yielded beside the call so the stop registers and wakes this step (a wait counts only
+            # once yielded, PROTOCOL.md §30); the call is then awaited to its end either way.
+            yield context.task_any([call, stop])
         try:
-            result = yield context.call_activity(activity, payload)
+            result = yield call
         except Exception as exc:  # an activity failure, thrown into the generator by the SDK
             error = first_line(str(exc))
             unknown = unknown or outcome_unknown_from_failure(str(exc))
+            if stop is not None and stop.is_completed:
+                return Attempts(
+                    result=None, error=error, count=attempt, outcome_unknown=unknown, stopped=True
+                )
             spent = attempt >= policy.max_attempts
             if spent and (patience is None or context.current_utc_datetime - started >= patience):
                 log(context, logging.WARNING, "%s gave up after %d attempts: %s", activity, attempt, error)
@@ -85,9 +100,25 @@ def with_backoff(
             backoff = policy.patient() if spent else policy
             delay = backoff.delay(attempt, retry_after_from_failure(str(exc)))
             log(context, logging.INFO, "%s failed (attempt %d), retry in %s", activity, attempt, delay)
-            yield context.create_timer(context.current_utc_datetime + delay)
+            timer = context.create_timer(context.current_utc_datetime + delay)
+            if stop is None:
+                yield timer
+                continue
+            yield context.task_any([timer, stop])
+            if stop.is_completed:
+                cancel_timer(timer)
+                return Attempts(
+                    result=None, error=error, count=attempt, outcome_unknown=unknown, stopped=True
+                )
         else:
             return Attempts(result=result, error=None, count=attempt, outcome_unknown=unknown)
+
+
+def cancel_timer(timer: Any) -> None:
+    """Cancel a timer that lost its race: an uncancelled timer keeps the instance Running until it
+    fires, and the extension's shim only moves on once the SDK reports it cancelled (PROTOCOL.md §30)."""
+    if not timer.is_completed:
+        timer.cancel()
 
 
 def log(context: df.DurableOrchestrationContext, level: int, message: str, *args: object) -> None:

@@ -9,6 +9,17 @@ the trip's compensation stack (`booking.trip_steps`). A trip that cannot finish 
 booking first, and returns a `Failed` view: it never raises, because its parent could only see a raised
 failure as a message string. A step that gives up after timeouts that may have booked first reclaims
 and undoes that booking (`orchestrators.reclaim`).
+
+A traveller's cancel reaches the trip as an event of its own: the edge raises `CancelRequested` into
+the booking and then into each trip (`clients.bookings.tell_trips`), because an orchestrator cannot
+raise an event into another instance in this SDK, and only the trip knows which step it is in. The
+trip keeps one wait for it (created once, PROTOCOL.md §30) and races it against every booking attempt
+and every retry backoff: once it has arrived, no further step or attempt starts, a backoff ends at
+once, and the stack is unwound. A call already at a supplier cannot be called back: it finishes, its
+booking goes on the stack, and is undone with the rest. A cancel ordered after a step's answer in the
+same batch of events is seen once that next step is under way (the orchestrator decides on what it
+has seen so far, or replay would differ); that step is then undone like any other. The booking does
+not depend on the trips being told: it waits for them and undoes whatever they booked.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from booking.activity_io import Conference, HotelOrder, TicketOrder, TravelBooking, TravelOrder
+from booking.events import CANCEL_REQUESTED
 from booking.orchestration import TRIP_ORCHESTRATOR, TripInput
 from booking.status import FailureCode, TripStatus
 from booking.trip_steps import FLIGHT, HOTEL, TICKET, TRAIN, OutcomeT, SupplierStep
@@ -30,7 +42,7 @@ from orchestrators._blueprint import bp
 from orchestrators.outcomes import TripFailed
 from orchestrators.reclaim import book_step
 from orchestrators.steps import Steps, log
-from orchestrators.undo import undo_bookings
+from orchestrators.undo import all_undone, undo_bookings
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=TRIP_ORCHESTRATOR)  # type: ignore[untyped-decorator]
@@ -52,12 +64,19 @@ def trip(context: df.DurableOrchestrationContext) -> Steps[dict[str, Any]]:
         except Exception:
             failed = defect()
         log(context, logging.INFO, "trip %d failed: %s", run.order.index, failed.failure.code)
+        if failed.failure.code is FailureCode.CANCELLED_BY_TRAVELLER and all_undone(run.view):
+            # Taken apart at the traveller's word, as the booking's own undo of a trip would end it.
+            return run.ended(TripStatus.UNDONE)
         return run.ended(TripStatus.FAILED, failed.failure)
     return run.ended(TripStatus.BOOKED)
 
 
 def defect() -> TripFailed:
     return TripFailed(FailureCode.INTERNAL_ERROR, "trip not booked")
+
+
+def cancelled() -> TripFailed:
+    return TripFailed(FailureCode.CANCELLED_BY_TRAVELLER, "cancelled by the traveller")
 
 
 class TripRun:
@@ -68,6 +87,9 @@ class TripRun:
         self.context = context
         self.order = order
         self.view = TripView(conference_id=order.trip.conference_id, status=TripStatus.BOOKING)
+        # The traveller's cancel, raised into this trip by the edge beside the booking: created once,
+        # raced against every booking attempt and backoff (PROTOCOL.md §30: one wait, kept open).
+        self.cancel = context.wait_for_external_event(CANCEL_REQUESTED)
 
     def publish(self) -> None:
         self.context.set_custom_status(self.view.to_wire())
@@ -81,8 +103,14 @@ class TripRun:
 
     def book(self, step: SupplierStep[OutcomeT], order: WireModel) -> Steps[OutcomeT | None]:
         """Book one step (retried, an unknown outcome reclaimed); its outcome, None when the supplier
-        stayed unavailable. A booking made is pushed on the compensation stack (the view) at once."""
-        attempts = yield from book_step(self.context, step, order, self.order.retry)
+        stayed unavailable. A booking made is pushed on the compensation stack (the view) at once.
+        Once the traveller has cancelled, no step starts and a retrying one stops: `TripFailed`
+        (cancelled), which unwinds what was booked."""
+        if self.cancel.is_completed:
+            raise cancelled()
+        attempts = yield from book_step(self.context, step, order, self.order.retry, stop=self.cancel)
+        if attempts.stopped:
+            raise cancelled()
         if attempts.gave_up:
             return None
         outcome = step.outcome.from_wire(attempts.result)

@@ -45,7 +45,8 @@ class Case:
     label: str
     tags: str
     trips: list[dict[str, Any]]
-    # none | cancel_early | cancel_awaiting | late_success | hand_duplicate | hand_out_of_order | forged
+    # none | cancel_early | cancel_booking | cancel_awaiting | late_success | hand_duplicate |
+    # hand_out_of_order | forged
     action: str = "none"
     # Final statuses the scenario allows (faults may always turn a booking into Failed supplier_unavailable).
     allowed: set[str] = field(default_factory=lambda: set(FINAL_STATUSES))
@@ -66,7 +67,7 @@ def europe_trips(count: int, offset: int, hotel_every: int = 1) -> list[dict[str
 
 
 def wave(n: int) -> list[Case]:
-    """The same mix in every wave (the webhook mode differs): 11 bookings, 18 trips."""
+    """The same mix in every wave (the webhook mode differs): 12 bookings, 20 trips."""
     ok = {"Confirmed", "Failed"}
     not_confirmed = {"Cancelled", "Failed"}
     return [
@@ -97,6 +98,10 @@ def wave(n: int) -> list[Case]:
             action="cancel_awaiting",
             allowed=set(FINAL_STATUSES),
         ),
+        # The airline is down: the trips are in their flight retries when the traveller cancels.
+        Case(
+            f"w{n}-downcancel", "down", europe_trips(2, n + 4), action="cancel_booking", allowed={"Cancelled"}
+        ),
         Case(
             f"w{n}-hand",
             "nopay",
@@ -126,6 +131,9 @@ def act(journey: Journey, case: Case, view: dict[str, Any]) -> None:
         # Right after the start: the trips are still being booked (the cancel waits for the payment step).
         response = journey.cancel(case.booking_id)
         assert response.status_code in (202, 409), response.text
+    elif case.action == "cancel_booking" and status == "Booking":
+        response = journey.cancel(case.booking_id)
+        assert response.status_code == 202, response.text
     elif case.action == "cancel_awaiting" and status == "AwaitingPayment":
         response = journey.cancel(case.booking_id)
         assert response.status_code in (202, 409), response.text
@@ -197,6 +205,7 @@ def broken_promises(journey: Journey, case: Case) -> list[str]:
             problems.append(f"webhook delivery still scheduled for {p['paymentId']}")
     if len(active_expenses) > 1:
         problems.append(f"expenses filed more than once: {active_expenses}")
+    problems += payment_after_cancel(journey.events(case.booking_id))
 
     if status != "Confirmed":
         if active:
@@ -230,6 +239,21 @@ def broken_promises(journey: Journey, case: Case) -> list[str]:
         if Decimal(e["total"]["amount"]) != Decimal(total.get("amount", "-1")):
             problems.append(f"expense total {e['total']} != booking total {total}")
     return problems
+
+
+def payment_after_cancel(timeline: list[dict[str, Any]]) -> list[str]:
+    """A payment the booking asked for after the traveller's cancel reached it (timeline times are the
+    history's: the cancel when it was raised, the request when the booking decided on it)."""
+    own = [e for e in timeline if e["scope"] == "booking"]
+    cancels = [e["at"] for e in own if e["type"] == "event" and e.get("name") == "CancelRequested"]
+    if not cancels:
+        return []
+    asked = [
+        e["at"]
+        for e in own
+        if e["type"] == "payment" and e.get("step") == "request_payment" and e["at"] > min(cancels)
+    ]
+    return [f"payment requested at {asked} after the cancel accepted at {min(cancels)}"] if asked else []
 
 
 def confirmed_problems(case: Case, view: dict[str, Any], active: list[dict[str, Any]]) -> list[str]:

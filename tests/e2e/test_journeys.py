@@ -293,3 +293,7 @@ def test_a_cancel_while_booking_shows_cancelling_and_asks_for_no_payment(journey
     assert booking["payment"]["status"] == "NotStarted"
     assert journey.payments(booking_id) == []  # the provider never heard of this booking
     journey.assert_nothing_left(email)
+    # The trip was told too: it stopped its flight retries and never went on to the train or hotel.
+    assert [(b["supplier"], b["status"]) for b in journey.supplier_bookings(email)] == [
+        ("conference", "undone")
+    ]

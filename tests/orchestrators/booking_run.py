@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
-from booking import BookingView
+from booking import CANCEL_REQUESTED, BookingView
+from booking.orchestration import trip_instance_id
+from devhost.engine.client import InstanceGoneError, InstanceNotFoundError
 from tests.orchestrators.world import booking_input, payment_event
 
 BOOKING_ID = "b-1"
@@ -37,3 +40,31 @@ def pay(harness, suppliers, amount=None, webhook_id="msg_1"):
     suppliers.payment_status = "succeeded"
     paid = f"{amount if amount is not None else AMSTERDAM_TOTAL:.2f}"
     harness.raise_event(BOOKING_ID, "PaymentSucceeded", payment_event(webhook_id, amount=paid))
+
+
+def cancel_targets(trips: int) -> list[str]:
+    """Where the edge raises a cancel: the booking first, then each of its trips."""
+    return [BOOKING_ID, *(trip_instance_id(BOOKING_ID, index) for index in range(trips))]
+
+
+def cancel(harness, trips=1, reason=None):
+    """The traveller's cancel as the edge raises it (a trip not started yet or already ended is
+    skipped, as the edge skips it)."""
+    for target in cancel_targets(trips):
+        try:
+            harness.raise_event(target, CANCEL_REQUESTED, {} if reason is None else {"reason": reason})
+        except (InstanceNotFoundError, InstanceGoneError):
+            assert target != BOOKING_ID
+
+
+def cancel_meanwhile(harness, trips=1):
+    """The same cancel, for `Suppliers.meanwhile`: raised while an activity is at its supplier."""
+
+    async def happen() -> None:
+        for target in cancel_targets(trips):
+            try:
+                await harness.client.raise_event(target, CANCEL_REQUESTED, json.dumps(json.dumps({})))
+            except (InstanceNotFoundError, InstanceGoneError):
+                assert target != BOOKING_ID
+
+    return happen

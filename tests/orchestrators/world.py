@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -128,6 +128,10 @@ class Suppliers:
     # Other payments the provider holds for the booking (a stray that took money): id -> status.
     stray_payments: dict[str, str] = field(default_factory=dict)
 
+    # Activity name -> something that happens while that activity is at the supplier (once, on the
+    # first call): the activity answers only after it, as a real supplier call would.
+    meanwhile: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+
     bookings: dict[str, SupplierBooking] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     sequence: list[str] = field(default_factory=list)  # every activity call, in order
@@ -158,10 +162,13 @@ class Suppliers:
             harness.replace_activity(name, self._counted(name, fake))
 
     def _counted(self, name: str, fake: Any) -> Any:
-        def call(order: Any) -> Any:
+        async def call(order: Any) -> Any:
             self.calls[name] += 1
             self.sequence.append(name)
             self.orders.append((name, order))
+            happening = self.meanwhile.pop(name, None)
+            if happening is not None:
+                await happening()
             return fake(order)
 
         return call
