@@ -8,14 +8,13 @@ sold out, unknown conference) is a result, never an exception: only transient fa
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 
 from booking.money import Money
 from booking.request import Traveller
-from booking.status import TravelMode
+from booking.status import ProviderPaymentStatus, TravelMode
 from booking.view import Failure, HotelView, TicketView, TravelView
 from booking.wire import WireModel
 
@@ -177,14 +176,6 @@ class UndoOutcome(WireModel):
 
 
 # --- payment ----------------------------------------------------------------------------------------
-
-
-class ProviderPaymentStatus(StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"  # stopped at the booking's request: it can no longer be paid
-    REFUNDED = "refunded"
 
 
 class PaymentOrder(_Order):

@@ -47,7 +47,6 @@ from booking.activity_io import (
     ListPaymentsOrder,
     PaymentOrder,
     PaymentState,
-    ProviderPaymentStatus,
     RefundOrder,
     RefundOutcome,
 )
@@ -60,7 +59,7 @@ from booking.events import (
 )
 from booking.money import Money
 from booking.orchestration import BookingInput, refund_key
-from booking.status import BookingStatus, FailureCode, PaymentStatus
+from booking.status import BookingStatus, FailureCode, PaymentStatus, ProviderPaymentStatus
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
 from orchestrators.steps import MUST_FINISH, log, with_backoff
 from orchestrators.story import BookingStory

@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
+from booking.money import Money, amount_text
 from suppliers.base import SupplierClient
-from suppliers.models import Money, Payment, Refund, Rejected, RejectionCode, Traveller, decimal_text
+from suppliers.models import Payment, Refund, Rejected, RejectionCode, Traveller
 
 _PAYMENT = TypeAdapter(Payment)
 _PAYMENTS = TypeAdapter(list[Payment])
@@ -32,7 +33,7 @@ class PaymentClient(SupplierClient):
     ) -> Payment:
         """Ask for a payment; it starts `pending` and resolves by webhook to `callback_url`."""
         body: dict[str, Any] = {
-            "amount": decimal_text(amount.amount),
+            "amount": amount_text(amount.amount),
             "currency": amount.currency,
             "bookingId": booking_id,
             "callbackUrl": callback_url,
@@ -67,7 +68,7 @@ class PaymentClient(SupplierClient):
         (not succeeded, or already fully refunded), refund_exceeds_payment."""
         body: dict[str, Any] = {}
         if amount is not None:
-            body["amount"] = decimal_text(amount)
+            body["amount"] = amount_text(amount)
         if reason is not None:
             body["reason"] = reason
         return await self._call(
