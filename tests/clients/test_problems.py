@@ -17,12 +17,19 @@ from booking.errors import (
     IdempotencyKeyReused,
     TransientSupplierError,
 )
-from clients.body import MalformedRequest, PayloadTooLarge
-from clients.durable import DurableUnavailable
-from clients.idempotency import InvalidIdempotencyKey
-from clients.problems import InvalidRequestBody, QueryError, problem_boundary, to_problem
-from clients.signatures import InvalidSignature
-from clients.validation import FieldError, InvalidFields, field_path, validate_input
+from clients.errors import (
+    DurableUnavailable,
+    FieldError,
+    InvalidFields,
+    InvalidIdempotencyKey,
+    InvalidRequestBody,
+    InvalidSignature,
+    MalformedRequest,
+    PayloadTooLarge,
+    QueryError,
+)
+from clients.problems import problem_boundary, to_problem
+from clients.validation import field_path, validate_input
 
 
 @pytest.mark.parametrize(

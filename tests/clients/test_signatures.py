@@ -10,7 +10,8 @@ import time
 import pytest
 
 from booking.errors import ConfigurationError
-from clients.signatures import InvalidSignature, verify
+from clients.errors import InvalidSignature
+from clients.signatures import verify
 
 SECRET = "whsec_" + base64.b64encode(b"test-only-secret-for-signature-tests").decode()
 BODY = b'{"type": "payment.succeeded", "data": {}}'
