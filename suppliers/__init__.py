@@ -1,12 +1,13 @@
 """Typed async clients for the supplier APIs (conference, airline, rail, hotel, payment, expense).
 
-`Money`, `TravelMode` and `ProviderPaymentStatus` are the booking domain's own (one class each),
+`Money`, `Leg`, `TravelMode` and `ProviderPaymentStatus` are the booking domain's own (one class each),
 handed on here because the clients take and answer them.
 
 Each client takes an injected `httpx.AsyncClient` whose base URL points at that API. Business
 outcomes come back as results (`Rejected`); transient failures raise `SupplierUnavailable`.
 """
 
+from booking.activity_io import Leg
 from booking.money import Money
 from booking.status import ProviderPaymentStatus, TravelMode
 from suppliers.conference import ConferenceClient
@@ -19,7 +20,6 @@ from suppliers.models import (
     ExpenseReport,
     HotelRef,
     HotelReservation,
-    Leg,
     Offer,
     Payment,
     Refund,

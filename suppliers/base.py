@@ -108,6 +108,12 @@ class SupplierClient:
         detail = body.get("detail") or body.get("title") or f"HTTP {response.status_code}"
         return code, str(detail)
 
+    async def _read(
+        self, collection: str, key: str, result: type[M], not_found: RejectionCode
+    ) -> M | Rejected:
+        """GET `<collection>/<key>`: the resource, or `Rejected(not_found)` when the supplier has none."""
+        return await self._call("GET", f"{collection}/{quote(key, safe='')}", result, business=(not_found,))
+
     def _fail_or_reject(self, response: httpx.Response, business: Collection[RejectionCode]) -> Rejected:
         """For a non-2xx answer: the Rejected result, or raise the matching error."""
         status = response.status_code
@@ -198,23 +204,18 @@ class BookingsClient(SupplierClient, Generic[B]):
 
     async def get(self, reference: str) -> B | Rejected:
         """The booking as the supplier holds it. `Rejected(booking_not_found)` for an unknown reference."""
-        return await self._call(
-            "GET", self._path(reference), self.booking, business=(RejectionCode.BOOKING_NOT_FOUND,)
-        )
+        return await self._read(self.collection, reference, self.booking, RejectionCode.BOOKING_NOT_FOUND)
 
     async def undo(self, reference: str, *, idempotency_key: str | None = None) -> B | Rejected:
         """Undo a booking (cancel a ticket, travel or hotel, withdraw a report); idempotent, by default
         under `undo:<reference>`. `Rejected(booking_not_found)` when the reference is unknown."""
         return await self._call(
             "DELETE",
-            self._path(reference),
+            f"{self.collection}/{quote(reference, safe='')}",
             self.booking,
             idempotency_key=idempotency_key or undo_key(reference),
             business=(RejectionCode.BOOKING_NOT_FOUND,),
         )
-
-    def _path(self, reference: str) -> str:
-        return f"{self.collection}/{quote(reference, safe='')}"
 
 
 def undo_key(reference: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from pydantic import TypeAdapter
 
 from suppliers.base import BookingsClient
@@ -24,12 +22,7 @@ class ConferenceClient(BookingsClient[Ticket]):
 
     async def get_conference(self, conference_id: str) -> Conference | Rejected:
         """`Rejected(conference_not_found)` for an id not in the catalog."""
-        return await self._call(
-            "GET",
-            f"conferences/{quote(conference_id, safe='')}",
-            Conference,
-            business=(RejectionCode.CONFERENCE_NOT_FOUND,),
-        )
+        return await self._read("conferences", conference_id, Conference, RejectionCode.CONFERENCE_NOT_FOUND)
 
     async def book(
         self, conference_id: str, traveller: Traveller, *, idempotency_key: str

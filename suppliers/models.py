@@ -3,7 +3,8 @@
 The wire primitives are the booking domain's, defined once there: `WireModel` (camelCase on the wire,
 snake_case in Python, frozen, unknown fields ignored, so a supplier adding a field never breaks a
 booking), `Money`, `Amount` and `CurrencyCode` (booking/money.py), `TravelMode` and
-`ProviderPaymentStatus` (booking/status.py). What only a supplier knows is defined here.
+`ProviderPaymentStatus` (booking/status.py), a travel `Leg` (booking/activity_io.py). What only a
+supplier knows is defined here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from booking.activity_io import Leg
 from booking.money import Amount, CurrencyCode, Money
 from booking.status import ProviderPaymentStatus, TravelMode
 from booking.wire import WireModel
@@ -80,14 +82,6 @@ class Conference(WireModel):
 class Ticket(SupplierBooking):
     conference: Conference
     price: Money
-
-
-class Leg(WireModel):
-    number: str
-    from_: str = Field(alias="from")
-    to: str
-    departure: datetime
-    arrival: datetime
 
 
 class TravelBooking(SupplierBooking):

@@ -45,12 +45,7 @@ class PaymentClient(SupplierClient):
 
     async def get(self, payment_id: str) -> Payment | Rejected:
         """The payment's current status. `Rejected(payment_not_found)` for an unknown id."""
-        return await self._call(
-            "GET",
-            f"payments/{quote(payment_id, safe='')}",
-            Payment,
-            business=(RejectionCode.PAYMENT_NOT_FOUND,),
-        )
+        return await self._read("payments", payment_id, Payment, RejectionCode.PAYMENT_NOT_FOUND)
 
     async def list_for_booking(self, booking_id: str) -> list[Payment]:
         """Every payment the provider holds for a booking, oldest first."""
