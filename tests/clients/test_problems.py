@@ -17,17 +17,8 @@ from booking.errors import (
     IdempotencyKeyReused,
     TransientSupplierError,
 )
-from clients.errors import (
-    DurableUnavailable,
-    FieldError,
-    InvalidFields,
-    InvalidIdempotencyKey,
-    InvalidRequestBody,
-    InvalidSignature,
-    MalformedRequest,
-    PayloadTooLarge,
-    QueryError,
-)
+from clients import errors as edge
+from clients.errors import FieldError, InvalidFields, InvalidSignature
 from clients.problems import problem_boundary, to_problem
 from clients.validation import field_path, validate_input
 
@@ -35,17 +26,17 @@ from clients.validation import field_path, validate_input
 @pytest.mark.parametrize(
     ("exc", "status"),
     [
-        (InvalidFields([FieldError("currency", "bad")]), 422),
-        (MalformedRequest("x"), 400),
-        (InvalidRequestBody("x"), 400),
-        (InvalidIdempotencyKey("x"), 400),
-        (QueryError([FieldError("limit", "bad")]), 400),
-        (InvalidSignature("timestamp too old"), 401),
+        (edge.InvalidFields([FieldError("currency", "bad")]), 422),
+        (edge.MalformedRequest("x"), 400),
+        (edge.InvalidRequestBody("x"), 400),
+        (edge.InvalidIdempotencyKey("x"), 400),
+        (edge.QueryError([FieldError("limit", "bad")]), 400),
+        (edge.InvalidSignature("timestamp too old"), 401),
         (BookingNotFound("bk_1"), 404),
         (BookingAlreadyFinal("bk_1", "Confirmed"), 409),
-        (PayloadTooLarge("x"), 413),
+        (edge.PayloadTooLarge("x"), 413),
         (IdempotencyKeyReused("k"), 422),
-        (DurableUnavailable("x"), 503),
+        (edge.DurableUnavailable("x"), 503),
         (TransientSupplierError("airline", "503"), 503),
         (ConfigurationError("invalid settings: PAYMENT_WEBHOOK_SECRET"), 500),
         (RuntimeError("boom"), 500),
