@@ -27,4 +27,4 @@ async def report_expenses(report: ExpenseOrder, clients: SupplierClients) -> Exp
         report.booking_id, to.traveller(report.traveller), lines, idempotency_key=report.idempotency_key
     )
     log.info("expenses %s filed for booking %s", filed.reference, report.booking_id)
-    return ExpenseReported(reference=filed.reference, total=to.money(filed.total))
+    return ExpenseReported(reference=filed.reference, total=filed.total)

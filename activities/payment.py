@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 async def request_payment(request: PaymentOrder, clients: SupplierClients) -> PaymentState:
     created = await clients.payment.create(
-        to.to_supplier_money(request.amount),
+        request.amount,
         request.booking_id,
         request.callback_url,
         to.traveller(request.traveller),
@@ -76,5 +76,5 @@ async def refund_payment(refund: RefundOrder, clients: SupplierClients) -> Refun
         return RefundOutcome(payment_id=refund.payment_id, refunded=False, detail=result.code.value)
     log.info("payment %s refunded (%s)", refund.payment_id, result.refund_id)
     return RefundOutcome(
-        payment_id=refund.payment_id, refunded=True, refund_id=result.refund_id, amount=to.money(result.money)
+        payment_id=refund.payment_id, refunded=True, refund_id=result.refund_id, amount=result.money
     )

@@ -1,11 +1,11 @@
 """Translation between the booking domain's models and the supplier clients' models, both ways
-(the errors are mapped in `activities.activity`)."""
+(money, legs and the travel mode are the same classes on both sides; the errors are mapped in
+`activities.activity`)."""
 
 from __future__ import annotations
 
 import suppliers
-from booking.activity_io import Conference, HotelBooking, Leg, PaymentState, TicketBooking, TravelBooking
-from booking.money import Money
+from booking.activity_io import Conference, HotelBooking, PaymentState, TicketBooking, TravelBooking
 from booking.request import Traveller
 
 
@@ -13,19 +13,11 @@ def traveller(t: Traveller) -> suppliers.Traveller:
     return suppliers.Traveller(name=t.name, email=t.email)
 
 
-def money(m: suppliers.Money) -> Money:
-    return Money(amount=m.amount, currency=m.currency)
-
-
-def to_supplier_money(m: Money) -> suppliers.Money:
-    return suppliers.Money(amount=m.amount, currency=m.currency)
-
-
 def ticket(t: suppliers.Ticket) -> TicketBooking:
     c = t.conference
     return TicketBooking(
         reference=t.reference,
-        price=money(t.price),
+        price=t.price,
         conference=Conference(
             conference_id=c.conference_id,
             name=c.name,
@@ -37,26 +29,14 @@ def ticket(t: suppliers.Ticket) -> TicketBooking:
     )
 
 
-def _leg(leg: suppliers.Leg) -> Leg:
-    return Leg.model_validate(
-        {
-            "number": leg.number,
-            "from": leg.from_,
-            "to": leg.to,
-            "departure": leg.departure,
-            "arrival": leg.arrival,
-        }
-    )
-
-
 def travel(t: suppliers.TravelBooking) -> TravelBooking:
     return TravelBooking.model_validate(
         {
             "mode": t.mode.value,
             "reference": t.reference,
-            "outbound": _leg(t.outbound),
-            "return": _leg(t.return_),
-            "price": money(t.price),
+            "outbound": t.outbound,
+            "return": t.return_,
+            "price": t.price,
         }
     )
 
@@ -67,7 +47,7 @@ def hotel(r: suppliers.HotelReservation) -> HotelBooking:
         hotel_name=r.hotel.name,
         check_in=r.check_in,
         check_out=r.check_out,
-        price=money(r.price),
+        price=r.price,
     )
 
 

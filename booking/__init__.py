@@ -17,7 +17,6 @@ from booking.activity_io import (
     Leg,
     PaymentOrder,
     PaymentState,
-    ProviderPaymentStatus,
     RefundOrder,
     RefundOutcome,
     TicketBooking,
@@ -55,7 +54,14 @@ from booking.orchestration import (
     undo_trip_instance_id,
 )
 from booking.request import BookingRequest, Traveller, TripRequest
-from booking.status import BookingStatus, FailureCode, PaymentStatus, TravelMode, TripStatus
+from booking.status import (
+    BookingStatus,
+    FailureCode,
+    PaymentStatus,
+    ProviderPaymentStatus,
+    TravelMode,
+    TripStatus,
+)
 from booking.view import (
     BookingResource,
     BookingView,

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from booking.money import Money
 from booking.request import Traveller
-from booking.status import TravelMode
+from booking.status import ProviderPaymentStatus, TravelMode
 from booking.view import Failure, HotelView, TicketView, TravelView
 from booking.wire import WireModel
 
@@ -177,14 +177,6 @@ class UndoOutcome(WireModel):
 
 
 # --- payment ----------------------------------------------------------------------------------------
-
-
-class ProviderPaymentStatus(StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"  # stopped at the booking's request: it can no longer be paid
-    REFUNDED = "refunded"
 
 
 class PaymentOrder(_Order):

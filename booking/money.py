@@ -1,6 +1,7 @@
 """Money: a Decimal amount with an ISO 4217 currency, a decimal string on the wire ("1234.50").
 
-Floats never touch money; sums refuse to mix currencies.
+Floats never touch money; sums refuse to mix currencies. These are the app's money primitives, defined
+once: the booking domain and the supplier clients (suppliers/models.py) both use them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217
 _CENTS = Decimal("0.01")
 
 
-def _as_text(value: Decimal) -> str:
+def amount_text(value: Decimal) -> str:
+    """An amount as its wire text: two decimals, no exponent ("1234.50")."""
     return format(value.quantize(_CENTS, rounding=ROUND_HALF_EVEN), "f")
 
 
@@ -49,7 +51,7 @@ Amount = Annotated[
     BeforeValidator(_no_floats),
     Field(ge=0, description='decimal string with two decimals, e.g. "1234.50"'),
     AfterValidator(_at_most_cents),
-    PlainSerializer(_as_text, return_type=str, when_used="json"),
+    PlainSerializer(amount_text, return_type=str, when_used="json"),
 ]
 
 
@@ -65,7 +67,7 @@ class Money(WireModel):
         return Money(amount=self.amount + other.amount, currency=self.currency)
 
     def __str__(self) -> str:
-        return f"{_as_text(self.amount)} {self.currency}"
+        return f"{amount_text(self.amount)} {self.currency}"
 
 
 def total_of(prices: Iterable[Money], currency: str) -> Money:

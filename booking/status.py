@@ -1,4 +1,5 @@
-"""Statuses and failure codes, as the traveller sees them (booking-api.md), defined once."""
+"""Statuses and failure codes, defined once: as the traveller sees them (booking-api.md), plus the
+payment provider's own status of a payment (`ProviderPaymentStatus`, shared with suppliers/)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,16 @@ class PaymentStatus(StrEnum):
     FAILED = "Failed"
     CANCELLED = "Cancelled"  # stopped at the provider when the booking ended without it
     REFUNDED = "Refunded"
+
+
+class ProviderPaymentStatus(StrEnum):
+    """A payment at the provider, as its API spells it (the supplier client reads it, activities pass it)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # stopped at the booking's request: it can no longer be paid
+    REFUNDED = "refunded"
 
 
 class TravelMode(StrEnum):

@@ -4,7 +4,7 @@ Exports `bp`, the blueprint that function_app.py registers; importing the endpoi
 is what registers their functions on it.
 """
 
-from clients import bookings, events, health, listing, openapi, webhooks  # noqa: F401  (registers on bp)
+from clients import bookings, health, listing, openapi, timeline, webhooks  # noqa: F401  (registers on bp)
 from clients.blueprint import bp
 
 __all__ = ["bp"]

@@ -11,15 +11,9 @@ from typing import Any
 
 import azure.functions as func
 
+from clients.errors import MalformedRequest, PayloadTooLarge
+
 MAX_BODY_BYTES = 64 * 1024
-
-
-class PayloadTooLarge(Exception):
-    """The body is over the 64 KiB the API accepts (413)."""
-
-
-class MalformedRequest(Exception):
-    """Not JSON, not UTF-8, or not sent as application/json (400)."""
 
 
 def check_size(req: func.HttpRequest) -> bytes:

@@ -17,10 +17,11 @@ from booking.orchestration import BOOKING_ORCHESTRATOR, trip_instance_id
 from booking.settings import get_settings
 from clients.blueprint import endpoint
 from clients.body import check_size, is_json_content_type, parse_json, read_json
-from clients.durable import DurableUnavailable, InstanceGone, InstanceMissing, raise_event, status_of
+from clients.durable import raise_event, status_of
+from clients.errors import DurableUnavailable, FieldError, InstanceGone, InstanceMissing, InvalidFields
 from clients.idempotency import booking_id_for_key, check_key, is_booking_id, new_booking_id
 from clients.responses import booking_links, json_response
-from clients.validation import FieldError, InvalidFields, validate_input
+from clients.validation import validate_input
 from clients.views import booking_input, booking_resource, current_view, is_booking, retry_after_seconds
 
 logger = logging.getLogger(__name__)

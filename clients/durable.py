@@ -12,17 +12,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
-
-class InstanceGone(Exception):
-    """The instance has finished (410): it takes no more events."""
-
-
-class InstanceMissing(Exception):
-    """No instance with that id (404)."""
-
-
-class DurableUnavailable(Exception):
-    """The management API or its storage did not answer (the edge says 503)."""
+from clients.errors import DurableUnavailable, InstanceGone, InstanceMissing
 
 
 async def raise_event(client: df.DurableOrchestrationClient, instance_id: str, name: str, data: Any) -> None:

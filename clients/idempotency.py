@@ -11,16 +11,14 @@ import hashlib
 import re
 import uuid
 
+from clients.errors import InvalidIdempotencyKey
+
 BOOKING_ID_PREFIX = "bk_"
 # Booking ids are ours: anything else is unknown without asking the task hub.
 BOOKING_ID = re.compile(r"bk_[0-9a-f]{32}")
 # Visible ASCII except the comma: the host joins repeated headers with "," (so "a,b" is two keys).
 KEY_PATTERN = r"[\x21-\x2b\x2d-\x7e]{1,255}"
 _KEY = re.compile(KEY_PATTERN)
-
-
-class InvalidIdempotencyKey(ValueError):
-    """The Idempotency-Key header is not one key of 1–255 visible ASCII characters without a comma."""
 
 
 def check_key(value: str) -> str:

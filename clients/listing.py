@@ -14,11 +14,9 @@ from azure.durable_functions.models.OrchestrationRuntimeStatus import Orchestrat
 
 from booking import BookingResource, BookingStatus
 from clients.blueprint import endpoint
-from clients.durable import DurableUnavailable
+from clients.errors import DurableUnavailable, FieldError, QueryError
 from clients.idempotency import BOOKING_ID_PREFIX, is_booking_id
-from clients.problems import QueryError
 from clients.responses import json_response
-from clients.validation import FieldError
 from clients.views import booking_resource, is_booking
 
 DEFAULT_LIMIT = 20

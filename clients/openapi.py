@@ -163,6 +163,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _body(model: str, *, required: bool) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": _ref(model)}}}
+
+
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {_PROBLEM: {"schema": _ref("Problem")}}}
 
@@ -206,10 +210,7 @@ def _paths() -> dict[str, Any]:
                         "schema": {"type": "string", "pattern": f"^{KEY_PATTERN}$"},
                     }
                 ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("BookingRequest")}},
-                },
+                "requestBody": _body("BookingRequest", required=True),
                 "responses": _with_host_codes({
                     "202": {
                         **_json(_ref("BookingAccepted"), "accepted (or the same key and body again)"),
@@ -257,10 +258,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "cancelBooking",
                 "summary": "Stop and undo a booking that is not final",
                 "parameters": [_BOOKING_ID],
-                "requestBody": {
-                    "required": False,
-                    "content": {"application/json": {"schema": _ref("CancelRequest")}},
-                },
+                "requestBody": _body("CancelRequest", required=False),
                 "responses": _with_host_codes({
                     "202": _json(_ref("CancelAccepted"), "cancelling"),
                     "400": _problem("malformed JSON or not application/json"),
@@ -291,10 +289,7 @@ def _paths() -> dict[str, Any]:
                     {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
                     for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
                 ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("PaymentWebhook")}},
-                },
+                "requestBody": _body("PaymentWebhook", required=True),
                 "responses": _with_host_codes({
                     "200": _json(_ref("WebhookReceived"), "accepted, or a redelivery that changes nothing"),
                     "400": _problem("signature good, body malformed (not UTF-8, not JSON, wrong shape)"),

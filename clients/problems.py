@@ -1,7 +1,7 @@
 """The one place where errors cross the HTTP edge: exceptions in, RFC 9457 problem details out.
 
 Every client function runs inside `@problem_boundary`; handlers raise domain errors (booking.errors)
-or edge errors (clients.body, clients.signatures, clients.idempotency) and never build an error
+or edge errors (clients.errors, drawn there) and never build an error
 response themselves. Nothing from a request body is logged here: exception texts may echo input
 values (the traveller's email), so a 5xx logs the type and frames, never the message.
 """
@@ -25,11 +25,18 @@ from booking.errors import (
     IdempotencyKeyReused,
     SupplierError,
 )
-from clients.body import MalformedRequest, PayloadTooLarge
-from clients.durable import DurableUnavailable
-from clients.idempotency import InvalidIdempotencyKey, is_booking_id
-from clients.signatures import InvalidSignature
-from clients.validation import FieldError, InvalidFields
+from clients.errors import (
+    DurableUnavailable,
+    FieldError,
+    InvalidFields,
+    InvalidIdempotencyKey,
+    InvalidRequestBody,
+    InvalidSignature,
+    MalformedRequest,
+    PayloadTooLarge,
+    QueryError,
+)
+from clients.idempotency import is_booking_id
 
 logger = logging.getLogger(__name__)
 
@@ -63,18 +70,6 @@ class Problem:
             status_code=self.status,
             headers={"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store", **self.headers},
         )
-
-
-class QueryError(Exception):
-    """A query-string parameter is invalid (400, with the fields listed)."""
-
-    def __init__(self, errors: Sequence[FieldError]) -> None:
-        super().__init__("invalid query parameters: " + ", ".join(e.field for e in errors))
-        self.errors = tuple(errors)
-
-
-class InvalidRequestBody(Exception):
-    """A body that is JSON but not the right shape, where shape errors are a 400 (the webhook)."""
 
 
 def to_problem(exc: BaseException) -> Problem:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 
 from booking.errors import ConfigurationError
+from clients.errors import InvalidSignature
 
 # Standard Webhooks' window, both ways: a replay of an old delivery or a clock far ahead is refused.
 TOLERANCE_SECONDS = 5 * 60
@@ -27,10 +28,6 @@ _WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,255}")
 _MAX_SIGNATURE_HEADER = 4096
 # One v1 entry: base64 of a 32-byte HMAC-SHA256 is always 43 characters and one "=".
 _V1_ENTRY = re.compile(r"v1,[A-Za-z0-9+/]{43}=")
-
-
-class InvalidSignature(Exception):
-    """The request is not provably from the payment provider (or is outside the time window)."""
 
 
 def _key(secret: str) -> bytes:

@@ -5,26 +5,13 @@ must not reach the caller dressed up as their mistake.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from clients.errors import FieldError, InvalidFields
+
 _M = TypeVar("_M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-
-
-class InvalidFields(Exception):
-    """The request body is JSON but some fields are invalid (422, every field listed)."""
-
-    def __init__(self, errors: Sequence[FieldError]) -> None:
-        super().__init__("invalid fields: " + ", ".join(e.field for e in errors))
-        self.errors = tuple(errors)
 
 
 def field_path(loc: Sequence[str | int]) -> str:

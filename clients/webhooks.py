@@ -20,15 +20,9 @@ from booking.settings import get_settings
 from clients.blueprint import endpoint
 from clients.body import check_size, parse_json
 from clients.dedupe import recent_webhooks
-from clients.durable import (
-    DurableUnavailable,
-    InstanceGone,
-    InstanceMissing,
-    raise_event,
-    status_of,
-)
+from clients.durable import raise_event, status_of
+from clients.errors import DurableUnavailable, InstanceGone, InstanceMissing, InvalidRequestBody
 from clients.idempotency import is_booking_id
-from clients.problems import InvalidRequestBody
 from clients.responses import json_response
 from clients.signatures import verify
 from clients.views import current_view, is_booking

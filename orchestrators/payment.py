@@ -46,7 +46,6 @@ from booking.activity_io import (
     ListPaymentsOrder,
     PaymentOrder,
     PaymentState,
-    ProviderPaymentStatus,
     RefundOrder,
     RefundOutcome,
 )
@@ -59,7 +58,7 @@ from booking.events import (
 )
 from booking.money import Money
 from booking.orchestration import BookingInput, refund_key
-from booking.status import BookingStatus, FailureCode, PaymentStatus
+from booking.status import BookingStatus, FailureCode, PaymentStatus, ProviderPaymentStatus
 from booking.wire import WireModel
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
 from orchestrators.steps import MUST_FINISH, Attempts, Steps, cancel_timer, log, with_backoff

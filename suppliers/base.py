@@ -13,18 +13,20 @@ import logging
 import math
 from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from suppliers.errors import SupplierProtocolError, SupplierUnavailable
-from suppliers.models import Rejected, RejectionCode
+from suppliers.models import Rejected, RejectionCode, SupplierBooking
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+B = TypeVar("B", bound=SupplierBooking)
 
 _TRANSIENT_4XX = {408, 425, 429}
 # Transport failures that prove the request never reached the supplier (no connection was made, or
@@ -81,24 +83,16 @@ class SupplierClient:
         headers = {"Accept": "application/json"}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
+        timeout = httpx.USE_CLIENT_DEFAULT if self._timeout is None else self._timeout
         try:
-            if self._timeout is None:
-                response = await self._http.request(method, path, json=json, params=params, headers=headers)
-            else:
-                response = await self._http.request(
-                    method, path, json=json, params=params, headers=headers, timeout=self._timeout
-                )
-        except httpx.TimeoutException as exc:
+            response = await self._http.request(
+                method, path, json=json, params=params, headers=headers, timeout=timeout
+            )
+        except httpx.TransportError as exc:  # timeouts included
+            name = type(exc).__name__
+            what = f"timed out ({name})" if isinstance(exc, httpx.TimeoutException) else f"failed: {name}"
             raise SupplierUnavailable(
-                self.supplier,
-                f"{method} {path} timed out ({type(exc).__name__})",
-                outcome_unknown=not isinstance(exc, _NOT_SENT),
-            ) from exc
-        except httpx.TransportError as exc:
-            raise SupplierUnavailable(
-                self.supplier,
-                f"{method} {path} failed: {type(exc).__name__}",
-                outcome_unknown=not isinstance(exc, _NOT_SENT),
+                self.supplier, f"{method} {path} {what}", outcome_unknown=not isinstance(exc, _NOT_SENT)
             ) from exc
         log.debug("%s %s %s -> %s", self.supplier, method, path, response.status_code)
         return response
@@ -113,6 +107,12 @@ class SupplierClient:
         code = body.get("code") if isinstance(body.get("code"), str) else None
         detail = body.get("detail") or body.get("title") or f"HTTP {response.status_code}"
         return code, str(detail)
+
+    async def _read(
+        self, collection: str, key: str, result: type[M], not_found: RejectionCode
+    ) -> M | Rejected:
+        """GET `<collection>/<key>`: the resource, or `Rejected(not_found)` when the supplier has none."""
+        return await self._call("GET", f"{collection}/{quote(key, safe='')}", result, business=(not_found,))
 
     def _fail_or_reject(self, response: httpx.Response, business: Collection[RejectionCode]) -> Rejected:
         """For a non-2xx answer: the Rejected result, or raise the matching error."""
@@ -178,6 +178,44 @@ class SupplierClient:
         if not response.is_success:
             self._fail_or_reject(response, ())
         return self._body(response, result)
+
+
+class BookingsClient(SupplierClient, Generic[B]):
+    """Base of the clients of a supplier that keeps bookings (tickets, travel bookings, hotel
+    reservations, expense reports) at `<collection>/<reference>`: booked by a POST to the collection,
+    read by a GET, undone by an idempotent DELETE. A subclass names its `collection` and `booking`
+    model and adds the body of its own `book`.
+    """
+
+    collection: ClassVar[str]
+    booking: type[B]
+
+    async def _book(
+        self, body: dict[str, Any], *, idempotency_key: str, business: Collection[RejectionCode]
+    ) -> B | Rejected:
+        return await self._call(
+            "POST",
+            self.collection,
+            self.booking,
+            json=body,
+            idempotency_key=idempotency_key,
+            business=business,
+        )
+
+    async def get(self, reference: str) -> B | Rejected:
+        """The booking as the supplier holds it. `Rejected(booking_not_found)` for an unknown reference."""
+        return await self._read(self.collection, reference, self.booking, RejectionCode.BOOKING_NOT_FOUND)
+
+    async def undo(self, reference: str, *, idempotency_key: str | None = None) -> B | Rejected:
+        """Undo a booking (cancel a ticket, travel or hotel, withdraw a report); idempotent, by default
+        under `undo:<reference>`. `Rejected(booking_not_found)` when the reference is unknown."""
+        return await self._call(
+            "DELETE",
+            f"{self.collection}/{quote(reference, safe='')}",
+            self.booking,
+            idempotency_key=idempotency_key or undo_key(reference),
+            business=(RejectionCode.BOOKING_NOT_FOUND,),
+        )
 
 
 def undo_key(reference: str) -> str:

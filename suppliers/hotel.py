@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter
 
-from suppliers.base import SupplierClient, undo_key
+from suppliers.base import BookingsClient
 from suppliers.models import HotelOffer, HotelReservation, Rejected, RejectionCode, Traveller
 
 
@@ -15,12 +14,19 @@ class _HotelSearch(BaseModel):
     hotels: list[HotelOffer]
 
 
-class HotelClient(SupplierClient):
+_SEARCH = TypeAdapter(_HotelSearch)
+
+
+class HotelClient(BookingsClient[HotelReservation]):
+    """Hotel search and reservations (`get`, `undo`: see `BookingsClient`)."""
+
     supplier = "hotel"
+    collection = "reservations"
+    booking = HotelReservation
 
     async def search(self, city: str) -> list[HotelOffer]:
         """Hotels of a city (name or airport code), cheapest first."""
-        return (await self._call_ok("GET", "hotels", TypeAdapter(_HotelSearch), params={"city": city})).hotels
+        return (await self._call_ok("GET", "hotels", _SEARCH, params={"city": city})).hotels
 
     async def book(
         self, city: str, check_in: date, check_out: date, traveller: Traveller, *, idempotency_key: str
@@ -32,31 +38,4 @@ class HotelClient(SupplierClient):
             "checkOut": check_out.isoformat(),
             "traveller": traveller.to_wire(),
         }
-        return await self._call(
-            "POST",
-            "reservations",
-            HotelReservation,
-            json=body,
-            idempotency_key=idempotency_key,
-            business=(RejectionCode.SOLD_OUT,),
-        )
-
-    async def get(self, reference: str) -> HotelReservation | Rejected:
-        return await self._call(
-            "GET",
-            f"reservations/{quote(reference, safe='')}",
-            HotelReservation,
-            business=(RejectionCode.BOOKING_NOT_FOUND,),
-        )
-
-    async def undo(
-        self, reference: str, *, idempotency_key: str | None = None
-    ) -> HotelReservation | Rejected:
-        """Cancel a reservation; idempotent. `Rejected(booking_not_found)` when the reference is unknown."""
-        return await self._call(
-            "DELETE",
-            f"reservations/{quote(reference, safe='')}",
-            HotelReservation,
-            idempotency_key=idempotency_key or undo_key(reference),
-            business=(RejectionCode.BOOKING_NOT_FOUND,),
-        )
+        return await self._book(body, idempotency_key=idempotency_key, business=(RejectionCode.SOLD_OUT,))

@@ -1,7 +1,10 @@
 """Results of the supplier clients: what the APIs answer, typed, plus `Rejected` for business outcomes.
 
-camelCase on the wire (aliases), snake_case in Python, money as Decimal. Models ignore fields they do
-not know, so a supplier adding a field never breaks a booking.
+The wire primitives are the booking domain's, defined once there: `WireModel` (camelCase on the wire,
+snake_case in Python, frozen, unknown fields ignored, so a supplier adding a field never breaks a
+booking), `Money`, `Amount` and `CurrencyCode` (booking/money.py), `TravelMode` and
+`ProviderPaymentStatus` (booking/status.py), a travel `Leg` (booking/activity_io.py). What only a
+supplier knows is defined here.
 """
 
 from __future__ import annotations
@@ -9,43 +12,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
-
-def decimal_text(value: Decimal) -> str:
-    return format(value.quantize(Decimal("0.01")), "f")
-
-
-# Decimal in Python, a two-decimal string on the wire ("1234.50").
-Amount = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]
+from booking.activity_io import Leg
+from booking.money import Amount, CurrencyCode, Money
+from booking.status import ProviderPaymentStatus, TravelMode
+from booking.wire import WireModel
 
 
-class SupplierModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+class SupplierBookingState(StrEnum):
+    """A ticket, travel booking, hotel reservation or expense report at its supplier."""
 
-    def to_wire(self) -> dict[str, object]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-class BookingStatus(StrEnum):
     ACTIVE = "active"
     UNDONE = "undone"
-
-
-class TravelMode(StrEnum):
-    FLIGHT = "flight"
-    TRAIN = "train"
-
-
-class PaymentStatus(StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    REFUNDED = "refunded"
 
 
 class RejectionCode(StrEnum):
@@ -61,7 +42,7 @@ class RejectionCode(StrEnum):
     REFUND_EXCEEDS_PAYMENT = "refund_exceeds_payment"
 
 
-class Rejected(SupplierModel):
+class Rejected(WireModel):
     """The supplier said no, for good (retrying will not change it)."""
 
     supplier: str
@@ -70,19 +51,24 @@ class Rejected(SupplierModel):
     detail: str
 
 
-class Money(SupplierModel):
-    amount: Amount
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
-
-class Traveller(SupplierModel):
+class Traveller(WireModel):
     """Who the booking is for; the email carries the sandbox's scenario tags."""
 
     name: str | None = None
     email: str
 
 
-class Conference(SupplierModel):
+class SupplierBooking(WireModel):
+    """What every supplier keeps of a booking it holds (ticket, travel, hotel, expense report):
+    a reference to read or undo it by, and whether it is still active."""
+
+    reference: str
+    status: SupplierBookingState
+    created_at: datetime
+    undone_at: datetime | None = None
+
+
+class Conference(WireModel):
     conference_id: str
     name: str
     city: str
@@ -93,38 +79,21 @@ class Conference(SupplierModel):
     price: Money
 
 
-class Ticket(SupplierModel):
-    reference: str
-    status: BookingStatus
+class Ticket(SupplierBooking):
     conference: Conference
     price: Money
-    created_at: datetime
-    undone_at: datetime | None = None
 
 
-class Leg(SupplierModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="ignore")
-    number: str
-    from_: str = Field(alias="from")
-    to: str
-    departure: datetime
-    arrival: datetime
-
-
-class TravelBooking(SupplierModel):
-    reference: str
-    status: BookingStatus
+class TravelBooking(SupplierBooking):
     mode: TravelMode
     origin: str
     destination: str
     outbound: Leg
     return_: Leg = Field(alias="return")
     price: Money
-    created_at: datetime
-    undone_at: datetime | None = None
 
 
-class Offer(SupplierModel):
+class Offer(WireModel):
     """A search result: one service on the asked day and the return-trip price."""
 
     mode: TravelMode
@@ -132,7 +101,7 @@ class Offer(SupplierModel):
     price: Money
 
 
-class HotelRef(SupplierModel):
+class HotelRef(WireModel):
     hotel_id: str
     name: str
     city: str
@@ -142,39 +111,38 @@ class HotelOffer(HotelRef):
     nightly_price: Money
 
 
-class HotelReservation(SupplierModel):
-    reference: str
-    status: BookingStatus
+class HotelReservation(SupplierBooking):
     hotel: HotelRef
     check_in: date
     check_out: date
     nights: int
     nightly_price: Money
     price: Money
-    created_at: datetime
-    undone_at: datetime | None = None
 
 
-class Refund(SupplierModel):
-    refund_id: str
-    payment_id: str
+class _Charge(WireModel):
+    """A payment or a refund: the provider writes its money as two flat fields."""
+
     amount: Amount
-    currency: str
-    reason: str | None = None
-    status: str
-    created_at: datetime
+    currency: CurrencyCode
 
     @property
     def money(self) -> Money:
         return Money(amount=self.amount, currency=self.currency)
 
 
-class Payment(SupplierModel):
+class Refund(_Charge):
+    refund_id: str
+    payment_id: str
+    reason: str | None = None
+    status: str
+    created_at: datetime
+
+
+class Payment(_Charge):
     payment_id: str
     booking_id: str
-    amount: Amount
-    currency: str
-    status: PaymentStatus
+    status: ProviderPaymentStatus
     checkout_url: str
     failure_reason: str | None = None
     refunded_amount: Amount = Decimal("0.00")
@@ -182,24 +150,17 @@ class Payment(SupplierModel):
     created_at: datetime
     updated_at: datetime
 
-    @property
-    def money(self) -> Money:
-        return Money(amount=self.amount, currency=self.currency)
 
-
-class ExpenseLine(SupplierModel):
+class ExpenseLine(WireModel):
+    # Sent to the expense API: the fields keep the order of the body it has always received.
     category: Literal["ticket", "flight", "train", "hotel", "other"]
     description: str
     amount: Amount
-    currency: str
+    currency: CurrencyCode
     reference: str | None = None
 
 
-class ExpenseReport(SupplierModel):
-    reference: str
-    status: BookingStatus
+class ExpenseReport(SupplierBooking):
     booking_id: str
     lines: list[ExpenseLine]
     total: Money
-    created_at: datetime
-    undone_at: datetime | None = None

@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
+from booking.money import Money, amount_text
 from suppliers.base import SupplierClient
-from suppliers.models import Money, Payment, Refund, Rejected, RejectionCode, Traveller, decimal_text
+from suppliers.models import Payment, Refund, Rejected, RejectionCode, Traveller
 
 _PAYMENT = TypeAdapter(Payment)
 _PAYMENTS = TypeAdapter(list[Payment])
@@ -32,7 +33,7 @@ class PaymentClient(SupplierClient):
     ) -> Payment:
         """Ask for a payment; it starts `pending` and resolves by webhook to `callback_url`."""
         body: dict[str, Any] = {
-            "amount": decimal_text(amount.amount),
+            "amount": amount_text(amount.amount),
             "currency": amount.currency,
             "bookingId": booking_id,
             "callbackUrl": callback_url,
@@ -44,12 +45,7 @@ class PaymentClient(SupplierClient):
 
     async def get(self, payment_id: str) -> Payment | Rejected:
         """The payment's current status. `Rejected(payment_not_found)` for an unknown id."""
-        return await self._call(
-            "GET",
-            f"payments/{quote(payment_id, safe='')}",
-            Payment,
-            business=(RejectionCode.PAYMENT_NOT_FOUND,),
-        )
+        return await self._read("payments", payment_id, Payment, RejectionCode.PAYMENT_NOT_FOUND)
 
     async def list_for_booking(self, booking_id: str) -> list[Payment]:
         """Every payment the provider holds for a booking, oldest first."""
@@ -67,7 +63,7 @@ class PaymentClient(SupplierClient):
         (not succeeded, or already fully refunded), refund_exceeds_payment."""
         body: dict[str, Any] = {}
         if amount is not None:
-            body["amount"] = decimal_text(amount)
+            body["amount"] = amount_text(amount)
         if reason is not None:
             body["reason"] = reason
         return await self._call(

@@ -4,31 +4,36 @@ from __future__ import annotations
 
 from datetime import date
 from typing import ClassVar
-from urllib.parse import quote
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
-from suppliers.base import SupplierClient, undo_key
+from suppliers.base import BookingsClient
 from suppliers.models import Offer, Rejected, RejectionCode, TravelBooking, Traveller
 
 
-class _FlightSearch(BaseModel):
-    flights: list[Offer]
+class _Search(BaseModel):
+    offers: list[Offer]
 
 
-class _JourneySearch(BaseModel):
-    journeys: list[Offer]
+class _FlightSearch(_Search):
+    offers: list[Offer] = Field(alias="flights")
 
 
-class _TravelClient(SupplierClient):
+class _JourneySearch(_Search):
+    offers: list[Offer] = Field(alias="journeys")
+
+
+class _TravelClient(BookingsClient[TravelBooking]):
+    collection = "bookings"
+    booking = TravelBooking
     search_path: ClassVar[str]
+    search_answer: ClassVar[type[_Search]]  # the answer names its list after the path
 
     async def search(self, origin: str, destination: str, day: date) -> list[Offer]:
         """Services on one day (no booking); an empty list when there is no route."""
         params = {"origin": origin, "destination": destination, "date": day.isoformat()}
-        if self.search_path == "flights":
-            return (await self._call_ok("GET", "flights", TypeAdapter(_FlightSearch), params=params)).flights
-        return (await self._call_ok("GET", "journeys", TypeAdapter(_JourneySearch), params=params)).journeys
+        answer = await self._call_ok("GET", self.search_path, TypeAdapter(self.search_answer), params=params)
+        return answer.offers
 
     async def book(
         self,
@@ -48,39 +53,20 @@ class _TravelClient(SupplierClient):
             "returnDate": return_date.isoformat(),
             "traveller": traveller.to_wire(),
         }
-        return await self._call(
-            "POST",
-            "bookings",
-            TravelBooking,
-            json=body,
-            idempotency_key=idempotency_key,
-            business=(RejectionCode.NO_ROUTE,),
-        )
-
-    async def get(self, reference: str) -> TravelBooking | Rejected:
-        return await self._call(
-            "GET",
-            f"bookings/{quote(reference, safe='')}",
-            TravelBooking,
-            business=(RejectionCode.BOOKING_NOT_FOUND,),
-        )
-
-    async def undo(self, reference: str, *, idempotency_key: str | None = None) -> TravelBooking | Rejected:
-        """Cancel a booking; idempotent. `Rejected(booking_not_found)` when the reference is unknown."""
-        return await self._call(
-            "DELETE",
-            f"bookings/{quote(reference, safe='')}",
-            TravelBooking,
-            idempotency_key=idempotency_key or undo_key(reference),
-            business=(RejectionCode.BOOKING_NOT_FOUND,),
-        )
+        return await self._book(body, idempotency_key=idempotency_key, business=(RejectionCode.NO_ROUTE,))
 
 
 class AirlineClient(_TravelClient):
+    """Flights: `GET flights` answers `{"flights": [...]}`."""
+
     supplier = "airline"
     search_path = "flights"
+    search_answer = _FlightSearch
 
 
 class RailClient(_TravelClient):
+    """Trains: `GET journeys` answers `{"journeys": [...]}`."""
+
     supplier = "rail"
     search_path = "journeys"
+    search_answer = _JourneySearch

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from clients.errors import InvalidIdempotencyKey
 from clients.idempotency import (
-    InvalidIdempotencyKey,
     booking_id_for_key,
     check_key,
     is_booking_id,

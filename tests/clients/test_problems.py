@@ -17,28 +17,26 @@ from booking.errors import (
     IdempotencyKeyReused,
     TransientSupplierError,
 )
-from clients.body import MalformedRequest, PayloadTooLarge
-from clients.durable import DurableUnavailable
-from clients.idempotency import InvalidIdempotencyKey
-from clients.problems import InvalidRequestBody, QueryError, problem_boundary, to_problem
-from clients.signatures import InvalidSignature
-from clients.validation import FieldError, InvalidFields, field_path, validate_input
+from clients import errors as edge
+from clients.errors import FieldError, InvalidFields, InvalidSignature
+from clients.problems import problem_boundary, to_problem
+from clients.validation import field_path, validate_input
 
 
 @pytest.mark.parametrize(
     ("exc", "status"),
     [
-        (InvalidFields([FieldError("currency", "bad")]), 422),
-        (MalformedRequest("x"), 400),
-        (InvalidRequestBody("x"), 400),
-        (InvalidIdempotencyKey("x"), 400),
-        (QueryError([FieldError("limit", "bad")]), 400),
-        (InvalidSignature("timestamp too old"), 401),
+        (edge.InvalidFields([FieldError("currency", "bad")]), 422),
+        (edge.MalformedRequest("x"), 400),
+        (edge.InvalidRequestBody("x"), 400),
+        (edge.InvalidIdempotencyKey("x"), 400),
+        (edge.QueryError([FieldError("limit", "bad")]), 400),
+        (edge.InvalidSignature("timestamp too old"), 401),
         (BookingNotFound("bk_1"), 404),
         (BookingAlreadyFinal("bk_1", "Confirmed"), 409),
-        (PayloadTooLarge("x"), 413),
+        (edge.PayloadTooLarge("x"), 413),
         (IdempotencyKeyReused("k"), 422),
-        (DurableUnavailable("x"), 503),
+        (edge.DurableUnavailable("x"), 503),
         (TransientSupplierError("airline", "503"), 503),
         (ConfigurationError("invalid settings: PAYMENT_WEBHOOK_SECRET"), 500),
         (RuntimeError("boom"), 500),

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from booking import BookingRequest
-from clients.body import MalformedRequest, parse_json
-from clients.problems import InvalidRequestBody, to_problem
-from clients.signatures import InvalidSignature, verify
+from clients.body import parse_json
+from clients.errors import InvalidRequestBody, InvalidSignature, MalformedRequest
+from clients.problems import to_problem
+from clients.signatures import verify
 from clients.validation import InvalidFields, validate_input
 from clients.webhooks import _payment_event
 

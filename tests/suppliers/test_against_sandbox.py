@@ -14,17 +14,17 @@ import pytest
 
 from suppliers import (
     AirlineClient,
-    BookingStatus,
     ConferenceClient,
     ExpenseClient,
     ExpenseLine,
     HotelClient,
     Money,
     PaymentClient,
-    PaymentStatus,
+    ProviderPaymentStatus,
     RailClient,
     Rejected,
     RejectionCode,
+    SupplierBookingState,
     SupplierUnavailable,
     Traveller,
 )
@@ -101,7 +101,7 @@ async def test_a_whole_trip_through_the_clients(api):
         ExpenseClient(api["expense"]).undo(report.reference),
     ):
         result = await undo
-        assert not isinstance(result, Rejected) and result.status is BookingStatus.UNDONE
+        assert not isinstance(result, Rejected) and result.status is SupplierBookingState.UNDONE
     gone = await ConferenceClient(api["conference"]).undo("CT-NOPE0000")
     assert isinstance(gone, Rejected) and gone.code is RejectionCode.BOOKING_NOT_FOUND
     listed = (await api["_sandbox"].get("bookings", params={"email": ada.email})).json()
@@ -150,15 +150,15 @@ async def test_payment_lifecycle_with_reconciliation_and_refund(api):
             traveller(),
             idempotency_key=key(),
         )
-        assert created.status is PaymentStatus.PENDING
+        assert created.status is ProviderPaymentStatus.PENDING
         await receiver.wait_for(1)
         for _ in range(200):
             got = await payments.get(created.payment_id)
             assert not isinstance(got, Rejected)
-            if got.status is PaymentStatus.SUCCEEDED:
+            if got.status is ProviderPaymentStatus.SUCCEEDED:
                 break
             await asyncio.sleep(0.02)
-        assert got.status is PaymentStatus.SUCCEEDED
+        assert got.status is ProviderPaymentStatus.SUCCEEDED
         [listed] = await payments.list_for_booking(booking_id)
         assert listed.payment_id == created.payment_id
         refund = await payments.refund(created.payment_id, idempotency_key=key(), reason="late_payment")
@@ -176,8 +176,8 @@ async def test_payment_lifecycle_with_reconciliation_and_refund(api):
             idempotency_key=key(),
         )
         cancelled = await payments.cancel(pending.payment_id)
-        assert not isinstance(cancelled, Rejected) and cancelled.status is PaymentStatus.CANCELLED
+        assert not isinstance(cancelled, Rejected) and cancelled.status is ProviderPaymentStatus.CANCELLED
         again = await payments.cancel(pending.payment_id)  # idempotent
-        assert not isinstance(again, Rejected) and again.status is PaymentStatus.CANCELLED
+        assert not isinstance(again, Rejected) and again.status is ProviderPaymentStatus.CANCELLED
         missing = await payments.get("pay_NOPE")
         assert isinstance(missing, Rejected) and missing.code is RejectionCode.PAYMENT_NOT_FOUND

@@ -11,17 +11,17 @@ import pytest
 
 from suppliers import (
     AirlineClient,
-    BookingStatus,
     ConferenceClient,
     ExpenseClient,
     ExpenseLine,
     HotelClient,
     Money,
     PaymentClient,
-    PaymentStatus,
+    ProviderPaymentStatus,
     RailClient,
     Rejected,
     RejectionCode,
+    SupplierBookingState,
     SupplierProtocolError,
     SupplierUnavailable,
     Traveller,
@@ -60,9 +60,9 @@ async def test_conference_catalog_and_ticket_lifecycle():
         assert isinstance(missing, Rejected) and missing.code is RejectionCode.CONFERENCE_NOT_FOUND
         ticket = await client.book("serverlessdays-amsterdam-2027", ADA, idempotency_key="k")
         assert not isinstance(ticket, Rejected)
-        assert ticket.conference.city == "Amsterdam" and ticket.status is BookingStatus.ACTIVE
+        assert ticket.conference.city == "Amsterdam" and ticket.status is SupplierBookingState.ACTIVE
         undone = await client.undo(ticket.reference)
-        assert not isinstance(undone, Rejected) and undone.status is BookingStatus.UNDONE
+        assert not isinstance(undone, Rejected) and undone.status is SupplierBookingState.UNDONE
         assert rec.last.method == "DELETE" and rec.last.url.path == "/api/tickets/CT-4F9K2M7Q"
         assert rec.last.headers["Idempotency-Key"] == "undo:CT-4F9K2M7Q"
         unknown = await client.undo("CT-NOPE", idempotency_key="mine")
@@ -136,7 +136,7 @@ async def test_travel_search_get_and_undo():
         assert not isinstance(await AirlineClient(http).get("FL-7K3M9Q2A"), Rejected)
         assert isinstance(await AirlineClient(http).get("FL-NOPE"), Rejected)
         undone = await RailClient(http).undo("RL-2M8Q4Z7K")
-        assert not isinstance(undone, Rejected) and undone.status is BookingStatus.UNDONE
+        assert not isinstance(undone, Rejected) and undone.status is SupplierBookingState.UNDONE
 
 
 # ---- hotel --------------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ async def test_payment_create_get_list_refund_cancel():
             ADA,
             idempotency_key="p1",
         )
-        assert created.status is PaymentStatus.PENDING and created.money.amount == Decimal("1234.50")
+        assert created.status is ProviderPaymentStatus.PENDING and created.money.amount == Decimal("1234.50")
         assert created.checkout_url.endswith("/pay_1")
         assert rec.last_json() == {
             "amount": "1234.50",
@@ -216,7 +216,7 @@ async def test_payment_create_get_list_refund_cancel():
         }
         assert rec.last.headers["Idempotency-Key"] == "p1"
         got = await client.get("pay_1")
-        assert not isinstance(got, Rejected) and got.status is PaymentStatus.SUCCEEDED
+        assert not isinstance(got, Rejected) and got.status is ProviderPaymentStatus.SUCCEEDED
         missing = await client.get("pay_nope")
         assert isinstance(missing, Rejected) and missing.code is RejectionCode.PAYMENT_NOT_FOUND
         [listed] = await client.list_for_booking("b-1")
