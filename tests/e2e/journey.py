@@ -75,6 +75,25 @@ class Journey:
             time.sleep(0.1)
         raise AssertionError(f"booking {booking_id} did not reach {sorted(statuses)}; last seen {last}")
 
+    def wait_for_payment(self, booking_id: str, status: str, seconds: float = WAIT_SECONDS) -> dict[str, Any]:
+        """The booking once its payment shows `status` (it may settle after the booking's own status)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            booking = self.get(booking_id).json()
+            if booking["payment"]["status"] == status or time.monotonic() > deadline:
+                return booking
+            time.sleep(0.2)
+
+    def wait_delivered(self, payment_id: str, seconds: float = WAIT_SECONDS) -> None:
+        """Until the sandbox has delivered every webhook it scheduled for the payment."""
+        deadline = time.monotonic() + seconds
+        url = f"{self.sandbox_url}/_sandbox/webhooks"
+        while any(
+            h["status"] == "scheduled" for h in self.http.get(url, params={"paymentId": payment_id}).json()
+        ):
+            assert time.monotonic() < deadline, f"webhooks for {payment_id} still scheduled"
+            time.sleep(0.2)
+
     def wait_final(self, booking_id: str, seconds: float = WAIT_SECONDS) -> dict[str, Any]:
         return self.wait_for(booking_id, FINAL_STATUSES, seconds)
 

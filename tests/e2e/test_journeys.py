@@ -222,6 +222,31 @@ def test_cancel_while_awaiting_payment_undoes_everything(journey: Journey) -> No
     assert booking["failure"]["code"] == "cancelled_by_traveller"
     journey.assert_nothing_left(email)
     assert journey.cancel(booking_id).status_code == 409
+    # The payment is stopped at the provider (a status of its own there, not `failed`): no money taken.
+    assert journey.wait_for_payment(booking_id, "Cancelled")["payment"]["status"] == "Cancelled"
+    assert [p["status"] for p in journey.payments(booking_id)] == ["cancelled"]
+
+
+def test_money_that_beat_the_cancel_is_refunded_and_the_booking_says_so(journey: Journey) -> None:
+    email = unique_email("nopay")
+    booking_id = journey.book_ok(email, [trip()])
+    payment_id = journey.wait_for(booking_id, {"AwaitingPayment"})["payment"]["paymentId"]
+    # The traveller pays; the provider's webhook is still on its way when the cancel is accepted.
+    paid = journey.http.post(
+        f"{journey.sandbox_url}/_sandbox/payments/{payment_id}/webhooks",
+        json={"type": "payment.succeeded", "delaySeconds": 3},
+    )
+    assert paid.status_code == 202, paid.text
+    assert journey.cancel(booking_id).status_code == 202
+
+    booking = journey.wait_final(booking_id)
+    assert booking["status"] == "Cancelled"
+    assert journey.wait_for_payment(booking_id, "Refunded")["payment"]["status"] == "Refunded"
+    journey.assert_nothing_left(email)
+    # The late webhook then reaches an ended booking: refunded under the same key, so only once.
+    journey.wait_delivered(payment_id)
+    payment = journey.http.get(f"{journey.sandbox_url}/payment/payments/{payment_id}").json()
+    assert payment["status"] == "refunded" and payment["refundedAmount"] == payment["amount"]
 
 
 def test_idempotency_key_replays_and_refuses_another_body(journey: Journey) -> None:
