@@ -44,3 +44,30 @@ def test_concurrent_duplicate_posts_make_exactly_one_booking(
     assert len(journey.payments(booking_id)) == 1
     listed = journey.http.get(f"{devhost.base_url}/api/bookings", params={"limit": "100"}).json()["bookings"]
     assert [b["bookingId"] for b in listed].count(booking_id) == 1
+
+
+CONCURRENT_CANCELS = 10
+
+
+async def _cancel_all(url: str) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=CONCURRENT_CANCELS)) as http:
+        return list(await asyncio.gather(*(http.post(url) for _ in range(CONCURRENT_CANCELS))))
+
+
+def test_ten_cancels_at_once_while_booking_cancel_once_and_charge_nothing(
+    devhost: DevhostProcess, journey: Journey
+) -> None:
+    # +down: the trips are in their flight retries while the cancels arrive.
+    email = unique_email("down")
+    booking_id = journey.book_ok(email, [trip(), trip("kubecon-barcelona-2027", "CDG")])
+    journey.wait_for(booking_id, {"Booking"})
+
+    responses = asyncio.run(_cancel_all(f"{devhost.base_url}/api/bookings/{booking_id}/cancel"))
+
+    # Each is accepted while the booking is not final, or told it already is: never an error.
+    assert {r.status_code for r in responses} <= {202, 409}, [r.text for r in responses]
+    assert 202 in {r.status_code for r in responses}
+    booking = journey.wait_final(booking_id)
+    assert booking["status"] == "Cancelled" and booking["payment"]["status"] == "NotStarted"
+    assert journey.payments(booking_id) == []
+    journey.assert_nothing_left(email)
