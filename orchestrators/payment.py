@@ -280,8 +280,7 @@ def cancel_payment(
     attempts = yield from ask_provider(context, order, Activity.CANCEL_PAYMENT, request, patience=MUST_FINISH)
     if attempts.gave_up:
         log(context, logging.ERROR, "cancel of %s failed: %s", payment_id, attempts.error)
-        return None
-    return PaymentState.from_wire(attempts.result)
+    return attempts.outcome_as(PaymentState)
 
 
 def list_payments(
@@ -289,7 +288,7 @@ def list_payments(
 ) -> Steps[BookingPayments | None]:
     request = ListPaymentsOrder(booking_id=order.booking_id)
     attempts = yield from ask_provider(context, order, Activity.LIST_PAYMENTS, request, patience=patience)
-    return None if attempts.gave_up else BookingPayments.from_wire(attempts.result)
+    return attempts.outcome_as(BookingPayments)
 
 
 def check_payment(
@@ -301,7 +300,7 @@ def check_payment(
 ) -> Steps[PaymentState | None]:
     request = CheckPaymentOrder(payment_id=payment_id)
     attempts = yield from ask_provider(context, order, Activity.CHECK_PAYMENT, request, patience=patience)
-    return None if attempts.gave_up else PaymentState.from_wire(attempts.result)
+    return attempts.outcome_as(PaymentState)
 
 
 def refund(
@@ -312,8 +311,7 @@ def refund(
     attempts = yield from ask_provider(context, order, Activity.REFUND_PAYMENT, request, patience=MUST_FINISH)
     if attempts.gave_up:
         log(context, logging.ERROR, "refund of %s failed: %s", payment_id, attempts.error)
-        return None
-    return RefundOutcome.from_wire(attempts.result)
+    return attempts.outcome_as(RefundOutcome)
 
 
 def ask_provider(

@@ -22,6 +22,7 @@ from booking.wire import WireModel
 logger = logging.getLogger("orchestrators")
 
 T = TypeVar("T")
+W = TypeVar("W", bound=WireModel)
 # An orchestrator step: a generator that yields durable tasks to the SDK, receives their results, and
 # returns a T. Steps compose with `yield from`.
 Steps = Generator[Any, Any, T]
@@ -44,6 +45,10 @@ class Attempts:
     @property
     def gave_up(self) -> bool:
         return self.error is not None
+
+    def outcome_as(self, model: type[W]) -> W | None:
+        """The activity's result read as `model`; None when it gave up."""
+        return None if self.gave_up else model.from_wire(self.result)
 
 
 # How long an undo or a refund keeps trying: giving up leaves a supplier booking active or money

@@ -9,27 +9,13 @@ import httpx
 import pytest
 
 from activities.http import close_pool
-from booking.settings import DEV_WEBHOOK_SECRET, get_settings
-from tests.support.sandbox import sandbox  # noqa: F401  (the session fixture, declared for this folder)
-
-APIS = ("conference", "airline", "rail", "hotel", "payment", "expense")
+from tests.support.sandbox import app_settings_on_sandbox, sandbox  # noqa: F401  (fixtures for this folder)
 
 
 @pytest.fixture
-def settings_env(sandbox, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
-    monkeypatch.setenv("PAYMENT_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
-    for api in APIS:
-        monkeypatch.setenv(f"{api.upper()}_API_URL", f"{sandbox.url}/{api}")
-    get_settings.cache_clear()
-    yield sandbox
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-async def suppliers_up(settings_env):
+async def suppliers_up(app_settings_on_sandbox):  # noqa: F811
     """The sandbox with no faults; the test's pool is closed when its loop ends."""
-    async with httpx.AsyncClient(base_url=settings_env.url) as control:
+    async with httpx.AsyncClient(base_url=app_settings_on_sandbox.url) as control:
         await control.delete("/_sandbox/faults")
         yield control
         await control.delete("/_sandbox/faults")

@@ -7,11 +7,7 @@ that records every call and answers 500: bad-input tests use it to prove nothing
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +19,7 @@ import azure.functions as func
 from aiohttp import web
 
 import clients
+from tests.support.webhooks import signed_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "http://127.0.0.1:7071"
@@ -151,12 +148,9 @@ def signed(
     body: bytes, secret: str, *, webhook_id: str = "msg_test", at: float | None = None
 ) -> dict[str, str]:
     """Standard Webhooks headers signed by hand (booking-api.md), not with the app's library."""
-    timestamp = str(int(time.time() if at is None else at))
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    digest = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    return {
-        "webhook-id": webhook_id,
-        "webhook-timestamp": timestamp,
-        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-        "content-type": "application/json",
-    }
+    return signed_headers(body, secret, webhook_id, at)
+
+
+async def post_booking(rpc: Any, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    """`POST /api/bookings` through the real edge function, its durable client bound to `rpc`."""
+    return await invoke("start_booking", request("POST", "bookings", body=body, headers=headers), rpc.binding)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from clients.body import MAX_BODY_BYTES
-from tests.clients.support import RecordingRpc, body_of, invoke, request, signed
+from tests.clients.support import RecordingRpc, body_of, invoke, post_booking, request, signed
 
 BOOKING_ID = "bk_" + "0" * 32
 GOOD = {
@@ -51,28 +51,18 @@ def assert_problem(response, status: int) -> dict:
     ids=["truncated", "empty", "nan", "duplicate-key", "not-utf8", "text-plain", "no-type", "form", "latin1"],
 )
 async def test_unreadable_bodies_are_400(rpc: RecordingRpc, body: bytes, headers: dict[str, str]) -> None:
-    response = await invoke(
-        "start_booking", request("POST", "bookings", body=body, headers=headers), rpc.binding
-    )
+    response = await post_booking(rpc, body, headers)
     assert_problem(response, 400)
     assert rpc.calls == []
 
 
 async def test_a_body_over_64_kib_is_413_and_exactly_64_kib_is_read(rpc: RecordingRpc) -> None:
     too_big = b" " * (MAX_BODY_BYTES + 1)
-    response = await invoke(
-        "start_booking",
-        request("POST", "bookings", body=too_big, headers={"content-type": "application/json"}),
-        rpc.binding,
-    )
+    response = await post_booking(rpc, too_big, {"content-type": "application/json"})
     assert_problem(response, 413)
     # 64 KiB of valid JSON whitespace around an invalid document: read, then refused as 422, not 413.
     padded = b"{}" + b" " * (MAX_BODY_BYTES - 2)
-    response = await invoke(
-        "start_booking",
-        request("POST", "bookings", body=padded, headers={"content-type": "application/json"}),
-        rpc.binding,
-    )
+    response = await post_booking(rpc, padded, {"content-type": "application/json"})
     assert_problem(response, 422)
     assert rpc.calls == []
 
@@ -88,7 +78,7 @@ async def test_every_invalid_field_is_listed(rpc: RecordingRpc, caplog: pytest.L
         "currency": "euro",
         "coupon": "FREE",
     }
-    response = await invoke("start_booking", request("POST", "bookings", body=bad), rpc.binding)
+    response = await post_booking(rpc, bad)
     problem = assert_problem(response, 422)
     fields = {e["field"] for e in problem["errors"]}
     assert fields == {
@@ -127,20 +117,14 @@ async def test_invalid_shapes_are_422(rpc: RecordingRpc, change: dict, field: st
 @pytest.mark.parametrize("document", [[GOOD], "booking", 42, None])
 async def test_a_document_that_is_not_an_object_is_422(rpc: RecordingRpc, document: object) -> None:
     body = json.dumps(document).encode()
-    response = await invoke(
-        "start_booking",
-        request("POST", "bookings", body=body, headers={"content-type": "application/json"}),
-        rpc.binding,
-    )
+    response = await post_booking(rpc, body, {"content-type": "application/json"})
     assert_problem(response, 422)
     assert rpc.calls == []
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "has space", "tab\tkey"])
 async def test_a_malformed_idempotency_key_is_400(rpc: RecordingRpc, key: str) -> None:
-    response = await invoke(
-        "start_booking", request("POST", "bookings", body=GOOD, headers={"Idempotency-Key": key}), rpc.binding
-    )
+    response = await post_booking(rpc, GOOD, {"Idempotency-Key": key})
     problem = assert_problem(response, 400)
     assert "Idempotency-Key" in problem["title"]
     assert rpc.calls == []

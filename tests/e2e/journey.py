@@ -6,9 +6,6 @@ here knows how the service is built inside.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -16,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from tests.support.webhooks import signed_headers
 
 FINAL_STATUSES = {"Confirmed", "Failed", "Cancelled", "Expired"}
 
@@ -103,15 +102,7 @@ class Journey:
     ) -> dict[str, str]:
         """Sign by hand, per the Standard Webhooks scheme of the contract (not with the app's library)."""
         webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
-        timestamp = str(int(at if at is not None else time.time()))
-        key = base64.b64decode(self.webhook_secret.removeprefix("whsec_"))
-        digest = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-        return {
-            "webhook-id": webhook_id,
-            "webhook-timestamp": timestamp,
-            "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-            "content-type": "application/json",
-        }
+        return signed_headers(body, self.webhook_secret, webhook_id, at)
 
     def payment_body(self, kind: str, booking: dict[str, Any], **overrides: Any) -> bytes:
         data = {

@@ -5,7 +5,7 @@ import pytest
 
 from devhost.testing import DurableHarness
 from tests.orchestrators.world import Suppliers, make_app
-from tests.support.sandbox import sandbox  # noqa: F401  (the session fixture, declared for this folder)
+from tests.support.sandbox import app_settings_on_sandbox, sandbox  # noqa: F401  (fixtures for this folder)
 
 
 @pytest.fixture

@@ -12,24 +12,15 @@ import httpx
 import pytest
 
 from booking import RetryPolicy
-from booking.settings import DEV_WEBHOOK_SECRET, get_settings
 from devhost.testing import DurableHarness
 from tests.orchestrators.world import booking_input, make_app
 
-APIS = ("conference", "airline", "rail", "hotel", "payment", "expense")
-
 
 @pytest.fixture
-def harness(sandbox, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
-    monkeypatch.setenv("PAYMENT_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
-    for api in APIS:
-        monkeypatch.setenv(f"{api.upper()}_API_URL", f"{sandbox.url}/{api}")
-    get_settings.cache_clear()
+def harness(app_settings_on_sandbox):
     h = DurableHarness(make_app())
     yield h
     h.close()
-    get_settings.cache_clear()
 
 
 def run(harness, email: str, trips=None) -> tuple[str, dict]:

@@ -147,3 +147,23 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess
     """One sandbox for the session; tests use their own traveller emails and booking ids."""
     with sandbox_process(tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3") as running:
         yield running
+
+
+SUPPLIER_APIS = ("conference", "airline", "rail", "hotel", "payment", "expense")
+
+
+@pytest.fixture
+def app_settings_on_sandbox(
+    sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SandboxProcess]:
+    """The app's settings (development mode, the dev webhook secret) with every supplier URL pointing
+    at the session's sandbox; the settings cache is cleared before and after."""
+    from booking.settings import DEV_WEBHOOK_SECRET, get_settings
+
+    monkeypatch.setenv("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
+    monkeypatch.setenv("PAYMENT_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
+    for api in SUPPLIER_APIS:
+        monkeypatch.setenv(f"{api.upper()}_API_URL", f"{sandbox.url}/{api}")
+    get_settings.cache_clear()
+    yield sandbox
+    get_settings.cache_clear()
