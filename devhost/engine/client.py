@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Iterable
 
@@ -24,6 +25,8 @@ from devhost.store.base import (
     TaskHubStore,
 )
 
+log = logging.getLogger("devhost.engine")
+
 
 class UnknownOrchestratorError(ValueError):
     """start/restart named a function that is not a registered orchestrator (EXT: ArgumentException → 400)."""
@@ -36,6 +39,16 @@ class InstanceNotFoundError(LookupError):
 class InstanceGoneError(LookupError):
     """The instance is in a state that does not accept the operation (HTTP 410)."""
 
+
+class InvalidInstanceStateError(RuntimeError):
+    """The instance exists and is not finished, but its state refuses the operation: suspending one that
+    is suspended, resuming one that is not (EXT `DurableClient.SuspendAsync`/`ResumeAsync` throw
+    InvalidOperationException, which the HTTP API answers with 500; PROTOCOL.md §33)."""
+
+
+# EXT DurableClient.IsOrchestrationSuspendable / IsOrchestrationSuspended (PROTOCOL.md §33).
+SUSPENDABLE_STATES = frozenset({RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.ContinuedAsNew})
+RESUMABLE_STATES = frozenset({RuntimeStatus.Suspended})
 
 NON_RUNNING_STATES = frozenset(
     {RuntimeStatus.Completed, RuntimeStatus.Failed, RuntimeStatus.Terminated, RuntimeStatus.Canceled}
@@ -134,6 +147,22 @@ class DurableClient:
             )
         return rec
 
+    async def _require_state(
+        self, instance_id: str, operation: str, allowed: frozenset[RuntimeStatus]
+    ) -> None:
+        """As `_require` for a running instance, then the extension's own state check, with its warning
+        and its exception message word for word."""
+        rec = await self._require(instance_id, RUNNING_STATUSES)
+        if rec.runtime_status not in allowed:
+            state = rec.runtime_status.name
+            log.warning(
+                "%s: Cannot %s orchestration instance in the %s state.", instance_id, operation, state
+            )
+            raise InvalidInstanceStateError(
+                f"Cannot {operation} the orchestration instance {instance_id} because instance is in the "
+                f"{state} state."
+            )
+
     async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
         """EXT RaiseEventAsync: ``input_json`` = request body JSON text, stored compact as
         EventRaised.Input."""
@@ -147,12 +176,12 @@ class DurableClient:
         await self.store.send_messages([OrchestrationMessage(instance_id, ev)])
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:
-        await self._require(instance_id, RUNNING_STATUSES)
+        await self._require_state(instance_id, "suspend", SUSPENDABLE_STATES)
         ev = h.execution_suspended(h.format_ts(self.clock.now()), reason)
         await self.store.send_messages([OrchestrationMessage(instance_id, ev)])
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
-        await self._require(instance_id, RUNNING_STATUSES)
+        await self._require_state(instance_id, "resume", RESUMABLE_STATES)
         ev = h.execution_resumed(h.format_ts(self.clock.now()), reason)
         await self.store.send_messages([OrchestrationMessage(instance_id, ev)])
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from devhost.engine.client import InstanceGoneError, InstanceNotFoundError, UnknownOrchestratorError
+from devhost.engine.client import (
+    InstanceGoneError,
+    InstanceNotFoundError,
+    InvalidInstanceStateError,
+    UnknownOrchestratorError,
+)
 from devhost.history import HistoryEvent
 from devhost.store.base import InstanceQuery, InstanceRecord
 
@@ -53,4 +58,10 @@ class HubClient(Protocol):
     async def purge_by(self, query: InstanceQuery) -> int: ...
 
 
-__all__ = ["HubClient", "InstanceGoneError", "InstanceNotFoundError", "UnknownOrchestratorError"]
+__all__ = [
+    "HubClient",
+    "InstanceGoneError",
+    "InstanceNotFoundError",
+    "InvalidInstanceStateError",
+    "UnknownOrchestratorError",
+]

@@ -20,7 +20,13 @@ from aiohttp import web
 
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus, compact_json
 from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, DurableUrls
-from devhost.http.hub import HubClient, InstanceGoneError, InstanceNotFoundError, UnknownOrchestratorError
+from devhost.http.hub import (
+    HubClient,
+    InstanceGoneError,
+    InstanceNotFoundError,
+    InvalidInstanceStateError,
+    UnknownOrchestratorError,
+)
 from devhost.http.keys import DURABLE_SYSTEM_KEY, HostKeys
 from devhost.http.status import history_events, status_payload
 from devhost.store.base import InstanceExistsError, InstanceQuery
@@ -399,6 +405,10 @@ class ManagementApi:
             return web.Response(status=404)
         except InstanceGoneError:
             return web.Response(status=410)
+        except InvalidInstanceStateError as exc:
+            # The extension lets the client's InvalidOperationException reach its catch-all (§33).
+            return error_response(500, "Something went wrong while processing your request", exc,
+                                  "System.InvalidOperationException")
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, q: Mapping[str, str], instance_id: str) -> web.Response:
