@@ -147,7 +147,11 @@ def query_param(request: web.Request, name: str, pattern: str | None = None) -> 
     return value
 
 
+def _plain(value: Any) -> Any:
+    return value.model_dump(mode="json", by_alias=True) if isinstance(value, BaseModel) else value
+
+
 def json_response(body: Any, status: int = 200) -> web.Response:
-    if isinstance(body, BaseModel):
-        body = body.model_dump(mode="json", by_alias=True)
+    """A JSON answer; a wire model, or a list of them, is sent camelCase as the OpenAPI document says."""
+    body = [_plain(item) for item in body] if isinstance(body, list) else _plain(body)
     return web.Response(status=status, text=json.dumps(body), content_type="application/json")

@@ -36,9 +36,7 @@ def _conference(conference_id: str) -> catalog.Conference:
 
 
 async def list_conferences(request: web.Request) -> web.StreamResponse:
-    return json_response(
-        [conference_out(c).model_dump(mode="json", by_alias=True) for c in catalog.CONFERENCES.values()]
-    )
+    return json_response([conference_out(c) for c in catalog.CONFERENCES.values()])
 
 
 async def get_conference(request: web.Request) -> web.StreamResponse:

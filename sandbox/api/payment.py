@@ -122,9 +122,7 @@ async def get(request: web.Request) -> web.StreamResponse:
 async def list_for_booking(request: web.Request) -> web.StreamResponse:
     store = services(request).store
     booking_id = query_param(request, "bookingId")
-    return json_response(
-        [payment_view(store, p).model_dump(mode="json", by_alias=True) for p in store.payments(booking_id)]
-    )
+    return json_response([payment_view(store, p) for p in store.payments(booking_id)])
 
 
 async def refund(request: web.Request) -> web.StreamResponse:
