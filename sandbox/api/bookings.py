@@ -23,7 +23,7 @@ from sandbox.api.common import (
     json_response,
     new_reference,
     read_body,
-    reused_key,
+    replayed,
     services,
 )
 from sandbox.problems import ProblemError
@@ -57,10 +57,8 @@ def _create_handler(supplier: str, model: type[BaseModel], prefix: str, build: B
         key = idempotency_key(request)
         body = await read_body(request, model)
         digest = fingerprint(body)
-        existing = svc.store.booking_by_key(supplier, key)
+        existing = replayed(svc.store.booking_by_key(supplier, key), digest)
         if existing is not None:
-            if existing.fingerprint != digest:
-                raise reused_key()
             return json_response(existing.view(), 200)
         created = utc_now()
         reference = new_reference(prefix)

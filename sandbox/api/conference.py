@@ -8,9 +8,9 @@ from aiohttp import web
 
 from sandbox import catalog
 from sandbox.api import bookings
-from sandbox.api.common import Route, Services, json_response
+from sandbox.api.common import Route, Services, catalog_price, json_response
 from sandbox.problems import ProblemError
-from sandbox.wire import ConferenceOut, Money, Ticket, TicketRequest
+from sandbox.wire import ConferenceOut, Ticket, TicketRequest
 
 SUPPLIER = "conference"
 
@@ -24,7 +24,7 @@ def conference_out(c: catalog.Conference) -> ConferenceOut:
         airport=c.airport,
         start_date=c.start_date,
         end_date=c.end_date,
-        price=Money(amount=c.price, currency=catalog.CURRENCY),
+        price=catalog_price(c.price),
     )
 
 
@@ -49,7 +49,7 @@ def _build(body: TicketRequest, reference: str, svc: Services, created: datetime
         reference=reference,
         status="active",
         conference=conference_out(conference),
-        price=Money(amount=conference.price, currency=catalog.CURRENCY),
+        price=catalog_price(conference.price),
         created_at=created,
         undone_at=None,
     )

@@ -7,8 +7,6 @@ does it and sends the webhook); `+decline` resolves it `failed`, `+nopay` never 
 from __future__ import annotations
 
 import html
-import secrets
-import string
 import time
 from decimal import Decimal
 
@@ -21,20 +19,15 @@ from sandbox.api.common import (
     fingerprint,
     idempotency_key,
     json_response,
+    new_reference,
     query_param,
     read_body,
-    reused_key,
+    replayed,
     services,
 )
 from sandbox.problems import ProblemError
 from sandbox.store import PaymentRow, RefundRow, Store
 from sandbox.wire import Payment, PaymentRequest, Refund, RefundRequest, format_amount
-
-_ID_ALPHABET = string.ascii_uppercase + string.digits
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
 
 
 def refund_view(r: RefundRow, currency: str) -> Refund:
@@ -83,13 +76,11 @@ async def create(request: web.Request) -> web.StreamResponse:
     key = idempotency_key(request)
     body = await read_body(request, PaymentRequest)
     digest = fingerprint(body)
-    existing = svc.store.payment_by_key(key)
+    existing = replayed(svc.store.payment_by_key(key), digest)
     if existing is not None:
-        if existing.fingerprint != digest:
-            raise reused_key()
         return json_response(payment_view(svc.store, existing), 200)
     found = tags.tags_of(body.traveller.email)
-    payment_id = _new_id("pay_")
+    payment_id = new_reference("pay_", 12)
     now = iso(utc_now())
     row = PaymentRow(
         payment_id=payment_id,
@@ -132,10 +123,8 @@ async def refund(request: web.Request) -> web.StreamResponse:
     # An empty body means "refund whatever is left".
     body = await read_body(request, RefundRequest) if request.can_read_body else RefundRequest()
     digest = fingerprint(body)
-    existing = store.refund_by_key(payment.payment_id, key)
+    existing = replayed(store.refund_by_key(payment.payment_id, key), digest)
     if existing is not None:
-        if existing.fingerprint != digest:
-            raise reused_key()
         return json_response(refund_view(existing, payment.currency), 200)
     if payment.status != "succeeded":
         raise ProblemError(
@@ -154,7 +143,7 @@ async def refund(request: web.Request) -> web.StreamResponse:
         )
     now = iso(utc_now())
     row = RefundRow(
-        refund_id=_new_id("re_"),
+        refund_id=new_reference("re_", 12),
         payment_id=payment.payment_id,
         idempotency_key=key,
         fingerprint=digest,

@@ -12,9 +12,9 @@ from aiohttp import web
 
 from sandbox import catalog, tags
 from sandbox.api import bookings
-from sandbox.api.common import Handler, Route, Services, json_response, query_param
+from sandbox.api.common import Handler, Route, Services, catalog_price, json_response, query_param
 from sandbox.problems import ProblemError
-from sandbox.wire import FlightSearch, JourneySearch, LegOut, Money, Offer, TravelBooking, TravelRequest
+from sandbox.wire import FlightSearch, JourneySearch, LegOut, Offer, TravelBooking, TravelRequest
 
 
 def _leg_out(leg: catalog.Leg) -> LegOut:
@@ -69,9 +69,7 @@ def _builder(mode: catalog.Mode) -> bookings.Builder:
                 "destination": body.destination,
                 "outbound": _leg_out(out),
                 "return": _leg_out(back),
-                "price": Money(
-                    amount=catalog.fare(mode, body.origin, body.destination), currency=catalog.CURRENCY
-                ),
+                "price": catalog_price(catalog.fare(mode, body.origin, body.destination)),
                 "createdAt": created,
                 "undoneAt": None,
             }
@@ -95,7 +93,7 @@ def _search_handler(mode: catalog.Mode) -> Handler:
                 Offer(
                     mode=mode,
                     leg=_leg_out(catalog.leg(mode, origin, destination, day, outbound=True)),
-                    price=Money(amount=catalog.fare(mode, origin, destination), currency=catalog.CURRENCY),
+                    price=catalog_price(catalog.fare(mode, origin, destination)),
                 )
             )
         if mode == "flight":
