@@ -2,6 +2,12 @@
 
 camelCase on the wire, money as decimal strings. Request models forbid unknown fields so that a
 client's typo is a clear 422, not a silently ignored value. The OpenAPI document is built from these.
+
+The app defines the same primitives (amounts, currency codes, camelCase) in `booking` and
+`suppliers`; this module keeps its own copy on purpose. The sandbox is the independent check of the
+app's supplier clients, so it imports nothing from `booking`, `suppliers`, `activities`, `clients`
+or `orchestrators` (tests/sandbox/test_independent.py pins it): a definition shared with the app
+would let one mistake pass on both sides of the contract unseen.
 """
 
 from __future__ import annotations
