@@ -13,7 +13,7 @@ would let one mistake pass on both sides of the contract unseen.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -46,6 +46,21 @@ def _parse_amount(value: Any) -> Decimal:
 
 def format_amount(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}"
+
+
+def utc_now() -> datetime:
+    """Now, to the millisecond: the precision of every timestamp the sandbox sends or stores."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp as the sandbox stores and sends it: UTC, milliseconds, `Z`."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    return iso(utc_now())
 
 
 Amount = Annotated[

@@ -8,8 +8,8 @@ scenario tag is looked at; another body under the same key is 422; undo is idemp
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -28,27 +28,12 @@ from sandbox.api.common import (
 )
 from sandbox.problems import ProblemError
 from sandbox.store import BookingRow
-from sandbox.wire import Traveller
+from sandbox.wire import Traveller, iso, now_iso, utc_now
 
-
-class _WithTraveller(Protocol):
-    traveller: Traveller
-
-
-R = TypeVar("R", bound=BaseModel)
 # build(request body, new reference, services, created_at) -> the full resource model (status active)
 Builder = Callable[[Any, str, Services, datetime], BaseModel]
 
 _STATE_FIELDS = ("status", "createdAt", "undoneAt")
-
-
-def utc_now() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _create_handler(supplier: str, model: type[BaseModel], prefix: str, build: Builder) -> Handler:
@@ -102,7 +87,7 @@ def _get_handler(supplier: str) -> Handler:
 def _undo_handler(supplier: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         reference = request.match_info["reference"]
-        row = services(request).store.undo_booking(supplier, reference, iso(utc_now()))
+        row = services(request).store.undo_booking(supplier, reference, now_iso())
         if row is None:
             raise _not_found(reference)
         return json_response(row.view())

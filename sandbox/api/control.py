@@ -12,7 +12,6 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from sandbox.api.bookings import iso, utc_now
 from sandbox.api.common import Route, json_response, query_param, read_body, services
 from sandbox.api.payment import _payment
 from sandbox.faults import APIS
@@ -28,6 +27,7 @@ from sandbox.wire import (
     PaymentListItem,
     WebhookMode,
     format_amount,
+    now_iso,
 )
 
 TAG = "sandbox control"
@@ -153,7 +153,7 @@ async def manual_webhook(request: web.Request) -> web.StreamResponse:
     reason = (body.reason or "card_declined") if status == "failed" else None
     with svc.store.transaction():
         if body.apply_status and payment.status == "pending":
-            svc.store.set_payment_status(payment.payment_id, status, reason, iso(utc_now()))
+            svc.store.set_payment_status(payment.payment_id, status, reason, now_iso())
         webhook_id = svc.provider.schedule(
             payment,
             body.type,

@@ -13,7 +13,6 @@ from decimal import Decimal
 from aiohttp import web
 
 from sandbox import tags
-from sandbox.api.bookings import iso, utc_now
 from sandbox.api.common import (
     Route,
     fingerprint,
@@ -27,7 +26,7 @@ from sandbox.api.common import (
 )
 from sandbox.problems import ProblemError
 from sandbox.store import PaymentRow, RefundRow, Store
-from sandbox.wire import Payment, PaymentRequest, Refund, RefundRequest, format_amount
+from sandbox.wire import Payment, PaymentRequest, Refund, RefundRequest, format_amount, now_iso
 
 
 def refund_view(r: RefundRow, currency: str) -> Refund:
@@ -81,7 +80,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         return json_response(payment_view(svc.store, existing), 200)
     found = tags.tags_of(body.traveller.email)
     payment_id = new_reference("pay_", 12)
-    now = iso(utc_now())
+    now = now_iso()
     row = PaymentRow(
         payment_id=payment_id,
         idempotency_key=key,
@@ -141,7 +140,7 @@ async def refund(request: web.Request) -> web.StreamResponse:
             "refund_exceeds_payment",
             f"at most {format_amount(remaining)} {payment.currency} is left to refund",
         )
-    now = iso(utc_now())
+    now = now_iso()
     row = RefundRow(
         refund_id=new_reference("re_", 12),
         payment_id=payment.payment_id,
@@ -164,7 +163,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     # As card providers do: a payment nobody wants any more can no longer be paid. Idempotent; a
     # payment that already took money cannot be cancelled (refund it); a failed one has nothing to stop.
     if payment.status == "pending":
-        store.set_payment_status(payment.payment_id, "cancelled", None, iso(utc_now()))
+        store.set_payment_status(payment.payment_id, "cancelled", None, now_iso())
         payment = _payment(store, payment.payment_id)
     elif payment.status not in ("cancelled", "failed"):
         raise ProblemError(409, "payment_not_cancellable", f"payment is {payment.status}; refund it instead")
