@@ -6,6 +6,7 @@ Both share one shape; they differ in their network (catalog.has_route) and in th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from aiohttp import web
@@ -29,9 +30,25 @@ def _leg_out(leg: catalog.Leg) -> LegOut:
     )
 
 
+@dataclass(frozen=True)
+class _Network:
+    """How one mode is published: its API (name and path prefix), its references and its search."""
+
+    api: str
+    reference_prefix: str
+    search: str  # the search path's last segment, also the search answer's one field
+    search_answer: type[FlightSearch] | type[JourneySearch]
+    book_errors: tuple[int, ...]
+
+
+_NETWORKS: dict[catalog.Mode, _Network] = {
+    "flight": _Network("airline", "FL-", "flights", FlightSearch, (400, 415, 422, 503)),
+    "train": _Network("rail", "RL-", "journeys", JourneySearch, (400, 415, 422)),
+}
+
+
 def _no_route(mode: catalog.Mode, origin: str, destination: str) -> ProblemError:
-    what = "flight" if mode == "flight" else "train"
-    return ProblemError(422, "no_route", f"no {what} from {origin} to {destination}")
+    return ProblemError(422, "no_route", f"no {mode} from {origin} to {destination}")
 
 
 def _check_tags(mode: catalog.Mode, body: TravelRequest, svc: Services) -> None:
@@ -96,27 +113,23 @@ def _search_handler(mode: catalog.Mode) -> Handler:
                     price=catalog_price(catalog.fare(mode, origin, destination)),
                 )
             )
-        if mode == "flight":
-            return json_response(FlightSearch(flights=offers))
-        return json_response(JourneySearch(journeys=offers))
+        network = _NETWORKS[mode]
+        return json_response(network.search_answer.model_validate({network.search: offers}))
 
     return handle
 
 
 def routes(mode: catalog.Mode) -> list[Route]:
-    api, prefix, ref = ("airline", "/airline", "FL-") if mode == "flight" else ("rail", "/rail", "RL-")
-    search_path, search_model = (
-        (f"{prefix}/flights", FlightSearch) if mode == "flight" else (f"{prefix}/journeys", JourneySearch)
-    )
-    book_errors = (400, 415, 422, 503) if mode == "flight" else (400, 415, 422)
+    network = _NETWORKS[mode]
+    api = network.api
     return [
         Route(
             "GET",
-            search_path,
+            f"/{api}/{network.search}",
             _search_handler(mode),
             f"Search {mode}s on one day (no booking, no tags)",
             api,
-            response=search_model,
+            response=network.search_answer,
             errors=(400,),
             query=(
                 ("origin", True, "IATA code"),
@@ -126,13 +139,13 @@ def routes(mode: catalog.Mode) -> list[Route]:
         ),
         *bookings.routes(
             api,
-            f"{prefix}/bookings",
-            ref,
+            f"/{api}/bookings",
+            network.reference_prefix,
             TravelRequest,
             TravelBooking,
             _builder(mode),
             book=f"Book a return {mode}",
             noun=f"{mode} booking",
-            errors=book_errors,
+            errors=network.book_errors,
         ),
     ]
