@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from sandbox.api.common import Route, json_response, query_param, read_body, services
-from sandbox.api.payment import _payment
+from sandbox.api.payment import find_payment
 from sandbox.faults import APIS
 from sandbox.problems import ProblemError
 from sandbox.store import BookingRow, DeliveryRow, PaymentRow, Store
@@ -147,7 +147,7 @@ async def put_mode(request: web.Request) -> web.StreamResponse:
 
 async def manual_webhook(request: web.Request) -> web.StreamResponse:
     svc = services(request)
-    payment = _payment(svc.store, request.match_info["paymentId"])
+    payment = find_payment(svc.store, request.match_info["paymentId"])
     body = await read_body(request, ManualWebhook)
     status = "succeeded" if body.type == "payment.succeeded" else "failed"
     reason = (body.reason or "card_declined") if status == "failed" else None

@@ -63,7 +63,8 @@ def payment_view(store: Store, p: PaymentRow) -> Payment:
     )
 
 
-def _payment(store: Store, payment_id: str) -> PaymentRow:
+def find_payment(store: Store, payment_id: str) -> PaymentRow:
+    """The payment a path names; an unknown id is 404."""
     found = store.payment(payment_id)
     if found is None:
         raise ProblemError(404, "payment_not_found", f"no payment '{payment_id}'")
@@ -106,7 +107,7 @@ async def create(request: web.Request) -> web.StreamResponse:
 
 async def get(request: web.Request) -> web.StreamResponse:
     store = services(request).store
-    return json_response(payment_view(store, _payment(store, request.match_info["paymentId"])))
+    return json_response(payment_view(store, find_payment(store, request.match_info["paymentId"])))
 
 
 async def list_for_booking(request: web.Request) -> web.StreamResponse:
@@ -117,7 +118,7 @@ async def list_for_booking(request: web.Request) -> web.StreamResponse:
 
 async def refund(request: web.Request) -> web.StreamResponse:
     store = services(request).store
-    payment = _payment(store, request.match_info["paymentId"])
+    payment = find_payment(store, request.match_info["paymentId"])
     key = idempotency_key(request)
     # An empty body means "refund whatever is left".
     body = await read_body(request, RefundRequest) if request.can_read_body else RefundRequest()
@@ -159,12 +160,12 @@ async def refund(request: web.Request) -> web.StreamResponse:
 
 async def cancel(request: web.Request) -> web.StreamResponse:
     store = services(request).store
-    payment = _payment(store, request.match_info["paymentId"])
+    payment = find_payment(store, request.match_info["paymentId"])
     # As card providers do: a payment nobody wants any more can no longer be paid. Idempotent; a
     # payment that already took money cannot be cancelled (refund it); a failed one has nothing to stop.
     if payment.status == "pending":
         store.set_payment_status(payment.payment_id, "cancelled", None, now_iso())
-        payment = _payment(store, payment.payment_id)
+        payment = find_payment(store, payment.payment_id)
     elif payment.status not in ("cancelled", "failed"):
         raise ProblemError(409, "payment_not_cancellable", f"payment is {payment.status}; refund it instead")
     return json_response(payment_view(store, payment))
@@ -172,7 +173,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
 
 async def checkout(request: web.Request) -> web.StreamResponse:
     store = services(request).store
-    p = _payment(store, request.match_info["paymentId"])
+    p = find_payment(store, request.match_info["paymentId"])
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Sandbox checkout</title></head><body>"
         f"<h1>Sandbox checkout</h1><p>Payment {html.escape(p.payment_id)} for booking "
