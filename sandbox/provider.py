@@ -13,7 +13,6 @@ import json
 import logging
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,16 +20,12 @@ import httpx
 from sandbox import signing
 from sandbox.settings import Settings
 from sandbox.store import DeliveryRow, PaymentRow, Store
-from sandbox.wire import WebhookMode
+from sandbox.wire import WebhookMode, now_iso
 
 log = logging.getLogger(__name__)
 
 MODE_SETTING = "webhook_mode"
 _IDLE_WAIT = 1.0
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_webhook_id() -> str:

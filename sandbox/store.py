@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -144,6 +146,11 @@ class DeliveryRow:
     last_error: str | None
 
 
+def _record(make: Callable[..., R], row: sqlite3.Row, **loaded: Any) -> R:
+    """A row dataclass from its table row: `seq` only orders rows; `loaded` replaces columns kept as text."""
+    return make(**{**{k: row[k] for k in row.keys() if k != "seq"}, **loaded})
+
+
 class Store:
     """Typed access to the sandbox's SQLite file."""
 
@@ -179,6 +186,35 @@ class Store:
 
     def _seq(self) -> int:
         return self.bump("seq")
+
+    # ---- the shapes every table shares --------------------------------------------------------
+
+    @staticmethod
+    def _where(equal: dict[str, str | None]) -> tuple[str, tuple[str, ...]]:
+        """A WHERE clause for columns equal to the given values; a None value filters nothing."""
+        given = {column: value for column, value in equal.items() if value is not None}
+        clause = " AND ".join(f"{column} = ?" for column in given)
+        return (f" WHERE {clause}" if clause else ""), tuple(given.values())
+
+    def _rows(self, table: str, order: str, **equal: str | None) -> list[sqlite3.Row]:
+        where, values = self._where(equal)
+        return self._db.execute(f"SELECT * FROM {table}{where} ORDER BY {order}", values).fetchall()
+
+    def _row(self, table: str, **key: str) -> sqlite3.Row | None:
+        """The row of a unique key."""
+        where, values = self._where(dict(key))
+        row: sqlite3.Row | None = self._db.execute(f"SELECT * FROM {table}{where}", values).fetchone()
+        return row
+
+    def _insert(self, table: str, record: Any, **stored: Any) -> None:
+        """Insert a row dataclass (with `stored` replacing fields kept in another form) as the next seq."""
+        columns = {**{f.name: getattr(record, f.name) for f in fields(record)}, **stored}
+        with self.transaction() as db:
+            columns["seq"] = self._seq()
+            marks = ", ".join("?" for _ in columns)
+            db.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", tuple(columns.values())
+            )
 
     # ---- counters and settings ----------------------------------------------------------------
 
@@ -217,52 +253,16 @@ class Store:
 
     @staticmethod
     def _booking(row: sqlite3.Row | None) -> BookingRow | None:
-        if row is None:
-            return None
-        return BookingRow(
-            reference=row["reference"],
-            supplier=row["supplier"],
-            idempotency_key=row["idempotency_key"],
-            fingerprint=row["fingerprint"],
-            email=row["email"],
-            booking_id=row["booking_id"],
-            status=row["status"],
-            body=json.loads(row["body"]),
-            created_at=row["created_at"],
-            undone_at=row["undone_at"],
-        )
+        return None if row is None else _record(BookingRow, row, body=json.loads(row["body"]))
 
     def booking_by_key(self, supplier: str, key: str) -> BookingRow | None:
-        row = self._db.execute(
-            "SELECT * FROM bookings WHERE supplier = ? AND idempotency_key = ?", (supplier, key)
-        ).fetchone()
-        return self._booking(row)
+        return self._booking(self._row("bookings", supplier=supplier, idempotency_key=key))
 
     def booking(self, supplier: str, reference: str) -> BookingRow | None:
-        row = self._db.execute(
-            "SELECT * FROM bookings WHERE supplier = ? AND reference = ?", (supplier, reference)
-        ).fetchone()
-        return self._booking(row)
+        return self._booking(self._row("bookings", supplier=supplier, reference=reference))
 
     def insert_booking(self, row: BookingRow) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO bookings (reference, supplier, idempotency_key, fingerprint, email, booking_id,"
-                " status, body, created_at, undone_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    row.reference,
-                    row.supplier,
-                    row.idempotency_key,
-                    row.fingerprint,
-                    row.email,
-                    row.booking_id,
-                    row.status,
-                    json.dumps(row.body),
-                    row.created_at,
-                    row.undone_at,
-                    self._seq(),
-                ),
-            )
+        self._insert("bookings", row, body=json.dumps(row.body))
 
     def undo_booking(self, supplier: str, reference: str, now: str) -> BookingRow | None:
         """Mark a booking undone (once; later calls keep the first undo time)."""
@@ -283,65 +283,27 @@ class Store:
         return [b for b in map(self._booking, rows) if b is not None]
 
     def bookings_for_booking_id(self, supplier: str, booking_id: str | None) -> list[BookingRow]:
-        if booking_id is None:
-            rows = self._db.execute("SELECT * FROM bookings WHERE supplier = ? ORDER BY seq", (supplier,))
-        else:
-            rows = self._db.execute(
-                "SELECT * FROM bookings WHERE supplier = ? AND booking_id = ? ORDER BY seq",
-                (supplier, booking_id),
-            )
+        rows = self._rows("bookings", "seq", supplier=supplier, booking_id=booking_id)
         return [b for b in map(self._booking, rows) if b is not None]
 
     # ---- payments -----------------------------------------------------------------------------
 
     @staticmethod
     def _payment(row: sqlite3.Row | None) -> PaymentRow | None:
-        if row is None:
-            return None
-        return PaymentRow(**{k: row[k] for k in row.keys() if k != "seq"})
+        return None if row is None else _record(PaymentRow, row)
 
     def payment(self, payment_id: str) -> PaymentRow | None:
-        return self._payment(
-            self._db.execute("SELECT * FROM payments WHERE payment_id = ?", (payment_id,)).fetchone()
-        )
+        return self._payment(self._row("payments", payment_id=payment_id))
 
     def payment_by_key(self, key: str) -> PaymentRow | None:
-        return self._payment(
-            self._db.execute("SELECT * FROM payments WHERE idempotency_key = ?", (key,)).fetchone()
-        )
+        return self._payment(self._row("payments", idempotency_key=key))
 
     def payments(self, booking_id: str | None) -> list[PaymentRow]:
-        if booking_id is None:
-            rows = self._db.execute("SELECT * FROM payments ORDER BY seq")
-        else:
-            rows = self._db.execute("SELECT * FROM payments WHERE booking_id = ? ORDER BY seq", (booking_id,))
+        rows = self._rows("payments", "seq", booking_id=booking_id)
         return [p for p in map(self._payment, rows) if p is not None]
 
     def insert_payment(self, p: PaymentRow) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO payments (payment_id, idempotency_key, fingerprint, booking_id, amount,"
-                " currency, email, callback_url, checkout_url, status, outcome, failure_reason, resolve_at,"
-                " created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    p.payment_id,
-                    p.idempotency_key,
-                    p.fingerprint,
-                    p.booking_id,
-                    p.amount,
-                    p.currency,
-                    p.email,
-                    p.callback_url,
-                    p.checkout_url,
-                    p.status,
-                    p.outcome,
-                    p.failure_reason,
-                    p.resolve_at,
-                    p.created_at,
-                    p.updated_at,
-                    self._seq(),
-                ),
-            )
+        self._insert("payments", p)
 
     def set_payment_status(self, payment_id: str, status: str, failure_reason: str | None, now: str) -> None:
         """Move a payment to a new status; it will not resolve automatically any more."""
@@ -368,45 +330,17 @@ class Store:
 
     # ---- refunds ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _refund(row: sqlite3.Row | None) -> RefundRow | None:
-        if row is None:
-            return None
-        return RefundRow(**{k: row[k] for k in row.keys() if k != "seq"})
-
     def refunds(self, payment_id: str) -> list[RefundRow]:
-        rows = self._db.execute("SELECT * FROM refunds WHERE payment_id = ? ORDER BY seq", (payment_id,))
-        return [r for r in map(self._refund, rows) if r is not None]
+        return [_record(RefundRow, r) for r in self._rows("refunds", "seq", payment_id=payment_id)]
 
     def refund_by_key(self, payment_id: str, key: str) -> RefundRow | None:
-        return self._refund(
-            self._db.execute(
-                "SELECT * FROM refunds WHERE payment_id = ? AND idempotency_key = ?", (payment_id, key)
-            ).fetchone()
-        )
+        row = self._row("refunds", payment_id=payment_id, idempotency_key=key)
+        return None if row is None else _record(RefundRow, row)
 
     def insert_refund(self, r: RefundRow) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO refunds (refund_id, payment_id, idempotency_key, fingerprint, amount, reason,"
-                " created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    r.refund_id,
-                    r.payment_id,
-                    r.idempotency_key,
-                    r.fingerprint,
-                    r.amount,
-                    r.reason,
-                    r.created_at,
-                    self._seq(),
-                ),
-            )
+        self._insert("refunds", r)
 
     # ---- webhook deliveries -------------------------------------------------------------------
-
-    @staticmethod
-    def _delivery(row: sqlite3.Row) -> DeliveryRow:
-        return DeliveryRow(**{k: row[k] for k in row.keys()})
 
     def add_delivery(
         self,
@@ -426,13 +360,7 @@ class Store:
             )
 
     def deliveries(self, payment_id: str | None) -> list[DeliveryRow]:
-        if payment_id is None:
-            rows = self._db.execute("SELECT * FROM deliveries ORDER BY id")
-        else:
-            rows = self._db.execute(
-                "SELECT * FROM deliveries WHERE payment_id = ? ORDER BY id", (payment_id,)
-            )
-        return [self._delivery(r) for r in rows]
+        return [_record(DeliveryRow, r) for r in self._rows("deliveries", "id", payment_id=payment_id)]
 
     def due_deliveries(self, now: float) -> list[DeliveryRow]:
         rows = self._db.execute(
@@ -440,7 +368,7 @@ class Store:
             "ORDER BY next_attempt_at, id",
             (now,),
         )
-        return [self._delivery(r) for r in rows]
+        return [_record(DeliveryRow, r) for r in rows]
 
     def next_delivery_due(self) -> float | None:
         row = self._db.execute(

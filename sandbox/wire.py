@@ -2,12 +2,18 @@
 
 camelCase on the wire, money as decimal strings. Request models forbid unknown fields so that a
 client's typo is a clear 422, not a silently ignored value. The OpenAPI document is built from these.
+
+The app defines the same primitives (amounts, currency codes, camelCase) in `booking` and
+`suppliers`; this module keeps its own copy on purpose. The sandbox is the independent check of the
+app's supplier clients, so it imports nothing from `booking`, `suppliers`, `activities`, `clients`
+or `orchestrators` (tests/sandbox/test_independent.py pins it): a definition shared with the app
+would let one mistake pass on both sides of the contract unseen.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -40,6 +46,21 @@ def _parse_amount(value: Any) -> Decimal:
 
 def format_amount(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}"
+
+
+def utc_now() -> datetime:
+    """Now, to the millisecond: the precision of every timestamp the sandbox sends or stores."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp as the sandbox stores and sends it: UTC, milliseconds, `Z`."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    return iso(utc_now())
 
 
 Amount = Annotated[

@@ -13,17 +13,19 @@ import secrets
 import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from sandbox import catalog
 from sandbox.faults import Faults
 from sandbox.problems import ProblemError, field_errors, validation_problem
 from sandbox.provider import PaymentProvider
 from sandbox.settings import Settings
 from sandbox.store import Store
-from sandbox.wire import FieldError
+from sandbox.wire import FieldError, Money
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -68,7 +70,13 @@ class Route:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def catalog_price(amount: Decimal) -> Money:
+    """A price from the catalog; the whole catalog is priced in one currency."""
+    return Money(amount=amount, currency=catalog.CURRENCY)
+
+
 def new_reference(prefix: str, length: int = 8) -> str:
+    """A random id: supplier references carry 8 characters, payment and refund ids 12."""
     return prefix + "".join(secrets.choice(_REF_ALPHABET) for _ in range(length))
 
 
@@ -132,10 +140,24 @@ def fingerprint(model: BaseModel) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def reused_key() -> ProblemError:
-    return ProblemError(
-        422, "idempotency_key_reused", "this Idempotency-Key was already used with a different request body"
-    )
+class _Keyed(Protocol):
+    @property
+    def fingerprint(self) -> str: ...
+
+
+K = TypeVar("K", bound=_Keyed)
+
+
+def replayed(existing: K | None, digest: str) -> K | None:
+    """What was stored under a repeated Idempotency-Key (answer it again), or None for a first request;
+    the same key with another body is 422."""
+    if existing is not None and existing.fingerprint != digest:
+        raise ProblemError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used with a different request body",
+        )
+    return existing
 
 
 def query_param(request: web.Request, name: str, pattern: str | None = None) -> str:
@@ -147,7 +169,11 @@ def query_param(request: web.Request, name: str, pattern: str | None = None) -> 
     return value
 
 
+def _plain(value: Any) -> Any:
+    return value.model_dump(mode="json", by_alias=True) if isinstance(value, BaseModel) else value
+
+
 def json_response(body: Any, status: int = 200) -> web.Response:
-    if isinstance(body, BaseModel):
-        body = body.model_dump(mode="json", by_alias=True)
+    """A JSON answer; a wire model, or a list of them, is sent camelCase as the OpenAPI document says."""
+    body = [_plain(item) for item in body] if isinstance(body, list) else _plain(body)
     return web.Response(status=status, text=json.dumps(body), content_type="application/json")

@@ -8,9 +8,9 @@ from aiohttp import web
 
 from sandbox import catalog
 from sandbox.api import bookings
-from sandbox.api.common import Route, Services, json_response
+from sandbox.api.common import Route, Services, catalog_price, json_response
 from sandbox.problems import ProblemError
-from sandbox.wire import ConferenceOut, Money, Ticket, TicketRequest
+from sandbox.wire import ConferenceOut, Ticket, TicketRequest
 
 SUPPLIER = "conference"
 
@@ -24,7 +24,7 @@ def conference_out(c: catalog.Conference) -> ConferenceOut:
         airport=c.airport,
         start_date=c.start_date,
         end_date=c.end_date,
-        price=Money(amount=c.price, currency=catalog.CURRENCY),
+        price=catalog_price(c.price),
     )
 
 
@@ -36,9 +36,7 @@ def _conference(conference_id: str) -> catalog.Conference:
 
 
 async def list_conferences(request: web.Request) -> web.StreamResponse:
-    return json_response(
-        [conference_out(c).model_dump(mode="json", by_alias=True) for c in catalog.CONFERENCES.values()]
-    )
+    return json_response([conference_out(c) for c in catalog.CONFERENCES.values()])
 
 
 async def get_conference(request: web.Request) -> web.StreamResponse:
@@ -51,7 +49,7 @@ def _build(body: TicketRequest, reference: str, svc: Services, created: datetime
         reference=reference,
         status="active",
         conference=conference_out(conference),
-        price=Money(amount=conference.price, currency=catalog.CURRENCY),
+        price=catalog_price(conference.price),
         created_at=created,
         undone_at=None,
     )
@@ -63,7 +61,7 @@ ROUTES = [
         "/conference/conferences",
         list_conferences,
         "List the conference catalog",
-        "conference",
+        SUPPLIER,
         response=ConferenceOut,
         response_is_list=True,
     ),
@@ -72,38 +70,19 @@ ROUTES = [
         "/conference/conferences/{conferenceId}",
         get_conference,
         "One conference",
-        "conference",
+        SUPPLIER,
         response=ConferenceOut,
         errors=(404,),
     ),
-    Route(
-        "POST",
+    *bookings.routes(
+        SUPPLIER,
         "/conference/tickets",
-        bookings.create_handler(SUPPLIER, TicketRequest, "CT-", _build),
-        "Book a conference ticket",
-        "conference",
-        body=TicketRequest,
-        response=Ticket,
-        success=201,
+        "CT-",
+        TicketRequest,
+        Ticket,
+        _build,
+        book="Book a conference ticket",
+        noun="ticket",
         errors=(400, 404, 415, 422),
-        idempotent_create=True,
-    ),
-    Route(
-        "GET",
-        "/conference/tickets/{reference}",
-        bookings.get_handler(SUPPLIER),
-        "Read a ticket",
-        "conference",
-        response=Ticket,
-        errors=(404,),
-    ),
-    Route(
-        "DELETE",
-        "/conference/tickets/{reference}",
-        bookings.undo_handler(SUPPLIER),
-        "Undo (cancel) a ticket; idempotent",
-        "conference",
-        response=Ticket,
-        errors=(404,),
     ),
 ]

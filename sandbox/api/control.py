@@ -5,15 +5,18 @@ that nothing was left behind. The two listing shapes of booking-api.md are contr
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from aiohttp import web
+from pydantic import BaseModel
 
-from sandbox.api.bookings import iso, utc_now
 from sandbox.api.common import Route, json_response, query_param, read_body, services
-from sandbox.api.payment import _payment
+from sandbox.api.payment import find_payment
 from sandbox.faults import APIS
 from sandbox.problems import ProblemError
+from sandbox.store import BookingRow, DeliveryRow, PaymentRow, Store
 from sandbox.wire import (
     BookingListItem,
     Delivery,
@@ -24,14 +27,13 @@ from sandbox.wire import (
     PaymentListItem,
     WebhookMode,
     format_amount,
+    now_iso,
 )
 
 TAG = "sandbox control"
 _SUPPLIERS = ("conference", "airline", "rail", "hotel")
-
-
-def _dump_list(items: list[object]) -> list[object]:
-    return [i.model_dump(mode="json", by_alias=True) for i in items]  # type: ignore[attr-defined]
+Item = TypeVar("Item", bound=BaseModel)
+Row = TypeVar("Row")
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -42,82 +44,75 @@ async def bookings(request: web.Request) -> web.StreamResponse:
     email = query_param(request, "email")
     rows = services(request).store.bookings_of(email, _SUPPLIERS)
     return json_response(
-        _dump_list(
-            [
-                BookingListItem.model_validate(
-                    {
-                        "supplier": r.supplier,
-                        "reference": r.reference,
-                        "status": r.status,
-                        "idempotencyKey": r.idempotency_key,
-                    }
-                )
-                for r in rows
-            ]
-        )
+        [
+            BookingListItem.model_validate(
+                {
+                    "supplier": r.supplier,
+                    "reference": r.reference,
+                    "status": r.status,
+                    "idempotencyKey": r.idempotency_key,
+                }
+            )
+            for r in rows
+        ]
     )
 
 
-async def payments(request: web.Request) -> web.StreamResponse:
-    rows = services(request).store.payments(request.query.get("bookingId") or None)
-    return json_response(
-        _dump_list(
-            [
-                PaymentListItem.model_validate(
-                    {
-                        "paymentId": p.payment_id,
-                        "bookingId": p.booking_id,
-                        "amount": p.amount,
-                        "currency": p.currency,
-                        "status": p.status,
-                    }
-                )
-                for p in rows
-            ]
-        )
+def _payment_item(p: PaymentRow) -> PaymentListItem:
+    return PaymentListItem.model_validate(
+        {
+            "paymentId": p.payment_id,
+            "bookingId": p.booking_id,
+            "amount": p.amount,
+            "currency": p.currency,
+            "status": p.status,
+        }
     )
 
 
-async def expenses(request: web.Request) -> web.StreamResponse:
-    rows = services(request).store.bookings_for_booking_id("expense", request.query.get("bookingId") or None)
-    return json_response(
-        _dump_list(
-            [
-                ExpenseListItem.model_validate(
-                    {
-                        "reference": r.reference,
-                        "bookingId": r.booking_id,
-                        "status": r.status,
-                        "total": r.body["total"],
-                    }
-                )
-                for r in rows
-            ]
-        )
+def _expense_item(r: BookingRow) -> ExpenseListItem:
+    return ExpenseListItem.model_validate(
+        {"reference": r.reference, "bookingId": r.booking_id, "status": r.status, "total": r.body["total"]}
     )
 
 
-async def webhooks(request: web.Request) -> web.StreamResponse:
-    rows = services(request).store.deliveries(request.query.get("paymentId") or None)
-    return json_response(
-        _dump_list(
-            [
-                Delivery(
-                    webhook_id=d.webhook_id,
-                    payment_id=d.payment_id,
-                    type=d.event_type,
-                    status=d.status,  # type: ignore[arg-type]
-                    attempts=d.attempts,
-                    last_status=d.last_status,
-                    last_error=d.last_error,
-                    url=d.url,
-                    next_attempt_at=None
-                    if d.next_attempt_at is None
-                    else datetime.fromtimestamp(d.next_attempt_at, UTC),
-                )
-                for d in rows
-            ]
-        )
+def _delivery(d: DeliveryRow) -> Delivery:
+    return Delivery(
+        webhook_id=d.webhook_id,
+        payment_id=d.payment_id,
+        type=d.event_type,
+        status=d.status,  # type: ignore[arg-type]
+        attempts=d.attempts,
+        last_status=d.last_status,
+        last_error=d.last_error,
+        url=d.url,
+        next_attempt_at=None if d.next_attempt_at is None else datetime.fromtimestamp(d.next_attempt_at, UTC),
+    )
+
+
+def _listing(
+    path: str,
+    summary: str,
+    item: type[Item],
+    by: str,
+    select: Callable[[Store, str | None], list[Row]],
+    view: Callable[[Row], Item],
+) -> Route:
+    """An inspection list, all of it or only the rows whose `by` equals the query parameter."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        rows = select(services(request).store, request.query.get(by) or None)
+        return json_response([view(r) for r in rows])
+
+    return Route(
+        "GET",
+        path,
+        handle,
+        summary,
+        TAG,
+        response=item,
+        response_is_list=True,
+        query=((by, False, "filter"),),
     )
 
 
@@ -152,13 +147,13 @@ async def put_mode(request: web.Request) -> web.StreamResponse:
 
 async def manual_webhook(request: web.Request) -> web.StreamResponse:
     svc = services(request)
-    payment = _payment(svc.store, request.match_info["paymentId"])
+    payment = find_payment(svc.store, request.match_info["paymentId"])
     body = await read_body(request, ManualWebhook)
     status = "succeeded" if body.type == "payment.succeeded" else "failed"
     reason = (body.reason or "card_declined") if status == "failed" else None
     with svc.store.transaction():
         if body.apply_status and payment.status == "pending":
-            svc.store.set_payment_status(payment.payment_id, status, reason, iso(utc_now()))
+            svc.store.set_payment_status(payment.payment_id, status, reason, now_iso())
         webhook_id = svc.provider.schedule(
             payment,
             body.type,
@@ -187,35 +182,29 @@ ROUTES = [
         errors=(400,),
         query=(("email", True, "traveller email, any case"),),
     ),
-    Route(
-        "GET",
+    _listing(
         "/_sandbox/payments",
-        payments,
         "Payments, optionally of one booking (contract)",
-        TAG,
-        response=PaymentListItem,
-        response_is_list=True,
-        query=(("bookingId", False, "filter"),),
+        PaymentListItem,
+        "bookingId",
+        Store.payments,
+        _payment_item,
     ),
-    Route(
-        "GET",
+    _listing(
         "/_sandbox/expenses",
-        expenses,
         "Expense reports, optionally of one booking",
-        TAG,
-        response=ExpenseListItem,
-        response_is_list=True,
-        query=(("bookingId", False, "filter"),),
+        ExpenseListItem,
+        "bookingId",
+        lambda store, booking_id: store.bookings_for_booking_id("expense", booking_id),
+        _expense_item,
     ),
-    Route(
-        "GET",
+    _listing(
         "/_sandbox/webhooks",
-        webhooks,
         "Webhook deliveries and their attempts",
-        TAG,
-        response=Delivery,
-        response_is_list=True,
-        query=(("paymentId", False, "filter"),),
+        Delivery,
+        "paymentId",
+        Store.deliveries,
+        _delivery,
     ),
     Route("GET", "/_sandbox/faults", get_faults, "Fault settings per API", TAG),
     Route(

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sandbox.api import bookings
-from sandbox.api.common import Route, Services
+from sandbox.api.common import Services
 from sandbox.wire import ExpenseReport, ExpenseRequest, Money
 
 SUPPLIER = "expense"
@@ -25,35 +25,15 @@ def _build(body: ExpenseRequest, reference: str, svc: Services, created: datetim
     )
 
 
-ROUTES = [
-    Route(
-        "POST",
-        "/expense/reports",
-        bookings.create_handler(SUPPLIER, ExpenseRequest, "EX-", _build),
-        "File an expense report",
-        SUPPLIER,
-        body=ExpenseRequest,
-        response=ExpenseReport,
-        success=201,
-        errors=(400, 415, 422),
-        idempotent_create=True,
-    ),
-    Route(
-        "GET",
-        "/expense/reports/{reference}",
-        bookings.get_handler(SUPPLIER),
-        "Read a report",
-        SUPPLIER,
-        response=ExpenseReport,
-        errors=(404,),
-    ),
-    Route(
-        "DELETE",
-        "/expense/reports/{reference}",
-        bookings.undo_handler(SUPPLIER),
-        "Withdraw (undo) a report; idempotent",
-        SUPPLIER,
-        response=ExpenseReport,
-        errors=(404,),
-    ),
-]
+ROUTES = bookings.routes(
+    SUPPLIER,
+    "/expense/reports",
+    "EX-",
+    ExpenseRequest,
+    ExpenseReport,
+    _build,
+    book="File an expense report",
+    noun="report",
+    errors=(400, 415, 422),
+    undo="Withdraw (undo)",
+)

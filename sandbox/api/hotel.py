@@ -11,15 +11,11 @@ from aiohttp import web
 
 from sandbox import catalog, tags
 from sandbox.api import bookings
-from sandbox.api.common import Route, Services, json_response, query_param
+from sandbox.api.common import Route, Services, catalog_price, json_response, query_param
 from sandbox.problems import ProblemError
-from sandbox.wire import HotelOffer, HotelOut, HotelSearch, Money, Reservation, ReservationRequest
+from sandbox.wire import HotelOffer, HotelOut, HotelSearch, Reservation, ReservationRequest
 
 SUPPLIER = "hotel"
-
-
-def _money(amount: object) -> Money:
-    return Money.model_validate({"amount": amount, "currency": catalog.CURRENCY})
 
 
 async def search(request: web.Request) -> web.StreamResponse:
@@ -27,7 +23,9 @@ async def search(request: web.Request) -> web.StreamResponse:
     return json_response(
         HotelSearch(
             hotels=[
-                HotelOffer(hotel_id=h.hotel_id, name=h.name, city=h.city, nightly_price=_money(h.nightly))
+                HotelOffer(
+                    hotel_id=h.hotel_id, name=h.name, city=h.city, nightly_price=catalog_price(h.nightly)
+                )
                 for h in catalog.hotels_in(city)
             ]
         )
@@ -49,8 +47,8 @@ def _build(body: ReservationRequest, reference: str, svc: Services, created: dat
         check_in=body.check_in,
         check_out=body.check_out,
         nights=nights,
-        nightly_price=_money(hotel.nightly),
-        price=_money(hotel.nightly * nights),
+        nightly_price=catalog_price(hotel.nightly),
+        price=catalog_price(hotel.nightly * nights),
         created_at=created,
         undone_at=None,
     )
@@ -67,34 +65,15 @@ ROUTES = [
         errors=(400,),
         query=(("city", True, "city name or airport code"),),
     ),
-    Route(
-        "POST",
+    *bookings.routes(
+        SUPPLIER,
         "/hotel/reservations",
-        bookings.create_handler(SUPPLIER, ReservationRequest, "HT-", _build),
-        "Reserve a room for a stay",
-        SUPPLIER,
-        body=ReservationRequest,
-        response=Reservation,
-        success=201,
+        "HT-",
+        ReservationRequest,
+        Reservation,
+        _build,
+        book="Reserve a room for a stay",
+        noun="reservation",
         errors=(400, 409, 415, 422),
-        idempotent_create=True,
-    ),
-    Route(
-        "GET",
-        "/hotel/reservations/{reference}",
-        bookings.get_handler(SUPPLIER),
-        "Read a reservation",
-        SUPPLIER,
-        response=Reservation,
-        errors=(404,),
-    ),
-    Route(
-        "DELETE",
-        "/hotel/reservations/{reference}",
-        bookings.undo_handler(SUPPLIER),
-        "Undo (cancel) a reservation; idempotent",
-        SUPPLIER,
-        response=Reservation,
-        errors=(404,),
     ),
 ]

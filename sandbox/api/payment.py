@@ -7,34 +7,26 @@ does it and sends the webhook); `+decline` resolves it `failed`, `+nopay` never 
 from __future__ import annotations
 
 import html
-import secrets
-import string
 import time
 from decimal import Decimal
 
 from aiohttp import web
 
 from sandbox import tags
-from sandbox.api.bookings import iso, utc_now
 from sandbox.api.common import (
     Route,
     fingerprint,
     idempotency_key,
     json_response,
+    new_reference,
     query_param,
     read_body,
-    reused_key,
+    replayed,
     services,
 )
 from sandbox.problems import ProblemError
 from sandbox.store import PaymentRow, RefundRow, Store
-from sandbox.wire import Payment, PaymentRequest, Refund, RefundRequest, format_amount
-
-_ID_ALPHABET = string.ascii_uppercase + string.digits
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+from sandbox.wire import Payment, PaymentRequest, Refund, RefundRequest, format_amount, now_iso
 
 
 def refund_view(r: RefundRow, currency: str) -> Refund:
@@ -71,7 +63,8 @@ def payment_view(store: Store, p: PaymentRow) -> Payment:
     )
 
 
-def _payment(store: Store, payment_id: str) -> PaymentRow:
+def find_payment(store: Store, payment_id: str) -> PaymentRow:
+    """The payment a path names; an unknown id is 404."""
     found = store.payment(payment_id)
     if found is None:
         raise ProblemError(404, "payment_not_found", f"no payment '{payment_id}'")
@@ -83,14 +76,12 @@ async def create(request: web.Request) -> web.StreamResponse:
     key = idempotency_key(request)
     body = await read_body(request, PaymentRequest)
     digest = fingerprint(body)
-    existing = svc.store.payment_by_key(key)
+    existing = replayed(svc.store.payment_by_key(key), digest)
     if existing is not None:
-        if existing.fingerprint != digest:
-            raise reused_key()
         return json_response(payment_view(svc.store, existing), 200)
     found = tags.tags_of(body.traveller.email)
-    payment_id = _new_id("pay_")
-    now = iso(utc_now())
+    payment_id = new_reference("pay_", 12)
+    now = now_iso()
     row = PaymentRow(
         payment_id=payment_id,
         idempotency_key=key,
@@ -116,28 +107,24 @@ async def create(request: web.Request) -> web.StreamResponse:
 
 async def get(request: web.Request) -> web.StreamResponse:
     store = services(request).store
-    return json_response(payment_view(store, _payment(store, request.match_info["paymentId"])))
+    return json_response(payment_view(store, find_payment(store, request.match_info["paymentId"])))
 
 
 async def list_for_booking(request: web.Request) -> web.StreamResponse:
     store = services(request).store
     booking_id = query_param(request, "bookingId")
-    return json_response(
-        [payment_view(store, p).model_dump(mode="json", by_alias=True) for p in store.payments(booking_id)]
-    )
+    return json_response([payment_view(store, p) for p in store.payments(booking_id)])
 
 
 async def refund(request: web.Request) -> web.StreamResponse:
     store = services(request).store
-    payment = _payment(store, request.match_info["paymentId"])
+    payment = find_payment(store, request.match_info["paymentId"])
     key = idempotency_key(request)
     # An empty body means "refund whatever is left".
     body = await read_body(request, RefundRequest) if request.can_read_body else RefundRequest()
     digest = fingerprint(body)
-    existing = store.refund_by_key(payment.payment_id, key)
+    existing = replayed(store.refund_by_key(payment.payment_id, key), digest)
     if existing is not None:
-        if existing.fingerprint != digest:
-            raise reused_key()
         return json_response(refund_view(existing, payment.currency), 200)
     if payment.status != "succeeded":
         raise ProblemError(
@@ -154,9 +141,9 @@ async def refund(request: web.Request) -> web.StreamResponse:
             "refund_exceeds_payment",
             f"at most {format_amount(remaining)} {payment.currency} is left to refund",
         )
-    now = iso(utc_now())
+    now = now_iso()
     row = RefundRow(
-        refund_id=_new_id("re_"),
+        refund_id=new_reference("re_", 12),
         payment_id=payment.payment_id,
         idempotency_key=key,
         fingerprint=digest,
@@ -173,12 +160,12 @@ async def refund(request: web.Request) -> web.StreamResponse:
 
 async def cancel(request: web.Request) -> web.StreamResponse:
     store = services(request).store
-    payment = _payment(store, request.match_info["paymentId"])
+    payment = find_payment(store, request.match_info["paymentId"])
     # As card providers do: a payment nobody wants any more can no longer be paid. Idempotent; a
     # payment that already took money cannot be cancelled (refund it); a failed one has nothing to stop.
     if payment.status == "pending":
-        store.set_payment_status(payment.payment_id, "cancelled", None, iso(utc_now()))
-        payment = _payment(store, payment.payment_id)
+        store.set_payment_status(payment.payment_id, "cancelled", None, now_iso())
+        payment = find_payment(store, payment.payment_id)
     elif payment.status not in ("cancelled", "failed"):
         raise ProblemError(409, "payment_not_cancellable", f"payment is {payment.status}; refund it instead")
     return json_response(payment_view(store, payment))
@@ -186,7 +173,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
 
 async def checkout(request: web.Request) -> web.StreamResponse:
     store = services(request).store
-    p = _payment(store, request.match_info["paymentId"])
+    p = find_payment(store, request.match_info["paymentId"])
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Sandbox checkout</title></head><body>"
         f"<h1>Sandbox checkout</h1><p>Payment {html.escape(p.payment_id)} for booking "

@@ -6,15 +6,16 @@ Both share one shape; they differ in their network (catalog.has_route) and in th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from aiohttp import web
 
 from sandbox import catalog, tags
 from sandbox.api import bookings
-from sandbox.api.common import Handler, Route, Services, json_response, query_param
+from sandbox.api.common import Handler, Route, Services, catalog_price, json_response, query_param
 from sandbox.problems import ProblemError
-from sandbox.wire import FlightSearch, JourneySearch, LegOut, Money, Offer, TravelBooking, TravelRequest
+from sandbox.wire import FlightSearch, JourneySearch, LegOut, Offer, TravelBooking, TravelRequest
 
 
 def _leg_out(leg: catalog.Leg) -> LegOut:
@@ -29,9 +30,25 @@ def _leg_out(leg: catalog.Leg) -> LegOut:
     )
 
 
+@dataclass(frozen=True)
+class _Network:
+    """How one mode is published: its API (name and path prefix), its references and its search."""
+
+    api: str
+    reference_prefix: str
+    search: str  # the search path's last segment, also the search answer's one field
+    search_answer: type[FlightSearch] | type[JourneySearch]
+    book_errors: tuple[int, ...]
+
+
+_NETWORKS: dict[catalog.Mode, _Network] = {
+    "flight": _Network("airline", "FL-", "flights", FlightSearch, (400, 415, 422, 503)),
+    "train": _Network("rail", "RL-", "journeys", JourneySearch, (400, 415, 422)),
+}
+
+
 def _no_route(mode: catalog.Mode, origin: str, destination: str) -> ProblemError:
-    what = "flight" if mode == "flight" else "train"
-    return ProblemError(422, "no_route", f"no {what} from {origin} to {destination}")
+    return ProblemError(422, "no_route", f"no {mode} from {origin} to {destination}")
 
 
 def _check_tags(mode: catalog.Mode, body: TravelRequest, svc: Services) -> None:
@@ -69,9 +86,7 @@ def _builder(mode: catalog.Mode) -> bookings.Builder:
                 "destination": body.destination,
                 "outbound": _leg_out(out),
                 "return": _leg_out(back),
-                "price": Money(
-                    amount=catalog.fare(mode, body.origin, body.destination), currency=catalog.CURRENCY
-                ),
+                "price": catalog_price(catalog.fare(mode, body.origin, body.destination)),
                 "createdAt": created,
                 "undoneAt": None,
             }
@@ -95,30 +110,26 @@ def _search_handler(mode: catalog.Mode) -> Handler:
                 Offer(
                     mode=mode,
                     leg=_leg_out(catalog.leg(mode, origin, destination, day, outbound=True)),
-                    price=Money(amount=catalog.fare(mode, origin, destination), currency=catalog.CURRENCY),
+                    price=catalog_price(catalog.fare(mode, origin, destination)),
                 )
             )
-        if mode == "flight":
-            return json_response(FlightSearch(flights=offers))
-        return json_response(JourneySearch(journeys=offers))
+        network = _NETWORKS[mode]
+        return json_response(network.search_answer.model_validate({network.search: offers}))
 
     return handle
 
 
 def routes(mode: catalog.Mode) -> list[Route]:
-    api, prefix, ref = ("airline", "/airline", "FL-") if mode == "flight" else ("rail", "/rail", "RL-")
-    search_path, search_model = (
-        (f"{prefix}/flights", FlightSearch) if mode == "flight" else (f"{prefix}/journeys", JourneySearch)
-    )
-    book_errors = (400, 415, 422, 503) if mode == "flight" else (400, 415, 422)
+    network = _NETWORKS[mode]
+    api = network.api
     return [
         Route(
             "GET",
-            search_path,
+            f"/{api}/{network.search}",
             _search_handler(mode),
             f"Search {mode}s on one day (no booking, no tags)",
             api,
-            response=search_model,
+            response=network.search_answer,
             errors=(400,),
             query=(
                 ("origin", True, "IATA code"),
@@ -126,34 +137,15 @@ def routes(mode: catalog.Mode) -> list[Route]:
                 ("date", True, "YYYY-MM-DD"),
             ),
         ),
-        Route(
-            "POST",
-            f"{prefix}/bookings",
-            bookings.create_handler(api, TravelRequest, ref, _builder(mode)),
-            f"Book a return {mode}",
+        *bookings.routes(
             api,
-            body=TravelRequest,
-            response=TravelBooking,
-            success=201,
-            errors=book_errors,
-            idempotent_create=True,
-        ),
-        Route(
-            "GET",
-            f"{prefix}/bookings/{{reference}}",
-            bookings.get_handler(api),
-            f"Read a {mode} booking",
-            api,
-            response=TravelBooking,
-            errors=(404,),
-        ),
-        Route(
-            "DELETE",
-            f"{prefix}/bookings/{{reference}}",
-            bookings.undo_handler(api),
-            f"Undo (cancel) a {mode} booking; idempotent",
-            api,
-            response=TravelBooking,
-            errors=(404,),
+            f"/{api}/bookings",
+            network.reference_prefix,
+            TravelRequest,
+            TravelBooking,
+            _builder(mode),
+            book=f"Book a return {mode}",
+            noun=f"{mode} booking",
+            errors=network.book_errors,
         ),
     ]
