@@ -59,6 +59,9 @@ class Engine:
         self.runner = EpisodeRunner(index, self.clock, time.perf_counter if measure else None)
         self.activity_overrides: dict[str, Callable[..., Any]] = {}
         self._executor: ThreadPoolExecutor | None = None
+        # Orchestrator code runs where the Python worker runs sync functions: on a pool thread with no
+        # event loop running (PROTOCOL.md §34). One thread: episodes stay one at a time, in order.
+        self._orchestrator_thread = ThreadPoolExecutor(1, thread_name_prefix="devhost-orchestrator")
         self._max_workers = max_activity_workers
         self.episodes = 0
         self._inflight: dict[str, int] = {}  # instance id -> activities this worker is running for it
@@ -72,6 +75,7 @@ class Engine:
         return self._executor
 
     def close(self) -> None:
+        self._orchestrator_thread.shutdown(wait=True)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -86,7 +90,8 @@ class Engine:
 
     async def process_orchestration(self, item: OrchestrationWorkItem) -> None:
         try:
-            commit = self.runner.run(item)
+            loop = asyncio.get_running_loop()
+            commit = await loop.run_in_executor(self._orchestrator_thread, self.runner.run, item)
         except Exception as exc:  # noqa: BLE001 - an engine bug fails one instance, never the process
             log.exception("internal error in episode of %s", item.instance_id)
             commit = self._internal_failure(item, exc)
