@@ -15,6 +15,12 @@ FNV_OFFSET_BASIS = 2166136261
 FNV_PRIME = 16777619
 
 SENTINEL_ROW_KEY = "sentinel"
+# Devhost's own columns on the sentinel row (DTFx readers ignore unknown columns); journal.py explains them.
+COL_EVENT_COUNT = "DevhostEventCount"
+COL_CONSUMED = "DevhostConsumed"
+COL_RECENT = "DevhostRecentMessages"
+COL_JOURNAL = "DevhostJournal"
+COL_JOURNAL_BLOB = "DevhostJournalBlobName"
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 

@@ -140,7 +140,7 @@ async def test_message_redelivered_after_a_crash_is_recovered_not_replayed(
     async def die(*_args: object) -> None:
         raise RuntimeError("host killed after the history transaction")
 
-    crashed._apply_journal = die  # type: ignore[method-assign]
+    crashed.journal.apply = die  # type: ignore[method-assign]
     await crashed.commit_episode(item, first_episode(item, rec, ex))  # history is durable when it returns
     await crashed.flush()  # the rest of the checkpoint fails in the background
     await crashed.close()
@@ -299,7 +299,7 @@ async def test_crash_after_sending_but_before_deleting_duplicates_nothing(
     async def die(*_args: object) -> None:
         raise RuntimeError("host killed before deleting the consumed message")
 
-    crashed._delete_received = die  # type: ignore[method-assign]
+    crashed.receiver.delete = die  # type: ignore[method-assign]
     await crashed.commit_episode(item, first_episode(item, rec, ex))
     await crashed.flush()
     await crashed.close()
@@ -352,9 +352,7 @@ async def test_held_work_stays_leased_while_running_and_returns_after_a_crash(
             assert await other.lock_next_activity(now(), LOCK) is None
             await asyncio.sleep(0.1)
         # The holder "dies" without completing: its lease lapses and the other host gets the item.
-        holder._clients, clients = None, holder._clients  # stop renewing, as a killed process would
-        assert holder._renewer is not None
-        holder._renewer.cancel()
+        await holder.receiver.stop()  # stop renewing, as a killed process would
         again = None
         for _ in range(50):
             again = await other.lock_next_activity(now(), LOCK)
@@ -362,7 +360,6 @@ async def test_held_work_stays_leased_while_running_and_returns_after_a_crash(
                 break
             await asyncio.sleep(0.1)
         assert again is not None and again.message.message_id == act.message.message_id
-        holder._clients = clients
     finally:
         await holder.close()
         await other.close()
@@ -421,7 +418,7 @@ async def test_foreign_messages_are_dropped_without_stopping_the_hub(
 
 
 def test_history_transactions_stay_under_100_operations_and_3_mb() -> None:
-    from devhost.store.azure.store import _batches
+    from devhost.store.azure.journal import batches as _batches
 
     small = [{"RowKey": f"{i:016X}", "Input": "x"} for i in range(250)]
     assert [len(b) for b in _batches(small)] == [99, 99, 52]
