@@ -35,14 +35,14 @@ from collections.abc import Container, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.queue.aio import QueueClient
 
 from devhost.history import EventType
-from devhost.store.azure import keys, messages
-from devhost.store.azure.clients import one_line
+from devhost.store.azure import keys, messages, queues
 from devhost.store.azure.payloads import LargePayloads
-from devhost.store.azure.workitems import MIN_POLL, RECEIVE_BATCH, WorkItems, loop_time, make_visible
+from devhost.store.azure.queues import Backoff, loop_time, make_visible
+from devhost.store.azure.workitems import WorkItems
 from devhost.store.base import ActivityMessage, LockLostError, OrchestrationMessage, OrchestrationWorkItem
 
 log = logging.getLogger("devhost.store.azure")
@@ -99,7 +99,6 @@ class Receiver:
         self.work = work
         self._large = large
         self.wake = wake
-        self.max_polling_interval = max_polling_interval
         self.lease_seconds = lease_seconds
         # Messages held by this process, per instance (dict order = arrival order, for fairness).
         self.held: OrderedDict[str, dict[str, Received]] = OrderedDict()
@@ -108,8 +107,7 @@ class Receiver:
         self._lock_until: dict[str, dt.datetime] = {}  # instance -> lease end on the engine's clock
         self.parked: set[str] = set()  # suspended instances with nothing that can wake them
         self._dirty: set[int] = set()  # partitions this process wrote to: read at once
-        self._due = 0.0  # loop time of the next full poll
-        self._backoff = MIN_POLL
+        self._backoff = Backoff(max_polling_interval)
         self._timers: list[tuple[float, int]] = []  # (loop time when visible, partition) of our delayed sends
         self._polling = False
         self.visibility = lease_seconds
@@ -319,7 +317,7 @@ class Receiver:
         targets = set(self._dirty)
         while self._timers and self._timers[0][0] <= now:
             targets.add(heapq.heappop(self._timers)[1])
-        full = now >= self._due
+        full = now >= self._backoff.due
         if full:
             targets = set(range(len(self._control)))
         if not targets:
@@ -333,36 +331,17 @@ class Receiver:
             self._polling = False
         if full:
             # Only full polls steer the back-off: the partitions this process wrote to are read anyway.
-            self._backoff = MIN_POLL if sum(counts) else min(self.max_polling_interval, self._backoff * 2)
-            self._due = loop_time() + self._backoff
+            self._backoff.record(bool(sum(counts)))
 
     async def _receive(self, index: int, visibility: int) -> int:
         queue = self._control[index]
-        pages = queue.receive_messages(
-            messages_per_page=RECEIVE_BATCH, visibility_timeout=visibility
-        ).by_page()
-        try:
-            page = await pages.__anext__()
-            received = [m async for m in page]
-        except StopAsyncIteration:
-            return 0
-        if len(received) >= RECEIVE_BATCH:
+        received = await queues.receive(queue, visibility)
+        if len(received) >= queues.RECEIVE_BATCH:
             self._dirty.add(index)  # there may be more right away
         expires = loop_time() + visibility
         for qm in received:
-            try:
-                envelope = await messages.from_queue_body(str(qm.content), self._large, activity=False)
-            except messages.UNREADABLE as exc:  # a foreign or corrupt message must not stop the hub
-                log.warning(
-                    "dropping unreadable message %s in %s: %s", qm.id, queue.queue_name, one_line(exc)
-                )
-                with contextlib.suppress(ResourceNotFoundError):
-                    await queue.delete_message(qm.id, qm.pop_receipt)
-                continue
-            except (HttpResponseError, ServiceRequestError) as exc:
-                log.warning(
-                    "could not read message %s (%s); it returns after its lease", qm.id, one_line(exc)
-                )
+            envelope = await queues.read(queue, qm, self._large, activity=False)
+            if envelope is None:
                 continue
             message = envelope.message
             assert isinstance(message, OrchestrationMessage)
@@ -407,7 +386,7 @@ class Receiver:
             # Held activities the caller did not take (its slots are busy): a finishing activity wakes us.
             timeout = 0.005
         now = loop_time()
-        deadline = min(self._due, self.work.due)
+        deadline = min(self._backoff.due, self.work.backoff.due)
         if self._timers:
             deadline = min(deadline, self._timers[0][0])
         # A due poll is the caller's next lock_next_* call; the floor keeps a caller that never polls that

@@ -36,8 +36,9 @@ from devhost.store.azure.clients import HubClients, RequestCounter, one_line
 from devhost.store.azure.instances import InstanceTable
 from devhost.store.azure.journal import InstanceState, Journal
 from devhost.store.azure.payloads import LargePayloads
+from devhost.store.azure.queues import MIN_POLL
 from devhost.store.azure.receiver import Outgoing, Received, Receiver
-from devhost.store.azure.workitems import MIN_POLL, WorkItems
+from devhost.store.azure.workitems import WorkItems
 
 log = logging.getLogger("devhost.store.azure")
 
@@ -48,38 +49,19 @@ class StorageUnavailableError(base.StoreError):
     """Azure Storage could not be reached or refused the account (one line, no secrets)."""
 
 
-def create_store(
-    connection_string: str,
-    *,
-    hub_name: str,
-    partition_count: int = 4,
-    max_polling_interval: float = 30.0,
-    counter: RequestCounter | None = None,
-    lease_seconds: int = 10,
-) -> AzureStorageStore:
-    """Factory used by ``python -m devhost start --storage <connection string>`` (call ``open()`` next).
-
-    ``lease_seconds`` caps how long a message this process holds stays invisible without renewal, i.e.
-    how soon a killed host's work resumes after a restart (DTFx leaves it for the 5-minute visibility
-    timeout)."""
-    return AzureStorageStore(
-        connection_string,
-        hub_name,
-        partition_count=partition_count,
-        max_polling_interval=max_polling_interval,
-        counter=counter,
-        lease_seconds=lease_seconds,
-    )
-
-
 class AzureStorageStore(base.TaskHubStore):
-    """``TaskHubStore`` over Azure Storage (tables, queues, blobs). One event loop; one host per hub."""
+    """``TaskHubStore`` over Azure Storage (tables, queues, blobs). One event loop; one host per hub.
+
+    ``python -m devhost start --storage <connection string>`` builds it through ``create_store`` (call
+    ``open()`` next). ``lease_seconds`` caps how long a message this process holds stays invisible without
+    renewal, i.e. how soon a killed host's work resumes after a restart (DTFx leaves it for the 5-minute
+    visibility timeout)."""
 
     def __init__(
         self,
         connection_string: str,
-        hub_name: str,
         *,
+        hub_name: str,
         partition_count: int = 4,
         max_polling_interval: float = 30.0,
         counter: RequestCounter | None = None,
@@ -456,3 +438,6 @@ async def _ensure(coro: Any) -> None:
         await coro
     except ResourceExistsError:
         pass
+
+
+create_store = AzureStorageStore  # the factory devhost's command line looks up in this package

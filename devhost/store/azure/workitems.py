@@ -13,7 +13,6 @@ The receiver (``receiver.py``) owns the control queues, the renewal loop and the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -22,26 +21,16 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.queue.aio import QueueClient
 
-from devhost.store.azure import messages
+from devhost.store.azure import queues
 from devhost.store.azure.clients import one_line
 from devhost.store.azure.payloads import LargePayloads
+from devhost.store.azure.queues import Backoff, loop_time, make_visible
 from devhost.store.base import ActivityMessage, ActivityWorkItem, LockLostError
 
 log = logging.getLogger("devhost.store.azure")
-
-MIN_POLL = 0.05  # seconds between polls of a queue that just had messages
-RECEIVE_BATCH = 32  # queue maximum (controlQueueBatchSize default)
-
-
-def loop_time() -> float:
-    return asyncio.get_running_loop().time()
-
-
-async def make_visible(queue: QueueClient, message_id: str, pop_receipt: str) -> None:
-    await queue.update_message(message_id, pop_receipt=pop_receipt, visibility_timeout=0)
 
 
 @dataclass
@@ -65,13 +54,11 @@ class WorkItems:
         self.queue = queue
         self._large = large
         self._wake = wake
-        self.max_polling_interval = max_polling_interval
         self.held: OrderedDict[str, ReceivedActivity] = OrderedDict()  # queue message id -> waiting
         self._running: dict[str, ReceivedActivity] = {}  # lock token -> activity being executed
         self._until: dict[str, dt.datetime] = {}  # lock token -> lease end (engine clock)
         self.dirty = False  # this process enqueued a work item it does not hold: poll at once
-        self.due = 0.0  # loop time of the next full poll
-        self._backoff = MIN_POLL
+        self.backoff = Backoff(max_polling_interval)
         self._polling = False
 
     def hold(self, message_id: str, pop_receipt: str, message: ActivityMessage, expires: float) -> None:
@@ -162,27 +149,19 @@ class WorkItems:
     async def _poll(self, visibility: int) -> None:
         if self._polling:
             return
-        full = loop_time() >= self.due
+        full = loop_time() >= self.backoff.due
         if not (full or self.dirty):
             return
         self.dirty = False
         self._polling = True
         try:
-            pages = self.queue.receive_messages(
-                messages_per_page=RECEIVE_BATCH, visibility_timeout=visibility
-            ).by_page()
-            try:
-                page = await pages.__anext__()
-                received = [m async for m in page]
-            except StopAsyncIteration:
-                received = []
+            received = await queues.receive(self.queue, visibility)
         finally:
             self._polling = False
-        if len(received) >= RECEIVE_BATCH:
+        if len(received) >= queues.RECEIVE_BATCH:
             self.dirty = True
         if full:
-            self._backoff = MIN_POLL if received else min(self.max_polling_interval, self._backoff * 2)
-            self.due = loop_time() + self._backoff
+            self.backoff.record(bool(received))
         for qm in received:
             running = next((r for r in self._running.values() if r.queue_message_id == qm.id), None)
             if running is not None:
@@ -190,17 +169,8 @@ class WorkItems:
                 running.pop_receipt = str(qm.pop_receipt)
                 running.expires = loop_time() + visibility
                 continue
-            try:
-                envelope = await messages.from_queue_body(str(qm.content), self._large, activity=True)
-            except messages.UNREADABLE as exc:
-                log.warning("dropping unreadable work item %s: %s", qm.id, one_line(exc))
-                with contextlib.suppress(ResourceNotFoundError):
-                    await self.queue.delete_message(qm.id, qm.pop_receipt)
-                continue
-            except (HttpResponseError, ServiceRequestError) as exc:
-                log.warning(
-                    "could not read work item %s (%s); it returns after its lease", qm.id, one_line(exc)
-                )
+            envelope = await queues.read(self.queue, qm, self._large, activity=True)
+            if envelope is None:
                 continue
             assert isinstance(envelope.message, ActivityMessage)
             self.hold(qm.id, str(qm.pop_receipt), envelope.message, loop_time() + visibility)
