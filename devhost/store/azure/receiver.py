@@ -85,7 +85,6 @@ class Receiver:
 
     def __init__(
         self,
-        hub: str,
         control: list[QueueClient],
         work: WorkItems,
         large: LargePayloads,
@@ -94,7 +93,6 @@ class Receiver:
         max_polling_interval: float,
         lease_seconds: int,
     ) -> None:
-        self.hub = hub
         self._control = control
         self.work = work
         self._large = large
@@ -122,11 +120,11 @@ class Receiver:
         return self._sequence
 
     async def to_control(self, message: OrchestrationMessage) -> Outgoing:
-        queue = keys.control_queue(self.hub, keys.partition_index(message.instance_id, len(self._control)))
-        return await self._outgoing(queue, message, message.visible_at)
+        queue = self._control[keys.partition_index(message.instance_id, len(self._control))]
+        return await self._outgoing(queue.queue_name, message, message.visible_at)
 
     async def to_work(self, message: ActivityMessage) -> Outgoing:
-        return await self._outgoing(keys.workitem_queue(self.hub), message, None)
+        return await self._outgoing(self.work.queue.queue_name, message, None)
 
     async def _outgoing(
         self, queue: str, message: OrchestrationMessage | ActivityMessage, visible_at: dt.datetime | None
@@ -146,7 +144,7 @@ class Receiver:
         visibility = self.visibility if hold else min(delay, _MAX_VISIBILITY)
         # Never expire (time_to_live -1): a timer or a message for a suspended instance may wait for weeks.
         sent = await queue.send_message(send.body, visibility_timeout=visibility or None, time_to_live=-1)
-        is_work_item = send.queue == keys.workitem_queue(self.hub)
+        is_work_item = send.queue == self.work.queue.queue_name
         if hold:
             receipt = str(sent.pop_receipt)
             expires = loop_time() + visibility

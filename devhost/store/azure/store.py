@@ -115,19 +115,16 @@ class AzureStorageStore(base.TaskHubStore):
         except ValueError as exc:
             raise StorageUnavailableError(f"invalid storage connection string: {one_line(exc)}") from None
         self._clients = clients
-        instances = clients.tables.get_table_client(keys.instances_table(self.hub))
-        history = clients.tables.get_table_client(keys.history_table(self.hub))
-        control = [
-            clients.queues.get_queue_client(keys.control_queue(self.hub, i))
-            for i in range(self.partition_count)
-        ]
-        workitems = clients.queues.get_queue_client(keys.workitem_queue(self.hub))
-        container = clients.blobs.get_container_client(keys.large_messages_container(self.hub))
+        names = keys.HubNames.of(self.hub, self.partition_count)
+        instances = clients.tables.get_table_client(names.instances_table)
+        history = clients.tables.get_table_client(names.history_table)
+        control = [clients.queues.get_queue_client(name) for name in names.control_queues]
+        workitems = clients.queues.get_queue_client(names.workitem_queue)
+        container = clients.blobs.get_container_client(names.large_messages_container)
         large = LargePayloads(container)
         wake = asyncio.Event()
         work = WorkItems(workitems, large, wake, max_polling_interval=self.max_polling_interval)
         self._receiver = Receiver(
-            self.hub,
             control,
             work,
             large,

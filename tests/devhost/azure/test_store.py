@@ -213,7 +213,7 @@ async def test_queue_messages_are_dtfx_json(azure_store: AzureStorageStore, azur
     await azure_store.send_messages(
         [OrchestrationMessage("peek", h.event_raised(h.format_ts(now()), "go", "1"))]
     )
-    name = keys.control_queue(azure_store.hub, keys.partition_index("peek", 4))
+    name = keys.HubNames.of(azure_store.hub, 4).control_queues[keys.partition_index("peek", 4)]
     async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
         [peeked] = await queue.peek_messages()
     body = json.loads(peeked.content)
@@ -406,7 +406,7 @@ async def test_clean_close_hands_unstarted_work_back_at_once(azurite: Azurite, h
 async def test_foreign_messages_are_dropped_without_stopping_the_hub(
     azure_store: AzureStorageStore, azurite: Azurite
 ) -> None:
-    name = keys.control_queue(azure_store.hub, 0)
+    name = keys.HubNames.of(azure_store.hub, 4).control_queues[0]
     async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
         await queue.send_message("not json at all")
         await queue.send_message('{"$type": "DurableTask.AzureStorage.MessageData", "TaskMessage": null}')
