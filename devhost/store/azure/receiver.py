@@ -38,18 +38,22 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.queue.aio import QueueClient
 
-from devhost.history import EventType
 from devhost.store.azure import keys, messages, queues
 from devhost.store.azure.payloads import LargePayloads
 from devhost.store.azure.queues import Backoff, loop_time, make_visible
 from devhost.store.azure.workitems import WorkItems
-from devhost.store.base import ActivityMessage, LockLostError, OrchestrationMessage, OrchestrationWorkItem
+from devhost.store.base import (
+    WAKES_SUSPENDED,
+    ActivityMessage,
+    LockLostError,
+    OrchestrationMessage,
+    OrchestrationWorkItem,
+)
 
 log = logging.getLogger("devhost.store.azure")
 
 MIN_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)
 _MAX_VISIBILITY = 7 * 24 * 3600 - 60  # queues cap the initial invisibility at 7 days
-_WAKE_TYPES = (EventType.ExecutionTerminated, EventType.ExecutionResumed)
 
 
 def utc_now() -> dt.datetime:
@@ -197,7 +201,7 @@ class Receiver:
 
     def may_wake(self, visible: list[Received]) -> bool:
         """Whether these messages can resume a suspended instance (otherwise it is parked)."""
-        return any(r.message.event["EventType"] in _WAKE_TYPES for r in visible)
+        return any(r.message.event["EventType"] in WAKES_SUSPENDED for r in visible)
 
     def park(self, instance_id: str) -> None:
         self.parked.add(instance_id)
