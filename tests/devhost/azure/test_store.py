@@ -12,7 +12,7 @@ from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
 from devhost import history as h
-from devhost.history import RuntimeStatus
+from devhost.history import EventType, RuntimeStatus
 from devhost.store.azure import AzureStorageStore, StorageUnavailableError, create_store, keys
 from devhost.store.base import (
     ActivityMessage,
@@ -64,6 +64,26 @@ def first_episode(item: OrchestrationWorkItem, rec: InstanceRecord, ex: str) -> 
     )
 
 
+async def crash_in_checkpoint(azurite: Azurite, hub_name: str, iid: str, lease: dt.timedelta, at: str) -> str:
+    """Start ``iid`` and commit its first episode on a host killed at step ``at`` of the checkpoint (a
+    method of one of the store's parts, e.g. ``journal.apply``); returns the execution id. The episode's
+    history is durable; what ``at`` would have done is not."""
+    crashed = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
+    await crashed.open()
+    rec, ex = await start(crashed, iid)
+    item = await lock(crashed, lease)
+
+    async def die(*_args: object) -> None:
+        raise RuntimeError(f"host killed at {at}")
+
+    part, step = at.split(".")
+    setattr(getattr(crashed, part), step, die)
+    await crashed.commit_episode(item, first_episode(item, rec, ex))  # history is durable when it returns
+    await crashed.flush()  # the rest of the checkpoint fails in the background
+    await crashed.close()
+    return ex
+
+
 async def table_rows(azurite: Azurite, table: str, pk: str) -> list[dict]:
     async with TableClient.from_connection_string(azurite.connection_string, table) as client:
         return [dict(e) async for e in client.query_entities("PartitionKey eq @pk", parameters={"pk": pk})]
@@ -76,7 +96,7 @@ async def test_episode_cycle_writes_the_dtfx_table_layout(
     rec, ex = await start(azure_store, iid)
     item = await lock(azure_store)
     assert item.instance_id == iid and item.history == ()
-    assert [m.event["EventType"] for m in item.messages] == [0]
+    assert [m.event["EventType"] for m in item.messages] == [EventType.ExecutionStarted]
     await azure_store.commit_episode(item, first_episode(item, rec, ex))
 
     act = await azure_store.lock_next_activity(now(), LOCK)
@@ -132,18 +152,7 @@ async def test_message_redelivered_after_a_crash_is_recovered_not_replayed(
     azurite: Azurite, hub_name: str
 ) -> None:
     short = dt.timedelta(seconds=1)
-    crashed = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
-    await crashed.open()
-    rec, ex = await start(crashed, "crashy")
-    item = await lock(crashed, short)
-
-    async def die(*_args: object) -> None:
-        raise RuntimeError("host killed after the history transaction")
-
-    crashed.journal.apply = die  # type: ignore[method-assign]
-    await crashed.commit_episode(item, first_episode(item, rec, ex))  # history is durable when it returns
-    await crashed.flush()  # the rest of the checkpoint fails in the background
-    await crashed.close()
+    await crash_in_checkpoint(azurite, hub_name, "crashy", short, at="journal.apply")
     assert (await table_rows(azurite, f"{hub_name}Instances", "crashy"))[0]["RuntimeStatus"] == "Pending"
 
     fresh = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
@@ -172,7 +181,7 @@ async def test_duplicate_completions_reach_the_engine_once(azure_store: AzureSto
     done = h.task_completed(h.format_ts(now()), 0, '"r"')
     await azure_store.send_messages([OrchestrationMessage("dup", done, execution_id=ex) for _ in range(2)])
     item = await lock(azure_store)
-    assert [m.event["EventType"] for m in item.messages] == [5]
+    assert [m.event["EventType"] for m in item.messages] == [EventType.TaskCompleted]
     ts = h.format_ts(now())
     events = [
         h.orchestrator_started(ts),
@@ -291,18 +300,7 @@ async def test_crash_after_sending_but_before_deleting_duplicates_nothing(
     azurite: Azurite, hub_name: str
 ) -> None:
     short = dt.timedelta(seconds=1)
-    crashed = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
-    await crashed.open()
-    rec, ex = await start(crashed, "late-delete")
-    item = await lock(crashed, short)
-
-    async def die(*_args: object) -> None:
-        raise RuntimeError("host killed before deleting the consumed message")
-
-    crashed.receiver.delete = die  # type: ignore[method-assign]
-    await crashed.commit_episode(item, first_episode(item, rec, ex))
-    await crashed.flush()
-    await crashed.close()
+    ex = await crash_in_checkpoint(azurite, hub_name, "late-delete", short, at="receiver.delete")
 
     fresh = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
     await fresh.open()
@@ -324,7 +322,7 @@ async def test_crash_after_sending_but_before_deleting_duplicates_nothing(
             done = h.task_completed(h.format_ts(now()), 0, '"r"')
             await fresh.complete_activity(act, OrchestrationMessage("late-delete", done, execution_id=ex))
         item = await lock(fresh)
-        assert [m.event["EventType"] for m in item.messages] == [5]
+        assert [m.event["EventType"] for m in item.messages] == [EventType.TaskCompleted]
         assert len(item.history) == 4
     finally:
         await fresh.close()
