@@ -123,7 +123,7 @@ def split_redelivered(
     return keep, applied, replay
 
 
-def entry(commit: EpisodeCommit, sends: list[Outgoing]) -> dict[str, Any]:
+def journal_of(commit: EpisodeCommit, sends: list[Outgoing]) -> dict[str, Any]:
     """The journal of one episode: its effects other than history, as stored in the sentinel."""
     return {
         "instance": _record_json(commit.instance),

@@ -30,11 +30,10 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Servic
 
 from devhost.history import HistoryEvent, RuntimeStatus
 from devhost.store import base
-from devhost.store.azure import journal as journals
 from devhost.store.azure import keys
 from devhost.store.azure.clients import HubClients, RequestCounter, one_line
 from devhost.store.azure.instances import InstanceTable
-from devhost.store.azure.journal import InstanceState, Journal
+from devhost.store.azure.journal import InstanceState, Journal, journal_of, split_redelivered
 from devhost.store.azure.payloads import LargePayloads
 from devhost.store.azure.queues import MIN_POLL
 from devhost.store.azure.receiver import Outgoing, Received, Receiver
@@ -294,7 +293,7 @@ class AzureStorageStore(base.TaskHubStore):
     ) -> list[Received]:
         """Delete messages whose effects are already stored, after re-applying the last checkpoint's journal
         if one of them was consumed by it (``journal.py`` explains why this is safe)."""
-        keep, applied, replay = journals.split_redelivered(state, visible)
+        keep, applied, replay = split_redelivered(state, visible)
         if replay and state.journal is not None:
             log.info("re-applying the last checkpoint of %s after a redelivery", instance_id)
             await self.journal.apply(state, state.journal)
@@ -317,7 +316,7 @@ class AzureStorageStore(base.TaskHubStore):
         try:
             sends = [await rx.to_control(m) for m in commit.messages]
             sends += [await rx.to_work(a) for a in commit.activities]
-            journal = journals.entry(commit, sends)
+            journal = journal_of(commit, sends)
             await self.journal.write(state, iid, commit, journal, [m.message_id for m in item.messages])
         except BaseException:
             # Nothing or only history landed: the journal is re-applied when the messages come back.
