@@ -2,32 +2,5 @@
 
 The Azure Storage implementation lives in ``devhost.store.azure``."""
 
-from devhost.store.base import (
-    ActivityMessage,
-    ActivityWorkItem,
-    EpisodeCommit,
-    InstanceExistsError,
-    InstanceQuery,
-    InstanceRecord,
-    LockLostError,
-    OrchestrationMessage,
-    OrchestrationWorkItem,
-    StoreError,
-    TaskHubStore,
-)
-from devhost.store.memory import MemoryStore
-
-__all__ = [
-    "ActivityMessage",
-    "ActivityWorkItem",
-    "EpisodeCommit",
-    "InstanceExistsError",
-    "InstanceQuery",
-    "InstanceRecord",
-    "LockLostError",
-    "MemoryStore",
-    "OrchestrationMessage",
-    "OrchestrationWorkItem",
-    "StoreError",
-    "TaskHubStore",
-]
+from devhost.store.base import *  # noqa: F403 - the contract's names, listed once in base.__all__
+from devhost.store.memory import MemoryStore as MemoryStore

@@ -46,7 +46,26 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from devhost.history import HistoryEvent, RuntimeStatus
+from devhost.history import EventType, HistoryEvent, RuntimeStatus
+
+__all__ = [
+    "WAKES_SUSPENDED",
+    "ActivityMessage",
+    "ActivityWorkItem",
+    "EpisodeCommit",
+    "InstanceExistsError",
+    "InstanceQuery",
+    "InstanceRecord",
+    "LockLostError",
+    "OrchestrationMessage",
+    "OrchestrationWorkItem",
+    "StoreError",
+    "TaskHubStore",
+    "new_id",
+]
+
+# The only events a Suspended instance accepts (step 1 of the episode protocol above).
+WAKES_SUSPENDED = frozenset({EventType.ExecutionTerminated, EventType.ExecutionResumed})
 
 
 class StoreError(Exception):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from devhost.history import TERMINAL_STATUSES, HistoryEvent, RuntimeStatus
 from devhost.store.base import (
+    WAKES_SUSPENDED,
     ActivityMessage,
     ActivityWorkItem,
     EpisodeCommit,
@@ -27,7 +28,6 @@ from devhost.store.base import (
 )
 
 _MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
-_WAKE_TYPES = (3, 20)  # ExecutionTerminated, ExecutionResumed: the only events a Suspended instance accepts
 
 
 class MemoryStore(TaskHubStore):
@@ -156,7 +156,7 @@ class MemoryStore(TaskHubStore):
             if (
                 rec is not None
                 and rec.runtime_status is RuntimeStatus.Suspended
-                and not any(m.event["EventType"] in _WAKE_TYPES for m in msgs)
+                and not any(m.event["EventType"] in WAKES_SUSPENDED for m in msgs)
             ):
                 continue  # re-marked when a new message arrives
             token = new_id()
@@ -246,7 +246,7 @@ class MemoryStore(TaskHubStore):
             rec = self._instances.get(iid)
             suspended = rec is not None and rec.runtime_status is RuntimeStatus.Suspended
             for m in msgs:
-                if suspended and m.event["EventType"] not in _WAKE_TYPES:
+                if suspended and m.event["EventType"] not in WAKES_SUSPENDED:
                     continue
                 t = m.visible_at or _MIN
                 if best is None or t < best:

@@ -71,3 +71,10 @@ class HubClients:
         await self.tables.close()
         await self.queues.close()
         await self.blobs.close()
+
+
+def one_line(exc: BaseException) -> str:
+    """An error from the clients as one log line: its type and the first line of its text (no headers, no
+    account key)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()

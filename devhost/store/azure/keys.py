@@ -5,6 +5,7 @@ escaped partition keys, 16-hex-digit history row keys and the FNV-1a control-que
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _ESCAPE = "^"
 _CONTROL_OFFSET = 0xC0  # DTFx KeySanitation: control char c is written as "^" + chr(0xC0 + c)
@@ -15,6 +16,12 @@ FNV_OFFSET_BASIS = 2166136261
 FNV_PRIME = 16777619
 
 SENTINEL_ROW_KEY = "sentinel"
+# Devhost's own columns on the sentinel row (DTFx readers ignore unknown columns); journal.py explains them.
+COL_EVENT_COUNT = "DevhostEventCount"
+COL_CONSUMED = "DevhostConsumed"
+COL_RECENT = "DevhostRecentMessages"
+COL_JOURNAL = "DevhostJournal"
+COL_JOURNAL_BLOB = "DevhostJournalBlobName"
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
@@ -83,25 +90,26 @@ def history_row_key(sequence_number: int) -> str:
     return f"{sequence_number:016X}"
 
 
-def instances_table(hub: str) -> str:
-    return f"{hub}Instances"
+@dataclass(frozen=True)
+class HubNames:
+    """The names of one task hub's tables, queues and containers, as DTFx derives them from the hub name:
+    tables keep its case; queue and container names must be lower case."""
 
+    instances_table: str
+    history_table: str
+    control_queues: tuple[str, ...]
+    workitem_queue: str
+    large_messages_container: str
+    leases_container: str
 
-def history_table(hub: str) -> str:
-    return f"{hub}History"
-
-
-def control_queue(hub: str, index: int) -> str:
-    return f"{hub.lower()}-control-{index:02d}"
-
-
-def workitem_queue(hub: str) -> str:
-    return f"{hub.lower()}-workitems"
-
-
-def large_messages_container(hub: str) -> str:
-    return f"{hub.lower()}-largemessages"
-
-
-def leases_container(hub: str) -> str:
-    return f"{hub.lower()}-leases"
+    @classmethod
+    def of(cls, hub: str, partition_count: int) -> HubNames:
+        low = hub.lower()
+        return cls(
+            instances_table=f"{hub}Instances",
+            history_table=f"{hub}History",
+            control_queues=tuple(f"{low}-control-{i:02d}" for i in range(partition_count)),
+            workitem_queue=f"{low}-workitems",
+            large_messages_container=f"{low}-largemessages",
+            leases_container=f"{low}-leases",
+        )

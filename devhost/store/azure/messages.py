@@ -12,7 +12,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
+
 from devhost.history import EventType, HistoryEvent, format_ts, parse_ts
+from devhost.store.azure.payloads import LargePayloads
 from devhost.store.base import ActivityMessage, OrchestrationMessage
 
 MESSAGE_DATA_TYPE = "DurableTask.AzureStorage.MessageData"
@@ -31,6 +34,9 @@ _TAGS_TYPE = f"System.Collections.Generic.Dictionary`2[[{_STRING}],[{_STRING}]]"
 # Queue messages above this many UTF-8 bytes go to a gzip blob (DTFx MessageManager: 45 KB, base64 headroom).
 MAX_QUEUE_PAYLOAD_BYTES = 45 * 1024
 _NAMESPACE = uuid.UUID("6f1c2d0e-4b7a-4c55-9a51-2b0e7d3c9a10")
+# Decoding failures that mean "this message is not ours / is corrupt" (dropped), as opposed to storage errors
+# while fetching a large message's blob (the message is left to come back). A missing blob is corrupt too.
+UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, ResourceNotFoundError)
 
 
 def event_class_name(event_type: int) -> str:
@@ -160,3 +166,24 @@ def decode(data: dict[str, Any], *, activity: bool) -> Envelope:
         ),
         seq,
     )
+
+
+async def to_queue_body(
+    message: OrchestrationMessage | ActivityMessage, sequence_number: int, large: LargePayloads
+) -> str:
+    """The text to enqueue: the MessageData JSON, or a wrapper naming the blob it was moved to."""
+    body = dumps(encode(message, sequence_number))
+    if len(body.encode("utf-8")) <= MAX_QUEUE_PAYLOAD_BYTES:
+        return body
+    name = large_message_blob_name(message)
+    await large.upload(name, body)
+    return dumps(wrapper(name))
+
+
+async def from_queue_body(text: str, large: LargePayloads, *, activity: bool) -> Envelope:
+    """Decode a dequeued text, fetching its blob first when it is a wrapper."""
+    data = json.loads(text)
+    blob = data.get("CompressedBlobName")
+    if blob:
+        data = json.loads(await large.download(blob))
+    return decode(data, activity=activity)

@@ -4,6 +4,7 @@ table properties over 60 KB (UTF-16), named as DurableTask.AzureStorage names th
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import random
 from urllib.parse import quote, unquote, urlsplit
@@ -64,6 +65,11 @@ class LargePayloads:
     async def download(self, name: str) -> str:
         stream = await self._container.download_blob(name)
         return decompress(await stream.readall())
+
+    async def delete(self, name: str) -> None:
+        """Delete one blob; one already gone is fine."""
+        with contextlib.suppress(ResourceNotFoundError):
+            await self._container.delete_blob(name)
 
     async def delete_prefix(self, prefix: str) -> int:
         names = [b.name async for b in self._container.list_blobs(name_starts_with=prefix)]

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from devhost.app_index import index_app
 from devhost.engine.client import DurableClient
-from devhost.history import HistoryEvent, RuntimeStatus
+from devhost.history import EventType, HistoryEvent, RuntimeStatus
 from devhost.store.azure import AzureStorageStore
 from devhost.store.base import InstanceQuery
 from tests.devhost.azure.crash_app import function_app
-from tests.devhost.azure.history_checks import assert_clean_history
+from tests.devhost.azure.history_checks import TASK_DONE, assert_clean_history, has, in_flight
 from tests.support.azurite import Azurite
 
 REPO = Path(__file__).resolve().parents[3]
@@ -49,12 +49,6 @@ async def histories(store: AzureStorageStore, ids: list[str]) -> dict[str, list[
     return {iid: await store.get_history(iid) for iid in ids}
 
 
-def in_flight(events: list[HistoryEvent], scheduled_type: int, done_types: tuple[int, ...]) -> bool:
-    """True if an event of ``scheduled_type`` has no completion yet."""
-    done = {e.get("TaskScheduledId", e.get("TimerId")) for e in events if e["EventType"] in done_types}
-    return any(e["EventId"] not in done for e in events if e["EventType"] == scheduled_type)
-
-
 async def wait_for(store: AzureStorageStore, ids: list[str], condition, timeout: float) -> None:  # noqa: ANN001
     async def loop() -> None:
         while not condition(await histories(store, ids)):
@@ -73,14 +67,21 @@ async def test_sigkill_with_activities_and_timers_in_flight(
     with worker(azurite, azure_store.hub) as first:
         for iid, name in zip(ids, names, strict=True):
             await client.start("journey", iid, json.dumps(json.dumps(name)))
-        # Kill 1: every instance is waiting on its durable timer (10 = TimerCreated, 11 = TimerFired).
-        await wait_for(azure_store, ids, lambda hs: all(in_flight(h, 10, (11,)) for h in hs.values()), 60)
+
+        # Kill 1: every instance is waiting on its durable timer.
+        def waiting_on_timer(hs: dict[str, list[HistoryEvent]]) -> bool:
+            return all(in_flight(h, [EventType.TimerCreated], [EventType.TimerFired]) for h in hs.values())
+
+        await wait_for(azure_store, ids, waiting_on_timer, 60)
         first.kill()
 
     with worker(azurite, azure_store.hub) as second:
-        # Kill 2: fan-out activities scheduled but not completed (4 = TaskScheduled, 5/6 = completions).
+        # Kill 2: after the timer, fan-out activities scheduled but not completed.
         def fan_out_running(hs: dict[str, list[HistoryEvent]]) -> bool:
-            return any(in_flight(h, 4, (5, 6)) and any(e["EventType"] == 11 for e in h) for h in hs.values())
+            return any(
+                in_flight(h, [EventType.TaskScheduled], TASK_DONE) and has(h, EventType.TimerFired)
+                for h in hs.values()
+            )
 
         await wait_for(azure_store, ids, fan_out_running, 60)
         second.kill()
@@ -88,7 +89,7 @@ async def test_sigkill_with_activities_and_timers_in_flight(
     with worker(azurite, azure_store.hub):
 
         def all_done(hs: dict[str, list[HistoryEvent]]) -> bool:
-            return all(any(e["EventType"] == 1 for e in h) for h in hs.values())
+            return all(has(h, EventType.ExecutionCompleted) for h in hs.values())
 
         await wait_for(azure_store, ids, all_done, 90)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devhost.history import HistoryEvent
+from devhost.history import EventType
 from devhost.store.azure import AzureStorageStore, create_store
 from tests.devhost.azure.crash_app import function_app
-from tests.devhost.azure.history_checks import assert_clean_history
+from tests.devhost.azure.history_checks import TASK_DONE, assert_clean_history, has, in_flight
 from tests.support.azurite import Azurite
 from tests.support.devhost import DevhostProcess
 
@@ -53,10 +53,7 @@ async def reader(azurite: Azurite, hub_name: str) -> AsyncIterator[AzureStorageS
     await store.close()
 
 
-def in_flight(events: list[HistoryEvent]) -> bool:
-    """An activity or a timer has been scheduled and has not completed yet."""
-    done = {e.get("TaskScheduledId", e.get("TimerId")) for e in events if e["EventType"] in (5, 6, 11)}
-    return any(e["EventId"] not in done for e in events if e["EventType"] in (4, 10))
+ACTIVITY_OR_TIMER = (EventType.TaskScheduled, EventType.TimerCreated)
 
 
 async def test_cli_host_survives_sigkill(app_root: Path, azurite: Azurite, reader: AzureStorageStore) -> None:
@@ -78,8 +75,11 @@ async def test_cli_host_survives_sigkill(app_root: Path, azurite: Azurite, reade
             async def wait_in_flight() -> None:
                 while True:
                     histories = [await reader.get_history(i) for i in status_urls]
-                    timers = any(any(e["EventType"] == 10 for e in h) for h in histories)
-                    if timers and sum(in_flight(h) for h in histories) >= 2:
+                    timers = any(has(h, EventType.TimerCreated) for h in histories)
+                    running = [
+                        in_flight(h, ACTIVITY_OR_TIMER, [*TASK_DONE, EventType.TimerFired]) for h in histories
+                    ]
+                    if timers and sum(running) >= 2:
                         return
                     await asyncio.sleep(0.05)
 

@@ -18,19 +18,21 @@ from tests.devhost.azure.history_checks import assert_clean_history
 INDEX = index_app(function_app.app)
 
 
-async def test_journeys_complete_with_exact_history(azure_store: AzureStorageStore) -> None:
+async def run_journeys(store: AzureStorageStore, ids_and_inputs: dict[str, str]) -> None:
+    """Start a journey per instance id with the engine's worker loop running, until all have finished."""
     clock = SystemClock()
-    engine = Engine(INDEX, azure_store, clock, lock_for=dt.timedelta(seconds=30))
-    client = DurableClient(azure_store, INDEX, clock, hub_name=azure_store.hub)
+    engine = Engine(INDEX, store, clock, lock_for=dt.timedelta(seconds=30))
+    client = DurableClient(store, INDEX, clock, hub_name=store.hub)
     stop = asyncio.Event()
     runner = asyncio.create_task(engine.run(stop, poll_interval=0.5))
     try:
-        # The body is what the Python client sends: the JSON text of df_dumps(input).
-        ids = [await client.start("journey", f"j{i}", json.dumps(json.dumps(f"t{i}"))) for i in range(3)]
+        for iid, value in ids_and_inputs.items():
+            # The body is what the Python client sends: the JSON text of df_dumps(input).
+            await client.start("journey", iid, json.dumps(json.dumps(value)))
 
         async def finished() -> None:
             while True:
-                records = [await azure_store.get_instance(i) for i in ids]
+                records = [await store.get_instance(i) for i in ids_and_inputs]
                 if all(r is not None and r.runtime_status in TERMINAL_STATUSES for r in records):
                     return
                 await asyncio.sleep(0.2)
@@ -40,6 +42,11 @@ async def test_journeys_complete_with_exact_history(azure_store: AzureStorageSto
         stop.set()
         await asyncio.wait_for(runner, 30)
         engine.close()
+
+
+async def test_journeys_complete_with_exact_history(azure_store: AzureStorageStore) -> None:
+    ids = [f"j{i}" for i in range(3)]
+    await run_journeys(azure_store, {iid: f"t{i}" for i, iid in enumerate(ids)})
     for i, iid in enumerate(ids):
         record = await azure_store.get_instance(iid)
         assert record is not None and record.runtime_status is RuntimeStatus.Completed, record.output
@@ -58,25 +65,7 @@ async def test_history_rows_of_a_real_run_follow_the_dtfx_layout(
 ) -> None:
     from azure.data.tables.aio import TableClient
 
-    clock = SystemClock()
-    engine = Engine(INDEX, azure_store, clock, lock_for=dt.timedelta(seconds=30))
-    client = DurableClient(azure_store, INDEX, clock, hub_name=azure_store.hub)
-    stop = asyncio.Event()
-    runner = asyncio.create_task(engine.run(stop, poll_interval=0.5))
-    try:
-        iid = await client.start("journey", "layout/1", json.dumps(json.dumps("Oslo")))
-
-        async def finished() -> None:
-            while (
-                r := await azure_store.get_instance(iid)
-            ) is None or r.runtime_status not in TERMINAL_STATUSES:
-                await asyncio.sleep(0.2)
-
-        await asyncio.wait_for(finished(), 60)
-    finally:
-        stop.set()
-        await asyncio.wait_for(runner, 30)
-        engine.close()
+    await run_journeys(azure_store, {"layout/1": "Oslo"})
     async with TableClient.from_connection_string(
         azurite.connection_string, f"{azure_store.hub}History"
     ) as t:

@@ -6,6 +6,7 @@ from devhost import history as h
 from devhost.history import RuntimeStatus
 from devhost.store.azure import entities
 from devhost.store.base import InstanceRecord
+from tests.devhost.azure.samples import child_started
 
 TS = "2024-04-05T03:31:23.626892Z"
 
@@ -35,24 +36,9 @@ def test_task_scheduled_row_has_dtfx_columns() -> None:
 
 
 def test_execution_started_complex_members_are_json_and_come_back() -> None:
-    parent = {
-        "Name": "p",
-        "Version": "",
-        "TaskScheduleId": 3,
-        "OrchestrationInstance": {"InstanceId": "pi", "ExecutionId": "pe"},
-    }
-    event = h.execution_started(
-        TS,
-        instance_id="i",
-        execution_id="e",
-        name="orch",
-        input_json='"x"',
-        parent=parent,
-        generation=2,
-        tags={"k": "v"},
-    )
-    row = entities.event_to_entity(event, "i", "0000000000000001", "e")
-    assert row["OrchestrationInstance"] == '{"InstanceId":"i","ExecutionId":"e"}'
+    event = child_started(TS, schedule_id=3, generation=2, tags={"k": "v"})
+    row = entities.event_to_entity(event, "c", "0000000000000001", "ce")
+    assert row["OrchestrationInstance"] == '{"InstanceId":"c","ExecutionId":"ce"}'
     assert row["ParentInstance"].startswith('{"Name":"p"')
     assert row["Generation"] == 2
     assert row["Tags"] == '{"k":"v"}'

@@ -44,11 +44,14 @@ def test_row_keys_are_16_upper_case_hex_digits() -> None:
 
 
 def test_resource_names_keep_table_case_and_lower_queues() -> None:
-    assert keys.instances_table("MyHub") == "MyHubInstances"
-    assert keys.history_table("MyHub") == "MyHubHistory"
-    assert keys.control_queue("MyHub", 3) == "myhub-control-03"
-    assert keys.workitem_queue("MyHub") == "myhub-workitems"
-    assert keys.large_messages_container("MyHub") == "myhub-largemessages"
+    names = keys.HubNames.of("MyHub", 4)
+    assert names.instances_table == "MyHubInstances"
+    assert names.history_table == "MyHubHistory"
+    assert names.control_queues[0] == "myhub-control-00" and names.control_queues[3] == "myhub-control-03"
+    assert len(names.control_queues) == 4
+    assert names.workitem_queue == "myhub-workitems"
+    assert names.large_messages_container == "myhub-largemessages"
+    assert names.leases_container == "myhub-leases"
 
 
 @pytest.mark.parametrize("bad", ["ab", "1hub", "hub-name", "h" * 46, ""])

@@ -5,8 +5,10 @@ import json
 import uuid
 
 from devhost import history as h
+from devhost.history import EventType
 from devhost.store.azure import messages
 from devhost.store.base import ActivityMessage, OrchestrationMessage
+from tests.devhost.azure.samples import child_started
 
 TS = "2023-04-05T03:31:23.6268922Z"
 
@@ -21,7 +23,7 @@ def test_activity_message_shape_matches_the_reference_example() -> None:
     task = data["TaskMessage"]
     assert list(task)[0] == "$type" and task["$type"] == "DurableTask.Core.TaskMessage"
     assert task["Event"]["$type"] == "DurableTask.Core.History.TaskScheduledEvent"
-    assert task["Event"]["EventType"] == 4 and task["Event"]["EventId"] == 2
+    assert task["Event"]["EventType"] == 4 and task["Event"]["EventId"] == 2  # the int, as on the wire
     assert task["Event"]["Input"] == '["\\"London\\""]'
     assert task["OrchestrationInstance"] == {
         "$type": "DurableTask.Core.OrchestrationInstance",
@@ -34,15 +36,7 @@ def test_activity_message_shape_matches_the_reference_example() -> None:
 
 
 def test_nested_objects_get_type_names_and_decode_strips_them() -> None:
-    parent = {
-        "Name": "p",
-        "Version": "",
-        "TaskScheduleId": 0,
-        "OrchestrationInstance": {"InstanceId": "pi", "ExecutionId": "pe"},
-    }
-    event = h.execution_started(
-        TS, instance_id="c", execution_id="ce", name="child", input_json="null", parent=parent
-    )
+    event = child_started(TS)
     msg = OrchestrationMessage("c", event, execution_id="ce")
     data = messages.encode(msg, 1)
     ev = data["TaskMessage"]["Event"]
@@ -53,9 +47,9 @@ def test_nested_objects_get_type_names_and_decode_strips_them() -> None:
 
 
 def test_event_class_names() -> None:
-    assert messages.event_class_name(17) == "DurableTask.Core.History.GenericEvent"
-    assert messages.event_class_name(11) == "DurableTask.Core.History.TimerFiredEvent"
-    assert messages.event_class_name(15) == "DurableTask.Core.History.EventRaisedEvent"
+    assert messages.event_class_name(EventType.GenericEvent) == "DurableTask.Core.History.GenericEvent"
+    assert messages.event_class_name(EventType.TimerFired) == "DurableTask.Core.History.TimerFiredEvent"
+    assert messages.event_class_name(EventType.EventRaised) == "DurableTask.Core.History.EventRaisedEvent"
 
 
 def test_delayed_message_keeps_its_visibility_time() -> None:

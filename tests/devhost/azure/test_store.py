@@ -12,7 +12,7 @@ from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
 from devhost import history as h
-from devhost.history import RuntimeStatus
+from devhost.history import EventType, RuntimeStatus
 from devhost.store.azure import AzureStorageStore, StorageUnavailableError, create_store, keys
 from devhost.store.base import (
     ActivityMessage,
@@ -64,6 +64,26 @@ def first_episode(item: OrchestrationWorkItem, rec: InstanceRecord, ex: str) -> 
     )
 
 
+async def crash_in_checkpoint(azurite: Azurite, hub_name: str, iid: str, lease: dt.timedelta, at: str) -> str:
+    """Start ``iid`` and commit its first episode on a host killed at step ``at`` of the checkpoint (a
+    method of one of the store's parts, e.g. ``journal.apply``); returns the execution id. The episode's
+    history is durable; what ``at`` would have done is not."""
+    crashed = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
+    await crashed.open()
+    rec, ex = await start(crashed, iid)
+    item = await lock(crashed, lease)
+
+    async def die(*_args: object) -> None:
+        raise RuntimeError(f"host killed at {at}")
+
+    part, step = at.split(".")
+    setattr(getattr(crashed, part), step, die)
+    await crashed.commit_episode(item, first_episode(item, rec, ex))  # history is durable when it returns
+    await crashed.flush()  # the rest of the checkpoint fails in the background
+    await crashed.close()
+    return ex
+
+
 async def table_rows(azurite: Azurite, table: str, pk: str) -> list[dict]:
     async with TableClient.from_connection_string(azurite.connection_string, table) as client:
         return [dict(e) async for e in client.query_entities("PartitionKey eq @pk", parameters={"pk": pk})]
@@ -76,7 +96,7 @@ async def test_episode_cycle_writes_the_dtfx_table_layout(
     rec, ex = await start(azure_store, iid)
     item = await lock(azure_store)
     assert item.instance_id == iid and item.history == ()
-    assert [m.event["EventType"] for m in item.messages] == [0]
+    assert [m.event["EventType"] for m in item.messages] == [EventType.ExecutionStarted]
     await azure_store.commit_episode(item, first_episode(item, rec, ex))
 
     act = await azure_store.lock_next_activity(now(), LOCK)
@@ -132,18 +152,7 @@ async def test_message_redelivered_after_a_crash_is_recovered_not_replayed(
     azurite: Azurite, hub_name: str
 ) -> None:
     short = dt.timedelta(seconds=1)
-    crashed = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
-    await crashed.open()
-    rec, ex = await start(crashed, "crashy")
-    item = await lock(crashed, short)
-
-    async def die(*_args: object) -> None:
-        raise RuntimeError("host killed after the history transaction")
-
-    crashed._apply_journal = die  # type: ignore[method-assign]
-    await crashed.commit_episode(item, first_episode(item, rec, ex))  # history is durable when it returns
-    await crashed.flush()  # the rest of the checkpoint fails in the background
-    await crashed.close()
+    await crash_in_checkpoint(azurite, hub_name, "crashy", short, at="journal.apply")
     assert (await table_rows(azurite, f"{hub_name}Instances", "crashy"))[0]["RuntimeStatus"] == "Pending"
 
     fresh = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
@@ -172,7 +181,7 @@ async def test_duplicate_completions_reach_the_engine_once(azure_store: AzureSto
     done = h.task_completed(h.format_ts(now()), 0, '"r"')
     await azure_store.send_messages([OrchestrationMessage("dup", done, execution_id=ex) for _ in range(2)])
     item = await lock(azure_store)
-    assert [m.event["EventType"] for m in item.messages] == [5]
+    assert [m.event["EventType"] for m in item.messages] == [EventType.TaskCompleted]
     ts = h.format_ts(now())
     events = [
         h.orchestrator_started(ts),
@@ -213,7 +222,7 @@ async def test_queue_messages_are_dtfx_json(azure_store: AzureStorageStore, azur
     await azure_store.send_messages(
         [OrchestrationMessage("peek", h.event_raised(h.format_ts(now()), "go", "1"))]
     )
-    name = keys.control_queue(azure_store.hub, keys.partition_index("peek", 4))
+    name = keys.HubNames.of(azure_store.hub, 4).control_queues[keys.partition_index("peek", 4)]
     async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
         [peeked] = await queue.peek_messages()
     body = json.loads(peeked.content)
@@ -291,18 +300,7 @@ async def test_crash_after_sending_but_before_deleting_duplicates_nothing(
     azurite: Azurite, hub_name: str
 ) -> None:
     short = dt.timedelta(seconds=1)
-    crashed = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
-    await crashed.open()
-    rec, ex = await start(crashed, "late-delete")
-    item = await lock(crashed, short)
-
-    async def die(*_args: object) -> None:
-        raise RuntimeError("host killed before deleting the consumed message")
-
-    crashed._delete_received = die  # type: ignore[method-assign]
-    await crashed.commit_episode(item, first_episode(item, rec, ex))
-    await crashed.flush()
-    await crashed.close()
+    ex = await crash_in_checkpoint(azurite, hub_name, "late-delete", short, at="receiver.delete")
 
     fresh = create_store(azurite.connection_string, hub_name=hub_name, max_polling_interval=0.2)
     await fresh.open()
@@ -324,7 +322,7 @@ async def test_crash_after_sending_but_before_deleting_duplicates_nothing(
             done = h.task_completed(h.format_ts(now()), 0, '"r"')
             await fresh.complete_activity(act, OrchestrationMessage("late-delete", done, execution_id=ex))
         item = await lock(fresh)
-        assert [m.event["EventType"] for m in item.messages] == [5]
+        assert [m.event["EventType"] for m in item.messages] == [EventType.TaskCompleted]
         assert len(item.history) == 4
     finally:
         await fresh.close()
@@ -352,9 +350,7 @@ async def test_held_work_stays_leased_while_running_and_returns_after_a_crash(
             assert await other.lock_next_activity(now(), LOCK) is None
             await asyncio.sleep(0.1)
         # The holder "dies" without completing: its lease lapses and the other host gets the item.
-        holder._clients, clients = None, holder._clients  # stop renewing, as a killed process would
-        assert holder._renewer is not None
-        holder._renewer.cancel()
+        await holder.receiver.stop()  # stop renewing, as a killed process would
         again = None
         for _ in range(50):
             again = await other.lock_next_activity(now(), LOCK)
@@ -362,7 +358,6 @@ async def test_held_work_stays_leased_while_running_and_returns_after_a_crash(
                 break
             await asyncio.sleep(0.1)
         assert again is not None and again.message.message_id == act.message.message_id
-        holder._clients = clients
     finally:
         await holder.close()
         await other.close()
@@ -409,7 +404,7 @@ async def test_clean_close_hands_unstarted_work_back_at_once(azurite: Azurite, h
 async def test_foreign_messages_are_dropped_without_stopping_the_hub(
     azure_store: AzureStorageStore, azurite: Azurite
 ) -> None:
-    name = keys.control_queue(azure_store.hub, 0)
+    name = keys.HubNames.of(azure_store.hub, 4).control_queues[0]
     async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
         await queue.send_message("not json at all")
         await queue.send_message('{"$type": "DurableTask.AzureStorage.MessageData", "TaskMessage": null}')
@@ -421,7 +416,7 @@ async def test_foreign_messages_are_dropped_without_stopping_the_hub(
 
 
 def test_history_transactions_stay_under_100_operations_and_3_mb() -> None:
-    from devhost.store.azure.store import _batches
+    from devhost.store.azure.journal import batches as _batches
 
     small = [{"RowKey": f"{i:016X}", "Input": "x"} for i in range(250)]
     assert [len(b) for b in _batches(small)] == [99, 99, 52]

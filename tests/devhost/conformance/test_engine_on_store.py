@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
+from devhost.history import EventType as E
 from devhost.store.base import TaskHubStore
 from devhost.testing import AsyncDurableHarness
 from tests.devhost.engine import sample_app
 from tests.devhost.engine.vector_support import VEC
 
 
-@pytest.fixture
-async def vec(store: TaskHubStore) -> AsyncIterator[AsyncDurableHarness]:
-    h = AsyncDurableHarness(VEC.app, store=store)
+@contextmanager
+def harness(app: Any, store: TaskHubStore) -> Iterator[AsyncDurableHarness]:
+    h = AsyncDurableHarness(app, store=store)
     try:
         yield h
     finally:
         h.close()
+
+
+@pytest.fixture
+async def vec(store: TaskHubStore) -> AsyncIterator[AsyncDurableHarness]:
+    """The recorded-vector app on the store under test."""
+    with harness(VEC.app, store) as h:
+        yield h
 
 
 @pytest.fixture
 async def app(store: TaskHubStore) -> AsyncIterator[AsyncDurableHarness]:
-    h = AsyncDurableHarness(sample_app.app, store=store)
-    try:
+    """The sample app on the store under test."""
+    with harness(sample_app.app, store) as h:
         yield h
-    finally:
-        h.close()
 
 
 async def test_chaining(vec: AsyncDurableHarness) -> None:
@@ -38,7 +46,10 @@ async def test_chaining(vec: AsyncDurableHarness) -> None:
         ["Hello Tokyo!", "Hello Seattle!", "Hello London!"],
     )
     hist = await vec.history(st.instance_id)
-    assert [e["EventType"] for e in hist] == [12, 0, 4, 13, 12, 5, 4, 13, 12, 5, 4, 13, 12, 5, 1, 13]
+    first = [E.OrchestratorStarted, E.ExecutionStarted, E.TaskScheduled, E.OrchestratorCompleted]
+    then = [E.OrchestratorStarted, E.TaskCompleted, E.TaskScheduled, E.OrchestratorCompleted]
+    last = [E.OrchestratorStarted, E.TaskCompleted, E.ExecutionCompleted, E.OrchestratorCompleted]
+    assert [e["EventType"] for e in hist] == first + then + then + last
 
 
 async def test_retry_timers_and_time_skipping(vec: AsyncDurableHarness) -> None:
@@ -48,10 +59,10 @@ async def test_retry_timers_and_time_skipping(vec: AsyncDurableHarness) -> None:
     vec.replace_activity("flaky", flaky)
     st = await vec.wait_for_completion(await vec.start_new("with_retry"))
     assert st.runtime_status == "Failed"
-    ids = [
-        (e["EventType"], e["EventId"]) for e in await vec.history(st.instance_id) if e["EventType"] in (4, 10)
-    ]
-    assert ids == [(4, 0), (10, 1), (4, 2), (10, 3), (4, 4), (10, 5)]
+    task, timer = E.TaskScheduled, E.TimerCreated  # each failed attempt is followed by its retry timer
+    history = await vec.history(st.instance_id)
+    ids = [(e["EventType"], e["EventId"]) for e in history if e["EventType"] in (task, timer)]
+    assert ids == [(task, 0), (timer, 1), (task, 2), (timer, 3), (task, 4), (timer, 5)]
 
 
 async def test_sub_orchestrations_and_parent_notification(vec: AsyncDurableHarness) -> None:

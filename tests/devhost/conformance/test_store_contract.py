@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from devhost import history as h
-from devhost.history import RuntimeStatus
+from devhost.history import EventType, RuntimeStatus
 from devhost.store.base import (
     ActivityMessage,
     EpisodeCommit,
@@ -21,6 +21,7 @@ from devhost.store.base import (
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 LOCK = dt.timedelta(minutes=5)
+STARTED, RAISED = EventType.ExecutionStarted, EventType.EventRaised
 NON_RUNNING = frozenset({RuntimeStatus.Completed, RuntimeStatus.Failed, RuntimeStatus.Terminated})
 
 
@@ -80,7 +81,7 @@ async def test_lock_returns_all_visible_messages_in_order_and_commit_applies(sto
     await store.send_messages([raised("a", "E1"), raised("a", "E2"), raised("a", "Later", at(60))])
     item = await store.lock_next_orchestration(at(1), LOCK)
     assert item is not None and item.instance_id == "a"
-    assert [m.event["EventType"] for m in item.messages] == [0, 15, 15]
+    assert [m.event["EventType"] for m in item.messages] == [STARTED, RAISED, RAISED]
     assert [m.event.get("Name") for m in item.messages[1:]] == ["E1", "E2"]
     assert list(item.history) == []
     assert await store.lock_next_orchestration(at(1), LOCK) is None  # locked
@@ -147,7 +148,8 @@ async def test_suspended_instance_only_wakes_for_resume_or_terminate(store: Task
     resume = OrchestrationMessage("a", h.execution_resumed(h.format_ts(at(3)), "go"))
     await store.send_messages([resume])
     item = await store.lock_next_orchestration(at(3), LOCK)
-    assert item is not None and [m.event["EventType"] for m in item.messages] == [15, 20]
+    assert item is not None
+    assert [m.event["EventType"] for m in item.messages] == [RAISED, EventType.ExecutionResumed]
 
 
 async def test_activity_queue(store: TaskHubStore) -> None:
