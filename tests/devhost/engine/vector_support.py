@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def _load_vec_app() -> Any:
     app = mod.app
 
     @app.orchestration_trigger(context_name="context")
-    def child(context: df.DurableOrchestrationContext):
+    def child(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
         n = context.get_input()["n"]
         if n == 2:
             raise ValueError("bad n")
