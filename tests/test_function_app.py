@@ -9,6 +9,7 @@ import base64
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ def _fresh_function_app() -> object:
 
 
 @pytest.fixture(scope="module")
-def functions() -> list[dict]:
+def functions() -> list[dict[str, Any]]:
     """What the worker sends the host for each function: name and raw binding dicts (PROTOCOL.md §1.1)."""
     import azure.functions as func
 
@@ -54,7 +55,7 @@ def functions() -> list[dict]:
     return indexed
 
 
-def _http(functions: list[dict]) -> dict[tuple[str, str], tuple[str, str, list[dict]]]:
+def _http(functions: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[str, str, list[dict[str, Any]]]]:
     found = {}
     for f in functions:
         for b in f["bindings"]:
@@ -74,13 +75,13 @@ def test_the_app_is_one_dfapp_at_function_level() -> None:
     assert function_app.app.auth_level == func.AuthLevel.FUNCTION
 
 
-def test_every_endpoint_is_registered_with_its_method_and_auth_level(functions: list[dict]) -> None:
+def test_every_endpoint_is_registered_with_its_method_and_auth_level(functions: list[dict[str, Any]]) -> None:
     http = _http(functions)
     assert {key: value[:2] for key, value in http.items()} == HTTP_FUNCTIONS
 
 
 def test_durable_endpoints_get_the_client_binding_and_nothing_else_is_anonymous(
-    functions: list[dict],
+    functions: list[dict[str, Any]],
 ) -> None:
     for (route, _method), (name, auth, bindings) in _http(functions).items():
         types = sorted(b["type"] for b in bindings)
@@ -92,7 +93,7 @@ def test_durable_endpoints_get_the_client_binding_and_nothing_else_is_anonymous(
             assert route in ("webhooks/payments", "health"), name
 
 
-def test_the_contracts_orchestrators_are_registered(functions: list[dict]) -> None:
+def test_the_contracts_orchestrators_are_registered(functions: list[dict[str, Any]]) -> None:
     names = set()
     for f in functions:
         for b in f["bindings"]:
@@ -103,7 +104,7 @@ def test_the_contracts_orchestrators_are_registered(functions: list[dict]) -> No
     assert ORCHESTRATORS <= names
 
 
-def test_function_names_are_unique(functions: list[dict]) -> None:
+def test_function_names_are_unique(functions: list[dict[str, Any]]) -> None:
     names = [f["name"] for f in functions]
     assert len(names) == len(set(names))
 
@@ -111,8 +112,10 @@ def test_function_names_are_unique(functions: list[dict]) -> None:
 # --- host.json ---------------------------------------------------------------------------------------
 
 
-def _host() -> dict:
-    return json.loads((ROOT / "host.json").read_text())
+def _host() -> dict[str, Any]:
+    host = json.loads((ROOT / "host.json").read_text())
+    assert isinstance(host, dict), "host.json is not a JSON object"
+    return host
 
 
 def test_host_json_settings_the_contract_names() -> None:
@@ -136,7 +139,9 @@ def test_host_json_settings_the_contract_names() -> None:
 
 
 def _values() -> dict[str, str]:
-    return json.loads((ROOT / "local.settings.json").read_text())["Values"]
+    values = json.loads((ROOT / "local.settings.json").read_text())["Values"]
+    assert isinstance(values, dict), "local.settings.json has no Values object"
+    return values
 
 
 def test_local_settings_are_dev_only_and_complete() -> None:

@@ -10,7 +10,7 @@ import pytest
 from devhost.engine.activity import run_activity
 
 
-async def _run(fn) -> None:  # type: ignore[no-untyped-def]
+async def _run(fn) -> None:
     await run_activity(
         "book_flight",
         fn,

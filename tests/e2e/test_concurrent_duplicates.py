@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.e2e
 CONCURRENT_POSTS = 30
 
 
-async def _post_all(url: str, body: dict, key: str) -> list[httpx.Response]:
+async def _post_all(url: str, body: dict[str, Any], key: str) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=CONCURRENT_POSTS)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         posts = [http.post(url, json=body, headers={"Idempotency-Key": key}) for _ in range(CONCURRENT_POSTS)]

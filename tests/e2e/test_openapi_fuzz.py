@@ -7,11 +7,14 @@ lists, whatever it lists, against the module's devhost.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import status_code_conformance
@@ -24,8 +27,11 @@ pytestmark = pytest.mark.e2e
 # machine; 30 was too few for the negative cases to reach a cancel body with a bad reason.
 EXAMPLES_PER_OPERATION = 100
 
+# An operation of any schema: its parameter, response and schema types are the loaded document's.
+Operation = APIOperation[Any, Any, Any, Any]
 
-def fuzz(operation: APIOperation, mode: GenerationMode, base_url: str) -> tuple[int, list[str]]:
+
+def fuzz(operation: Operation, mode: GenerationMode, base_url: str) -> tuple[int, list[str]]:
     """(calls made, failures found) for one operation in one generation mode."""
     failures: list[str] = []
     calls = 0
@@ -39,7 +45,7 @@ def fuzz(operation: APIOperation, mode: GenerationMode, base_url: str) -> tuple[
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    def exercise(case: schemathesis.Case) -> None:
+    def exercise(case: schemathesis.Case[Operation]) -> None:
         nonlocal calls
         response = case.call(base_url=base_url, timeout=30)
         calls += 1
@@ -61,7 +67,10 @@ def fuzz(operation: APIOperation, mode: GenerationMode, base_url: str) -> tuple[
 
 def test_every_operation_answers_no_5xx_and_only_documented_codes(devhost: DevhostProcess) -> None:
     schema = schemathesis.openapi.from_url(f"{devhost.base_url}/api/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations: list[Operation] = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the document has an invalid operation: {result.err()}"
+        operations.append(result.ok())
     paths = schema.raw_schema["paths"]
     listed = {f"{method.upper()} {path}" for path, item in paths.items() for method in item}
     # Loaded from a URL, schemathesis leaves out the operation that serves the document itself.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,8 @@ from pycep import BicepParser
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 
-Template = dict[str, Any]
+# pycep types the tree as a TypedDict (BicepJson); the checks walk it as plain JSON, read-only.
+Template = Mapping[str, Any]
 
 # Built-in role definition ids; the same GUIDs in every Azure tenant. Checked against Microsoft's
 # "Azure built-in roles" reference and public Azure templates on 2026-11-20.

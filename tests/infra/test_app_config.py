@@ -21,7 +21,9 @@ LOCAL_ONLY = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage", "AZURE_FUNCTION
 def _document(name: str) -> dict[str, Any]:
     path = bicep.REPO / name
     assert path.is_file(), f"{name} is missing at the repository root"
-    return json.loads(path.read_text(encoding="utf-8"))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), f"{name} is not a JSON object"
+    return document
 
 
 def _errors(schema_name: str, document: dict[str, Any]) -> list[str]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ruamel.yaml import YAML
 
 from tests.infra import bicep
 
 
-def _azure_yaml() -> dict:
-    return YAML(typ="safe").load((bicep.REPO / "azure.yaml").read_text(encoding="utf-8"))
+def _azure_yaml() -> dict[str, Any]:
+    document = YAML(typ="safe").load((bicep.REPO / "azure.yaml").read_text(encoding="utf-8"))
+    assert isinstance(document, dict), "azure.yaml is not a mapping"
+    return document
 
 
 def test_the_api_service_is_a_python_function_app_at_the_repository_root() -> None:

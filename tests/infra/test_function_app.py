@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ FLEX_REJECTED_SETTINGS = {
 }
 
 
-def _settings() -> dict:
+def _settings() -> dict[str, Any]:
     return bicep.app_settings(bicep.template(FUNCTION))
 
 

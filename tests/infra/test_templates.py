@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,12 +16,13 @@ from tests.infra import bicep
 MAIN = "main.bicep"
 
 
-def _module_path(spec: dict) -> Path:
+def _module_path(spec: dict[str, Any]) -> Path:
     assert spec["type"] == "local", f"only local modules are used, got {spec['type']}"
-    return (bicep.INFRA / spec["detail"]["path"]).resolve()
+    relative: str = spec["detail"]["path"]
+    return (bicep.INFRA / relative).resolve()
 
 
-def _modules() -> dict[str, tuple[dict, bicep.Template]]:
+def _modules() -> dict[str, tuple[dict[str, Any], bicep.Template]]:
     main = bicep.template(MAIN)
     return {name: (spec, bicep.parse(_module_path(spec))) for name, spec in main["modules"].items()}
 
@@ -116,13 +118,13 @@ def test_resource_names_come_from_abbreviations_and_the_resource_token() -> None
     used = set(re.findall(r"abbrs\.(\w+)", json.dumps(main)))
     assert used, "no name uses abbreviations.json"
     assert used <= set(abbreviations), f"unknown abbreviations: {used - set(abbreviations)}"
-    names = [
+    candidates = [
         spec["config"]["params"].get(key)
         for spec in main["modules"].values()
         for key in ("name", "planName", "logAnalyticsName", "applicationInsightsName")
     ]
     # Modules that receive another module's output name nothing themselves.
-    names = {bicep.resolve(main, n) for n in names if isinstance(n, str)}
+    names = {bicep.resolve(main, n) for n in candidates if isinstance(n, str)}
     # identity, storage, log analytics, app insights, key vault, plan, function app
     assert len(names) == 7, names
     for name in names:

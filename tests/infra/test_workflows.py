@@ -40,7 +40,9 @@ def _workflow_files() -> list[Path]:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    document = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), f"{path.name} is not a mapping"
+    return document
 
 
 def _run(*args: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

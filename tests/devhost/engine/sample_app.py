@@ -13,24 +13,24 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 
 @app.orchestration_trigger(context_name="context")
-def raises(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def raises(context: df.DurableOrchestrationContext):
     yield context.call_activity("echo", 1)
     raise RuntimeError("orchestrator blew up")
 
 
 @app.orchestration_trigger(context_name="context")
-def yields_non_task(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def yields_non_task(context: df.DurableOrchestrationContext):
     yield 42
 
 
 @app.orchestration_trigger(context_name="context")
-def unserializable(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def unserializable(context: df.DurableOrchestrationContext):
     yield context.call_activity("echo", 1)
     return object()
 
 
 @app.orchestration_trigger(context_name="context")
-def diverges(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def diverges(context: df.DurableOrchestrationContext):
     # the activity chosen depends on a non-deterministic global: replay sees another name at position 0
     name = DIVERGE["name"]
     yield context.call_activity(name, 1)
@@ -42,29 +42,29 @@ DIVERGE = {"name": "echo"}
 
 
 @app.orchestration_trigger(context_name="context")
-def calls_unknown(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def calls_unknown(context: df.DurableOrchestrationContext):
     yield context.call_activity("no_such_activity", 1)
 
 
 @app.orchestration_trigger(context_name="context")
-def calls_unknown_sub(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def calls_unknown_sub(context: df.DurableOrchestrationContext):
     yield context.call_sub_orchestrator("no_such_orchestrator", 1)
 
 
 @app.orchestration_trigger(context_name="context")
-def echo_input(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def echo_input(context: df.DurableOrchestrationContext):
     v = yield context.call_activity("echo", context.get_input())
     return v
 
 
 @app.orchestration_trigger(context_name="context")
-def wait_event(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def wait_event(context: df.DurableOrchestrationContext):
     v = yield context.wait_for_external_event("Go")
     return v
 
 
 @app.orchestration_trigger(context_name="context")
-def forgotten_timer(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def forgotten_timer(context: df.DurableOrchestrationContext):
     # a timer that is created, raced, and never cancelled keeps the instance Running until it fires
     t = context.create_timer(context.current_utc_datetime + dt.timedelta(hours=2))
     e = context.wait_for_external_event("Go")
@@ -73,14 +73,14 @@ def forgotten_timer(context: df.DurableOrchestrationContext):  # type: ignore[no
 
 
 @app.orchestration_trigger(context_name="context")
-def fan_out(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def fan_out(context: df.DurableOrchestrationContext):
     n = context.get_input()
     results = yield context.task_all([context.call_activity("async_double", i) for i in range(n)])
     return sum(results)
 
 
 @app.orchestration_trigger(context_name="context")
-def fail_fast_all(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def fail_fast_all(context: df.DurableOrchestrationContext):
     try:
         yield context.task_all([context.call_activity("fail", "a"), context.call_activity("slow", "b")])
     except Exception:
@@ -90,7 +90,7 @@ def fail_fast_all(context: df.DurableOrchestrationContext):  # type: ignore[no-u
 
 
 @app.orchestration_trigger(context_name="context")
-def uuids(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def uuids(context: df.DurableOrchestrationContext):
     first = str(context.new_uuid())
     yield context.call_activity("echo", 1)
     return [first, str(context.new_uuid())]
@@ -129,7 +129,7 @@ def with_context(value: Any, context: func.Context) -> Any:
 
 
 @app.orchestration_trigger(context_name="context")
-def call_renamed(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def call_renamed(context: df.DurableOrchestrationContext):
     a = yield context.call_activity("RENAMED_OVERRIDE", "x")
     b = yield context.call_activity("with_context", "y")
     return [a, b]
@@ -139,11 +139,12 @@ def call_renamed(context: df.DurableOrchestrationContext):  # type: ignore[no-un
 @app.durable_client_input(client_name="client")
 async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     iid = await client.start_new(req.route_params["name"])
-    return client.create_check_status_response(req, iid)
+    response: func.HttpResponse = client.create_check_status_response(req, iid)
+    return response
 
 
 @app.orchestration_trigger(context_name="context")
-def parent_of_waiter(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def parent_of_waiter(context: df.DurableOrchestrationContext):
     try:
         v = yield context.call_sub_orchestrator("wait_event", None, "the-child")
         return v
@@ -152,7 +153,7 @@ def parent_of_waiter(context: df.DurableOrchestrationContext):  # type: ignore[n
 
 
 @app.orchestration_trigger(context_name="context")
-def can_events(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def can_events(context: df.DurableOrchestrationContext):
     if context.get_input() == 0:
         yield context.create_timer(context.current_utc_datetime + dt.timedelta(seconds=1))
         context.continue_as_new(1)

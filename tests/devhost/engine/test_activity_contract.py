@@ -31,7 +31,7 @@ class Point:
 @pytest.fixture(autouse=True)
 def vec_points(monkeypatch: pytest.MonkeyPatch) -> None:
     mod = type(sys)("vec_points")
-    mod.Point = Point  # type: ignore[attr-defined]
+    vars(mod)["Point"] = Point
     monkeypatch.setitem(sys.modules, "vec_points", mod)
     monkeypatch.setattr(Point, "__module__", "vec_points")
 

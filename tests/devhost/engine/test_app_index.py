@@ -18,8 +18,9 @@ def test_durable_names_and_case_insensitive_lookup() -> None:
     act = idx.activity("Renamed_Override")
     assert act is not None and act.name == "renamed_override" and act.function_name == "RenamedActivity"
     assert act.input_name == "payload" and not act.is_async
-    assert idx.activity("async_double").is_async  # type: ignore[union-attr]
-    assert idx.activity("with_context").wants_context  # type: ignore[union-attr]
+    async_double, with_context = idx.activity("async_double"), idx.activity("with_context")
+    assert async_double is not None and async_double.is_async
+    assert with_context is not None and with_context.wants_context
     assert idx.orchestrator("ECHO_INPUT") is not None and idx.activity("RenamedActivity") is None
 
 
@@ -40,7 +41,7 @@ def test_orchestrator_trigger_must_be_named_context() -> None:
     app = df.DFApp()
 
     @app.orchestration_trigger(context_name="ctx")
-    def orch(ctx):  # type: ignore[no-untyped-def]
+    def orch(ctx):
         yield ctx.call_activity("a")
 
     with pytest.raises(AppIndexError, match="must be named 'context'"):
@@ -49,8 +50,7 @@ def test_orchestrator_trigger_must_be_named_context() -> None:
 
 def test_exactly_one_app_per_module() -> None:
     two = types.ModuleType("two")
-    two.a = func.FunctionApp()  # type: ignore[attr-defined]
-    two.b = df.DFApp()  # type: ignore[attr-defined]
+    vars(two).update(a=func.FunctionApp(), b=df.DFApp())
     with pytest.raises(AppIndexError, match="More than one"):
         find_app(two)
     with pytest.raises(AppIndexError, match="Could not find"):
@@ -61,12 +61,12 @@ def test_duplicate_durable_names_are_refused() -> None:
     app = df.DFApp()
 
     @app.activity_trigger(input_name="x")
-    def one(x):  # type: ignore[no-untyped-def]
+    def one(x):
         return x
 
     @app.function_name("two")
     @app.activity_trigger(input_name="x", activity="ONE")
-    def two(x):  # type: ignore[no-untyped-def]
+    def two(x):
         return x
 
     with pytest.raises(AppIndexError, match="Duplicate activity name"):

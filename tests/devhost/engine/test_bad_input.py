@@ -47,7 +47,8 @@ def test_divergence_from_history_is_non_determinism(h: DurableHarness) -> None:
     try:
         iid = h.start_new("diverges")
         h.run_until_idle()  # scheduled and ran 'fail' at position 0; now waits for "Go"
-        assert h.get_status(iid).runtime_status == "Running"  # type: ignore[union-attr]
+        running = h.get_status(iid)
+        assert running is not None and running.runtime_status == "Running"
         sample_app.DIVERGE["name"] = "echo"  # "deploy" code that calls another activity at position 0
         h.raise_event(iid, "Go")
         st = h.wait_for_completion(iid)
@@ -93,7 +94,7 @@ def test_engine_bug_fails_one_instance_not_the_worker(
     real = runner.run
     victim = h.start_new("echo_input", input=1, instance_id="victim")
 
-    def broken(item):  # type: ignore[no-untyped-def]
+    def broken(item):
         if item.instance_id == "victim":
             raise RuntimeError("simulated engine fault")
         return real(item)

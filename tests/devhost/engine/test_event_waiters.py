@@ -17,7 +17,7 @@ app = df.DFApp()
 
 
 @app.orchestration_trigger(context_name="context")
-def approval_loop(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def approval_loop(context: df.DurableOrchestrationContext):
     for turn in range(3):
         approval = context.wait_for_external_event("Approve")
         ping = context.wait_for_external_event("Ping")

@@ -25,7 +25,7 @@ def test_accepts_a_module_and_indexes_each_app_once() -> None:
 
 
 def test_sync_and_async_fakes_replace_activities_by_durable_name(h: DurableHarness) -> None:
-    seen: list[object] = []
+    seen: list[int] = []
 
     async def fake_double(v: int) -> int:
         seen.append(v)
@@ -33,7 +33,7 @@ def test_sync_and_async_fakes_replace_activities_by_durable_name(h: DurableHarne
 
     h.replace_activity("ASYNC_DOUBLE", fake_double)
     st = h.wait_for_completion(h.start_new("fan_out", input=3))
-    assert st.output == 30 and sorted(seen) == [0, 1, 2]  # type: ignore[type-var]
+    assert st.output == 30 and sorted(seen) == [0, 1, 2]
     h.replace_activity("echo", lambda v: {"faked": v})
     assert h.wait_for_completion(h.start_new("echo_input", input=5)).output == {"faked": 5}
 
@@ -72,7 +72,8 @@ def test_time_skips_to_the_next_timer_only_when_idle(h: DurableHarness) -> None:
     h.run_until_idle()
     assert h.now - t0 < dt.timedelta(seconds=1)
     h.advance(dt.timedelta(minutes=30))
-    assert h.get_status(iid).runtime_status == "Running"  # type: ignore[union-attr]
+    st = h.get_status(iid)
+    assert st is not None and st.runtime_status == "Running"
     assert dt.timedelta(minutes=30) <= h.now - t0 < dt.timedelta(minutes=31)
     h.advance(dt.timedelta(hours=2))
     st = h.get_status(iid)
@@ -89,7 +90,12 @@ def test_wait_for_an_event_that_never_comes_is_reported_stuck(h: DurableHarness)
 
 def test_run_until_predicate_may_read_status(h: DurableHarness) -> None:
     iid = h.start_new("wait_event")
-    h.run_until(lambda: h.get_status(iid).runtime_status == "Running")  # type: ignore[union-attr]
+
+    def running() -> bool:
+        st = h.get_status(iid)
+        return st is not None and st.runtime_status == "Running"
+
+    h.run_until(running)
     with pytest.raises(HarnessStuck):
         h.run_until(lambda: False)
 

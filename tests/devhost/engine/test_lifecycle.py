@@ -224,7 +224,8 @@ def test_continue_as_new_drops_events_buffered_before_the_decision(h: DurableHar
     h.raise_event(iid, "E", "early", via="http")  # processed (buffered, unconsumed) before the timer fires
     with pytest.raises(HarnessStuck):
         h.wait_for_completion(iid)
-    assert h.get_status(iid).runtime_status == "Running"  # type: ignore[union-attr]
+    st = h.get_status(iid)
+    assert st is not None and st.runtime_status == "Running"
 
 
 def test_orchestrator_names_are_case_insensitive_and_kept_as_spelled(h: DurableHarness) -> None:

@@ -148,7 +148,12 @@ def test_sub_orchestrations(harness: DurableHarness) -> None:
 def test_custom_status(harness: DurableHarness) -> None:
     harness.replace_activity("say_hello", lambda city: f"Hello {city}!")
     iid = harness.start_new("custom_status")
-    harness.run_until(lambda: harness.get_status(iid).custom_status is not None)  # type: ignore[union-attr]
+
+    def has_custom_status() -> bool:
+        st = harness.get_status(iid)
+        return st is not None and st.custom_status is not None
+
+    harness.run_until(has_custom_status)
     st = harness.wait_for_completion(iid)
     assert st.custom_status == {"stage": "done", "last": "Hello Tokyo!"}
     _compare(harness, iid, "06_custom_status.json", 1, "0123456789abcdef0123456789abcdef")
@@ -199,7 +204,8 @@ def test_external_events_buffered(harness: DurableHarness) -> None:
     harness.run_until_idle()
     harness.raise_event(iid, "B", "b-payload", via="http")
     harness.run_until_idle()
-    assert harness.get_status(iid).runtime_status == "Running"  # type: ignore[union-attr]
+    running = harness.get_status(iid)
+    assert running is not None and running.runtime_status == "Running"
     harness.raise_event(iid, "A", "a-payload", via="http")
     st = harness.wait_for_completion(iid)
     assert st.output == ["a-payload", "b-payload"]

@@ -68,9 +68,8 @@ def _sent_by_devhost(step: dict[str, Any]) -> bool:
 def _state(result: dict[str, Any] | None) -> dict[str, Any] | None:
     if result is None:
         return None
-    if "returned" in result:
-        return result["returned"]
-    return result["raised"]["outOfProcData"]
+    state: dict[str, Any] = result["returned"] if "returned" in result else result["raised"]["outOfProcData"]
+    return state
 
 
 def _strip(e: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ app = df.DFApp()
 
 
 @app.orchestration_trigger(context_name="context")
-def short_timer(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def short_timer(context: df.DurableOrchestrationContext):
     yield context.create_timer(context.current_utc_datetime + dt.timedelta(milliseconds=200))
     v = yield context.call_activity("inc", 1)
     return v
@@ -89,14 +89,14 @@ class FlakyCommitStore(MemoryStore):
         super().__init__()
         self.failed: set[str] = set()
 
-    async def commit_episode(self, item, commit):  # type: ignore[no-untyped-def]
+    async def commit_episode(self, item, commit):
         if item.instance_id not in self.failed:
             self.failed.add(item.instance_id)
             raise OSError("storage hiccup")
         await super().commit_episode(item, commit)
 
 
-async def test_failed_commit_is_redone_not_lost(caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_failed_commit_is_redone_not_lost(caplog) -> None:
     store, clock = FlakyCommitStore(), SystemClock()
     engine = Engine(index_app(sample_app.app), store, clock)
     client = DurableClient(store, engine.index, clock)
@@ -120,7 +120,7 @@ release_gate: asyncio.Event | None = None
 
 
 @app.orchestration_trigger(context_name="context")
-def fan_out_to_gated(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def fan_out_to_gated(context: df.DurableOrchestrationContext):
     results = yield context.task_all([context.call_activity("gated", i) for i in range(6)])
     return sum(results)
 
@@ -139,7 +139,7 @@ class WakeCountingStore(MemoryStore):
         super().__init__()
         self.asked: list[bool] = []
 
-    async def next_visible_time(self, *, activities: bool = True):  # type: ignore[no-untyped-def]
+    async def next_visible_time(self, *, activities: bool = True):
         self.asked.append(activities)
         return await super().next_visible_time(activities=activities)
 

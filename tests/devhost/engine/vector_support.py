@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ ORCHESTRATOR_VECTORS = [
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((VECTORS / name).read_text())
+    vector = json.loads((VECTORS / name).read_text())
+    assert isinstance(vector, dict), f"{name} is not a JSON object"
+    return vector
 
 
 def _load_vec_app() -> Any:
@@ -43,7 +46,7 @@ def _load_vec_app() -> Any:
     app = mod.app
 
     @app.orchestration_trigger(context_name="context")
-    def child(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def child(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
         n = context.get_input()["n"]
         if n == 2:
             raise ValueError("bad n")

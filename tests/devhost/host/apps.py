@@ -189,7 +189,9 @@ DURABLE_APP = textwrap.dedent(
 )
 
 
-def write_app(root: Path, source: str, *, host_json: str | None = None, settings: dict | None = None) -> Path:
+def write_app(
+    root: Path, source: str, *, host_json: str | None = None, settings: dict[str, str] | None = None
+) -> Path:
     import json
 
     root.mkdir(parents=True, exist_ok=True)

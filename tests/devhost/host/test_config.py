@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from devhost.config import (
 )
 
 
-def write(root: Path, host: dict | str) -> Path:
+def write(root: Path, host: dict[str, Any] | str) -> Path:
     (root / "host.json").write_text(host if isinstance(host, str) else json.dumps(host))
     return root
 
@@ -78,7 +79,7 @@ def test_values_substitution_and_overrides(tmp_path: Path) -> None:
         ("{not json", "host.json is not valid JSON"),
     ],
 )
-def test_bad_host_json(tmp_path: Path, host: dict | str, message: str) -> None:
+def test_bad_host_json(tmp_path: Path, host: dict[str, Any] | str, message: str) -> None:
     write(tmp_path, host)
     with pytest.raises(ConfigError, match=message.replace("%", "%").replace("(", r"\(")):
         load_host_config(tmp_path, {})

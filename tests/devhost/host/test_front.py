@@ -11,10 +11,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from devhost.engine.client import DurableClient
 from devhost.http.binding import DurableUrls
 from devhost.http.keys import load_or_create_keys
 from devhost.http.server import bind_socket, build_app, serve
 from devhost.loader import load_app
+from devhost.store.memory import MemoryStore
 from tests.devhost.host.apps import HTTP_APP, write_app
 
 
@@ -26,8 +28,9 @@ async def running(app_root: Path, *, auth: bool = False) -> AsyncIterator[str]:
     keys = load_or_create_keys(app_root) if auth else None
     urls = DurableUrls(origin=origin, hub_name="TestHubName",
                        system_key=keys.durable_system_key if keys else None)
-    # These tests never reach the management API, so no task hub is needed behind it.
-    host = build_app(functions=index.http_functions, hub=None, urls=urls,  # type: ignore[arg-type]
+    # These tests never reach the management API: an idle in-memory task hub stands behind it.
+    hub = DurableClient(MemoryStore(), index)
+    host = build_app(functions=index.http_functions, hub=hub, urls=urls,
                      route_prefix="api", app_root=app_root, keys=keys)
     runner = await serve(host, sock)
     try:

@@ -229,7 +229,7 @@ async def test_list_filters_and_continuation(http: aiohttp.ClientSession, host: 
     token = None
     pages = 0
     while True:
-        headers = {"x-ms-continuation-token": token} if token else {}
+        headers: dict[str, str] = {"x-ms-continuation-token": token} if token else {}
         url = f"{host.base_url}{WEBHOOK}/instances/?instanceIdPrefix=p-&top=2"
         async with http.get(url, headers=headers) as r:
             assert r.status == 200
@@ -335,4 +335,6 @@ def test_binding_json_matches_the_extension() -> None:
     }
     keyless = DurableUrls(origin="http://127.0.0.1:1", hub_name="H1x", connection="Other").client_binding()
     assert keyless["requiredQueryStringParameters"] == ""
-    assert keyless["managementUrls"]["statusQueryGetUri"].endswith("?taskHub=H1x&connection=Other")  # type: ignore[index]
+    management = keyless["managementUrls"]
+    assert isinstance(management, dict)
+    assert management["statusQueryGetUri"].endswith("?taskHub=H1x&connection=Other")

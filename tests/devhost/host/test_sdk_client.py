@@ -8,10 +8,9 @@ import json
 import azure.durable_functions as df
 import azure.functions as func
 import pytest
+from azure.durable_functions import OrchestrationRuntimeStatus as Status
 
 from devhost.http.testing import DurableTestHost
-
-Status = df.OrchestrationRuntimeStatus
 
 
 def client_for(host: DurableTestHost) -> df.DurableOrchestrationClient:
@@ -92,7 +91,7 @@ async def test_get_status_with_history(host: DurableTestHost) -> None:
     instance_id = await client.start_new("chaining", None, {"city": "Oslo"})
     await host.wait_for(instance_id)
     status = await client.get_status(instance_id, show_history=True, show_history_output=True)
-    events = status.historyEvents  # type: ignore[attr-defined]
+    events = status.historyEvents
     kinds = [e["EventType"] for e in events]
     assert kinds == ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"]
     assert events[0]["FunctionName"] == "chaining"

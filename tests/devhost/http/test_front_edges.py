@@ -49,6 +49,7 @@ async def test_a_foreign_host_is_400_and_never_reflected(app_host: DurableTestHo
 
 async def test_its_own_addresses_are_served(app_host: DurableTestHost) -> None:
     port = urlsplit(app_host.base_url).port
+    assert port is not None
     for name in (authority(app_host), b"localhost:%d" % port, b"127.0.0.1"):
         status, response = await send_raw(
             app_host, b"GET /api/openapi.json HTTP/1.1\r\nHost: " + name + b"\r\nConnection: close"

@@ -4,6 +4,7 @@ extension's local RPC endpoint and record the exact HTTP requests it sends."""
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -14,7 +15,7 @@ from tests.devhost.engine.vectors.recorder.versions import DURABLE
 # The vector shows this RPC address; the stub really listens on a free port, which the client is given.
 RECORDED_RPC_BASE = "http://127.0.0.1:17071/durabletask/"
 
-REQS = []
+REQS: list[dict[str, Any]] = []
 HUB = "TestHubName"
 BASE = "http://localhost:7071/runtime/webhooks/durabletask"
 QS = f"taskHub={HUB}&connection=Storage&code=SYSTEMKEY"
@@ -91,7 +92,7 @@ async def main(out_dir: Path) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    port = runner.addresses[0][1]
     binding = {
         "taskHubName": HUB,
         "creationUrls": {
@@ -103,7 +104,7 @@ async def main(out_dir: Path) -> None:
         "requiredQueryStringParameters": "code=SYSTEMKEY",
         "rpcBaseUrl": RECORDED_RPC_BASE,
     }
-    out = {"binding_json_given_to_client": binding, "calls": []}
+    out: dict[str, Any] = {"binding_json_given_to_client": binding, "calls": []}
     live_binding = {**binding, "rpcBaseUrl": f"http://127.0.0.1:{port}/durabletask/"}
     client = df.DurableOrchestrationClient(
         json.dumps(live_binding), function_invocation_id="11111111-2222-3333-4444-555555555555"
