@@ -115,6 +115,11 @@ async def _serve(args: argparse.Namespace) -> int:
     if port is None:
         host_section = settings.get("Host") or {}
         port = int(host_section.get("LocalHttpPort", 7071)) if isinstance(host_section, dict) else 7071
+    if config.foreign_storage_provider:
+        if not args.storage:
+            return _fail(EXIT_USAGE, foreign_provider_message(config.storage_provider))
+        log.warning("host.json's storage provider %s is not used: devhost runs this app on --storage",
+                    config.storage_provider)
     storage = args.storage or os.environ.get(config.connection_name)
     if not storage:
         return _fail(EXIT_USAGE, f"no storage: pass --storage or set app setting {config.connection_name}")
@@ -175,6 +180,14 @@ def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else type(exc).__name__
     return _SECRET.sub(r"\1=***", f"{type(exc).__name__}: {first}")[:300]
+
+
+def foreign_provider_message(provider: str) -> str:
+    return (
+        f"host.json asks for the {provider} storage provider (extensions.durableTask.storageProvider.type), "
+        "which devhost does not implement: it runs task hubs on Azure Storage or in memory only. "
+        "Start it with --storage memory or --storage <Azure Storage connection string>"
+    )
 
 
 def _print_banner(host: object, storage: str) -> None:

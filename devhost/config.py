@@ -44,6 +44,14 @@ class HostConfig:
     max_queue_polling_interval: float = 30.0
     partition_count: int = 4
     overridable_states: str = "NonRunningStates"  # overridableExistingInstanceStates: or "AnyState"
+    # extensions.durableTask.storageProvider.type as written ("" = not given, which means Azure Storage).
+    storage_provider: str = ""
+
+    @property
+    def foreign_storage_provider(self) -> bool:
+        """host.json names a backend devhost does not implement (the Durable Task Scheduler `azureManaged`,
+        `Netherite`, `mssql`): its connection setting holds no Azure Storage connection string."""
+        return self.storage_provider.lower() not in ("", "azurestorage")
 
 
 def parse_timespan(text: str) -> float:
@@ -192,6 +200,7 @@ def load_host_config(app_root: Path, env: Mapping[str, str]) -> HostConfig:
         max_queue_polling_interval=30.0 if polling is None else parse_timespan(str(polling)),
         partition_count=4 if partitions is None else _int(partitions, "partitionCount", 1, 16),
         overridable_states=_overridable(_get_ci(durable, "overridableExistingInstanceStates")),
+        storage_provider=str(_get_ci(provider, "type") or ""),
     )
 
 
