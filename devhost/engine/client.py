@@ -108,16 +108,7 @@ class DurableClient:
             input_json=stored_input,
             version=version,
         )
-        rec = InstanceRecord(
-            instance_id=iid,
-            name=name,
-            execution_id=xid,
-            runtime_status=RuntimeStatus.Pending,
-            created_time=now,
-            last_updated_time=now,
-            input=stored_input,
-            version=version,
-        )
+        rec = InstanceRecord.pending(iid, name, xid, now, stored_input, version=version)
         await self.store.create_instance(
             rec, OrchestrationMessage(iid, start, execution_id=xid), replaceable=self._replaceable
         )

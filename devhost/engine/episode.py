@@ -442,18 +442,10 @@ class EpisodeRunner:
                     parent=parent,
                 )
                 now = h.parse_ts(ts)
-                commit.new_instances.append(
-                    InstanceRecord(
-                        instance_id=s.instance_id,
-                        name=name,
-                        execution_id=child_xid,
-                        runtime_status=RuntimeStatus.Pending,
-                        created_time=now,
-                        last_updated_time=now,
-                        input=child_input,
-                        parent_instance_id=iid,
-                    )
+                child = InstanceRecord.pending(
+                    s.instance_id, name, child_xid, now, child_input, parent_instance_id=iid
                 )
+                commit.new_instances.append(child)
                 commit.messages.append(OrchestrationMessage(s.instance_id, start, execution_id=child_xid))
         return out
 

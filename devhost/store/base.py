@@ -117,6 +117,31 @@ class InstanceRecord:
     def copy(self) -> InstanceRecord:
         return InstanceRecord(**self.__dict__)
 
+    @classmethod
+    def pending(
+        cls,
+        instance_id: str,
+        name: str,
+        execution_id: str,
+        now: dt.datetime,
+        input: str | None,
+        *,
+        version: str = "",
+        parent_instance_id: str | None = None,
+    ) -> InstanceRecord:
+        """The row of an instance just created (started by a client or by its parent), not yet run."""
+        return cls(
+            instance_id=instance_id,
+            name=name,
+            execution_id=execution_id,
+            runtime_status=RuntimeStatus.Pending,
+            created_time=now,
+            last_updated_time=now,
+            input=input,
+            version=version,
+            parent_instance_id=parent_instance_id,
+        )
+
 
 @dataclass
 class OrchestrationMessage:
