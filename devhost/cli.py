@@ -1,7 +1,8 @@
-"""`python -m devhost start`: load the app, read host.json and local settings, open the task hub, serve.
+"""`devhost start`: load the app, read host.json and local settings, open the task hub, serve.
 
-Prints each HTTP function with its methods and URL like `func start`; stops cleanly on Ctrl-C / SIGTERM;
-exits non-zero with one clear line when the app does not import or the storage cannot be reached.
+`python -m devhost start` is the same command. Prints each HTTP function with its methods and URL like
+`func start`; stops cleanly on Ctrl-C / SIGTERM; exits non-zero with one clear line when the app does not
+import or the storage cannot be reached.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class StorageUnavailable(Exception):
     """The task hub's storage could not be opened; the message is one console line without secrets."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__.splitlines()[0])
+def build_parser(prog: str = "devhost") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="serve function_app.py like `func start`")
     start.add_argument("--app-root", default=".", help="folder holding function_app.py and host.json")
@@ -197,8 +198,9 @@ def _print_banner(host: object, storage: str) -> None:
     print("\n".join(lines), flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "devhost") -> int:
+    """The `devhost` console script (devhost/pyproject.toml); `python -m devhost` passes its own `prog`."""
+    args = build_parser(prog).parse_args(argv)
     _configure_logging(args.verbose)
     if args.command == "start":
         try:
