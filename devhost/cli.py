@@ -97,9 +97,6 @@ def _fail(code: int, message: str) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from devhost.http.host import DevHost
-    from devhost.http.keys import load_or_create_keys
-
     app_root = Path(args.app_root).resolve()
     if not app_root.is_dir():
         return _fail(EXIT_USAGE, f"app root {app_root} is not a folder")
@@ -122,6 +119,11 @@ async def _serve(args: argparse.Namespace) -> int:
 
     # The worker runs with the app root as working directory; apps may read files relative to it.
     os.chdir(app_root)
+    # Imported only now: importing the durable SDK reads ./host.json (its extension-bundle check), so it
+    # must see the app's host.json, and only after devhost has refused one that is not valid JSON.
+    from devhost.http.host import DevHost
+    from devhost.http.keys import load_or_create_keys
+
     try:
         _, index = load_app(app_root, os.environ)
     except AppLoadError as exc:
