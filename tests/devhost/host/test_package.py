@@ -12,11 +12,16 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import tomllib
 from pathlib import Path
 
 import httpx
 
+from devhost.history import RuntimeStatus
+from devhost.http.testing import durable_host
+from devhost.loader import load_app
+from tests.devhost.host.apps import write_app
 from tests.devhost.host.test_cli import poll_until_done
 from tests.support.devhost import REPO_ROOT, DevhostProcess
 
@@ -128,3 +133,59 @@ def test_dependencies_are_exactly_the_distributions_devhost_imports() -> None:
     declared = {_normalise(re.split(r"[<>=!~ ;\[]", req, maxsplit=1)[0])
                 for req in PYPROJECT["project"]["dependencies"]}
     assert declared == imported
+
+
+# What devhost/README.md lists as unsupported must fail in the way it says: the orchestration Failed with one
+# clear message, the management API 501, never a hang or a 500.
+UNSUPPORTED_APP = textwrap.dedent(
+    """
+    import azure.durable_functions as df
+    import azure.functions as func
+
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+    @app.orchestration_trigger(context_name="context")
+    def calls_entity(context: df.DurableOrchestrationContext):
+        return (yield context.call_entity(df.EntityId("Counter", "k"), "add", 1))
+
+
+    @app.orchestration_trigger(context_name="context")
+    def signals_entity(context: df.DurableOrchestrationContext):
+        context.signal_entity(df.EntityId("Counter", "k"), "add", 1)
+        return (yield context.call_activity("noop", None))
+
+
+    @app.orchestration_trigger(context_name="context")
+    def calls_http(context: df.DurableOrchestrationContext):
+        return (yield context.call_http("GET", "http://127.0.0.1:9/"))
+
+
+    @app.activity_trigger(input_name="value")
+    def noop(value: object) -> object:
+        return value
+    """
+)
+
+
+async def test_what_the_readme_calls_unsupported_fails_with_one_clear_message(tmp_path: Path) -> None:
+    module, _ = load_app(write_app(tmp_path / "unsupported", UNSUPPORTED_APP), {})
+    webhook = "/runtime/webhooks/durabletask"
+    expected = {
+        "calls_entity": "Durable entities are not supported by devhost (CallEntity/SignalEntity).",
+        "signals_entity": "Durable entities are not supported by devhost (CallEntity/SignalEntity).",
+        "calls_http": "Durable HTTP (call_http) is not supported by devhost.",
+    }
+    async with durable_host(module) as host, httpx.AsyncClient(base_url=host.base_url, timeout=10) as http:
+        for name, message in expected.items():
+            started = await http.post(f"{webhook}/orchestrators/{name}")
+            assert started.status_code == 202, started.text
+            record = await host.wait_for(started.json()["id"])
+            assert record.runtime_status == RuntimeStatus.Failed
+            assert message in str(record.output), record.output
+        rewind = await http.post(f"{webhook}/instances/{started.json()['id']}/rewind")
+        assert rewind.status_code == 501
+        assert "Rewind is not supported" in rewind.text
+        entity = await http.get(f"{webhook}/entities/Counter/k")
+        assert entity.status_code == 501
+        assert "Durable entities are not supported by devhost." in entity.text
