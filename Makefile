@@ -56,4 +56,4 @@ lint: install
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) .venv-bench node_modules .azurite .devhost devhost/*.egg-info
+	rm -rf $(VENV) .venv-bench node_modules .azurite .devhost devhost/*.egg-info devhost/build

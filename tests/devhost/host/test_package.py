@@ -32,6 +32,12 @@ SAMPLE = REPO_ROOT / "tests" / "devhost" / "samples" / "function_chaining"
 DEVHOST_SCRIPT = Path(sys.executable).parent / "devhost"
 
 
+def _package_files(pattern: str) -> list[Path]:
+    """devhost's own files: not the copies a wheel build leaves in build/, nor the egg-info."""
+    return [p for p in PACKAGE_ROOT.rglob(pattern)
+            if not {"build", "devhost.egg-info"} & set(p.relative_to(PACKAGE_ROOT).parts)]
+
+
 def _without_repo_on_path() -> dict[str, str]:
     """The environment of a user outside this repository: devhost can only come from the installed package."""
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -101,7 +107,7 @@ def test_the_installed_package_is_this_folder_with_its_console_script(tmp_path: 
 def test_pyproject_lists_every_subpackage() -> None:
     # A subpackage missing from the list would be absent from a regular (non-editable) install.
     found = {".".join(("devhost", *p.parent.relative_to(PACKAGE_ROOT).parts))
-             for p in PACKAGE_ROOT.rglob("__init__.py") if "egg-info" not in str(p)}
+             for p in _package_files("__init__.py")}
     assert set(PYPROJECT["tool"]["setuptools"]["packages"]) == found
 
 
@@ -122,7 +128,7 @@ def test_dependencies_are_exactly_the_distributions_devhost_imports() -> None:
         if f.suffix == ".py"
     }
     imported: set[str] = set()
-    for source in PACKAGE_ROOT.rglob("*.py"):
+    for source in _package_files("*.py"):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
