@@ -9,11 +9,15 @@ AZURITE := node_modules/.bin/azurite
 install: $(VENV)/.installed $(AZURITE)
 
 # constraints.txt pins the transitive packages too, so a fresh clone installs what CI proved.
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+# devhost is a package of its own (devhost/pyproject.toml), installed editable: the `devhost` command runs this
+# folder's code, and `python -m devhost` from the repository root stays the same code.
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt devhost/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	@test -x $(PY) || { echo "Creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing the pinned Python packages into $(VENV) (requirements-dev.txt; about 30 s the first time)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@echo "Installing devhost from ./devhost, editable, with the devhost command"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ./devhost -c constraints.txt
 	@touch $@
 
 $(AZURITE): package.json package-lock.json
@@ -52,4 +56,4 @@ lint: install
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) .venv-bench node_modules .azurite .devhost
+	rm -rf $(VENV) .venv-bench node_modules .azurite .devhost devhost/*.egg-info devhost/build

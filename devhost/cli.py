@@ -1,7 +1,8 @@
-"""`python -m devhost start`: load the app, read host.json and local settings, open the task hub, serve.
+"""`devhost start`: load the app, read host.json and local settings, open the task hub, serve.
 
-Prints each HTTP function with its methods and URL like `func start`; stops cleanly on Ctrl-C / SIGTERM;
-exits non-zero with one clear line when the app does not import or the storage cannot be reached.
+`python -m devhost start` is the same command. Prints each HTTP function with its methods and URL like
+`func start`; stops cleanly on Ctrl-C / SIGTERM; exits non-zero with one clear line when the app does not
+import or the storage cannot be reached.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class StorageUnavailable(Exception):
     """The task hub's storage could not be opened; the message is one console line without secrets."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__.splitlines()[0])
+def build_parser(prog: str = "devhost") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="serve function_app.py like `func start`")
     start.add_argument("--app-root", default=".", help="folder holding function_app.py and host.json")
@@ -96,9 +97,6 @@ def _fail(code: int, message: str) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from devhost.http.host import DevHost
-    from devhost.http.keys import load_or_create_keys
-
     app_root = Path(args.app_root).resolve()
     if not app_root.is_dir():
         return _fail(EXIT_USAGE, f"app root {app_root} is not a folder")
@@ -126,6 +124,11 @@ async def _serve(args: argparse.Namespace) -> int:
 
     # The worker runs with the app root as working directory; apps may read files relative to it.
     os.chdir(app_root)
+    # Imported only now: importing the durable SDK reads ./host.json (its extension-bundle check), so it
+    # must see the app's host.json, and only after devhost has refused one that is not valid JSON.
+    from devhost.http.host import DevHost
+    from devhost.http.keys import load_or_create_keys
+
     try:
         _, index = load_app(app_root, os.environ)
     except AppLoadError as exc:
@@ -210,8 +213,9 @@ def _print_banner(host: object, storage: str) -> None:
     print("\n".join(lines), flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "devhost") -> int:
+    """The `devhost` console script (devhost/pyproject.toml); `python -m devhost` passes its own `prog`."""
+    args = build_parser(prog).parse_args(argv)
     _configure_logging(args.verbose)
     if args.command == "start":
         try:

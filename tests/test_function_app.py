@@ -204,7 +204,9 @@ def test_funcignore_keeps_tooling_out_of_the_deployment() -> None:
     }
     for path in (
         "sandbox/",
-        "devhost/",
+        "devhost/",  # the whole package: its pyproject.toml and egg-info live inside it
+        "*.egg-info",
+        "scripts/",
         "tests/",
         "bench/",
         "infra/",
