@@ -7,6 +7,7 @@ the payment deadline, which is exactly the lost-webhook case.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ def harness(app_settings_on_sandbox):
     h.close()
 
 
-def run(harness, email: str, trips=None) -> tuple[str, dict]:
+def run(harness, email: str, trips=None) -> tuple[str, dict[str, Any]]:
     booking_id = f"b-{uuid.uuid4().hex[:10]}"
     policy = RetryPolicy(first_interval_ms=500, backoff=2.0, max_interval_ms=2000, max_attempts=4)
     harness.start_new(
@@ -34,8 +35,10 @@ def run(harness, email: str, trips=None) -> tuple[str, dict]:
     return booking_id, status.output
 
 
-def supplier_bookings(sandbox, email: str) -> list[dict]:
-    return httpx.get(f"{sandbox.url}/_sandbox/bookings", params={"email": email}).json()
+def supplier_bookings(sandbox, email: str) -> list[dict[str, Any]]:
+    url = f"{sandbox.url}/_sandbox/bookings"
+    bookings: list[dict[str, Any]] = httpx.get(url, params={"email": email}).json()
+    return bookings
 
 
 def test_flaky_airline_booking_is_paid_and_found_by_reconciliation(harness, sandbox):

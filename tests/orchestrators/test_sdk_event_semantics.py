@@ -20,7 +20,7 @@ def _app() -> df.DFApp:
     app = df.DFApp()
 
     @app.orchestration_trigger(context_name="context")
-    def early_event_then_two_waits(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def early_event_then_two_waits(context: df.DurableOrchestrationContext):
         # Busy (a timer) while the events arrive, then two waits in a row, each raced against an hour.
         yield context.create_timer(context.current_utc_datetime + MINUTE)
         got = []
@@ -36,7 +36,7 @@ def _app() -> df.DFApp:
         return got
 
     @app.orchestration_trigger(context_name="context")
-    def wait_left_open(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def wait_left_open(context: df.DurableOrchestrationContext):
         wait = context.wait_for_external_event("Ping")
         first = context.create_timer(context.current_utc_datetime + MINUTE)
         winner = yield context.task_any([wait, first])
@@ -49,7 +49,7 @@ def _app() -> df.DFApp:
         return {"delivered_while_busy": delivered_while_busy, "value": winner.result}
 
     @app.orchestration_trigger(context_name="context")
-    def waits_while_open(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def waits_while_open(context: df.DurableOrchestrationContext):
         got = []
         for _ in range(2):
             got.append((yield context.wait_for_external_event("Ping")))

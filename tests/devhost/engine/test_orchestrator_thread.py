@@ -16,7 +16,7 @@ def make_app() -> df.DFApp:
     app = df.DFApp()
 
     @app.orchestration_trigger(context_name="context")
-    def own_loop(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def own_loop(context: df.DurableOrchestrationContext):
         async def compute() -> int:
             await asyncio.sleep(0)
             return 42
