@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from booking import RetryPolicy
+from devhost.history import RuntimeStatus
 from devhost.testing import DurableHarness
 from tests.orchestrators.world import booking_input, make_app
 
@@ -31,7 +32,7 @@ def run(harness, email: str, trips=None) -> tuple[str, dict[str, Any]]:
         "booking", booking_input(trips, booking_id=booking_id, email=email, retry=policy), booking_id
     )
     status = harness.wait_for_completion(booking_id)
-    assert status.runtime_status == "Completed", status.output
+    assert status.runtime_status is RuntimeStatus.Completed, status.output
     return booking_id, status.output
 
 

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from devhost.history import RuntimeStatus
 from devhost.testing import DurableHarness
 from orchestrators.payment import RECHECK_EVERY
 from tests.orchestrators.booking_run import AMSTERDAM_TOTAL
@@ -140,7 +141,7 @@ def test_the_payment_wait_holds_whatever_arrives(shared, sequence):
             run.h.run_until_idle()
 
     status = run.h.wait_for_completion(run.booking_id)
-    assert status.runtime_status == "Completed", status.output
+    assert status.runtime_status is RuntimeStatus.Completed, status.output
     view = status.output
     confirmed = view["status"] == "Confirmed"
     # Money never kept without Confirmed; a confirmed booking keeps exactly its own payment.

@@ -10,6 +10,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from devhost.history import RuntimeStatus
 from devhost.testing import DurableHarness
 
 MINUTE = dt.timedelta(minutes=1)
@@ -68,7 +69,7 @@ def _run(name: str, events: list[tuple[str, Any]]) -> tuple[Any, dt.timedelta]:
         h.advance(MINUTE)  # past the busy timer
         h.advance(MINUTE)
         status = h.wait_for_completion(iid)
-        assert status.runtime_status == "Completed", status.output
+        assert status.runtime_status is RuntimeStatus.Completed, status.output
         return status.output, h.now - start
 
 
@@ -96,7 +97,7 @@ def test_a_wait_left_open_receives_an_event_that_arrives_while_the_orchestrator_
         h.raise_event(iid, "Ping", "hello", via="http")  # ... while the orchestrator waits on its busy timer
         h.advance(MINUTE)
         status = h.wait_for_completion(iid, max_time=MINUTE)
-        assert status.runtime_status == "Completed", status.output
+        assert status.runtime_status is RuntimeStatus.Completed, status.output
         assert status.output == {"delivered_while_busy": True, "value": "hello"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from booking import RetryPolicy, Traveller, TripInput, TripRequest
+from devhost.history import RuntimeStatus
 from tests.orchestrators.world import timer_delays
 
 POLICY = RetryPolicy(first_interval_ms=1000, backoff=2.0, max_interval_ms=3000, max_attempts=4)
@@ -24,7 +25,7 @@ def trip_input(origin: str = "BER", conference: str = "serverlessdays-amsterdam-
 def run_trip(harness, **kwargs):
     harness.start_new("trip", trip_input(**kwargs), TRIP_ID)
     status = harness.wait_for_completion(TRIP_ID)
-    assert status.runtime_status == "Completed", status.output
+    assert status.runtime_status is RuntimeStatus.Completed, status.output
     return status.output
 
 
@@ -138,7 +139,7 @@ def test_custom_status_shows_the_trip_as_it_grows(world):
     harness.run_until_idle()  # ticket booked, flight failed once, waiting on the retry timer
 
     status = harness.get_status(TRIP_ID)
-    assert status.runtime_status == "Running"
+    assert status.runtime_status is RuntimeStatus.Running
     assert status.custom_status["status"] == "Booking"
     assert status.custom_status["ticket"]["reference"]
     assert "travel" not in status.custom_status
