@@ -34,7 +34,7 @@ def finish(harness):
     assert status.runtime_status is RuntimeStatus.Completed, status.output
     # The output is the final view, and it is what the custom status shows too.
     assert status.custom_status == status.output
-    return BookingView.model_validate(status.output)
+    return status.output_as(BookingView)
 
 
 def pay(harness, suppliers, amount=None, webhook_id="msg_1"):

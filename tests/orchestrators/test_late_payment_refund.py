@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from booking.activity_io import RefundOutcome
 from devhost.history import RuntimeStatus
 from tests.orchestrators.world import payment_event
 
@@ -16,7 +17,7 @@ def test_late_success_is_refunded_under_the_payments_one_refund_key(world):
 
     status = harness.wait_for_completion("refund-pay_1")
     assert status.runtime_status is RuntimeStatus.Completed
-    assert status.output["refunded"] is True
+    assert status.output_as(RefundOutcome).refunded is True
     (refund,) = suppliers.refunds
     assert refund == {"idempotencyKey": "refund:pay_1", "paymentId": "pay_1", "reason": "late_payment"}
 
