@@ -9,7 +9,8 @@ is virtual: when nothing can run, the clock jumps to the next due timer, so a 15
         h.replace_activity("book_flight", fake)      # by durable name; fake(input) may be sync or async
         iid = h.start_new("booking", input={...})    # encoded like the Python SDK client's start_new
         st = h.wait_for_completion(iid)              # run + skip time until terminal (HarnessStuck if never)
-        assert st.runtime_status == "Completed" and st.output == {...}
+        assert st.runtime_status is RuntimeStatus.Completed and st.output == {...}
+        view = st.output_as(BookingView)             # output parsed by any class with a `model_validate`
 
 API (sync; ``AsyncDurableHarness`` has the same methods as coroutines, for async tests):
   start_new(name, input=None, instance_id=None) -> instance id
@@ -21,8 +22,9 @@ API (sync; ``AsyncDurableHarness`` has the same methods as coroutines, for async
                                     orchestrator receives a JSON *string*, PROTOCOL.md §4.1); via="http":
                                     HTTP API body
   terminate(iid, reason) / suspend(iid, reason) / resume(iid, reason) / restart(iid, new_instance_id=True)
-  get_status(iid) -> OrchestrationStatus | None (runtime_status, output, custom_status, input, created_time,
-                                    last_updated_time, completed_time, name, instance_id)
+  get_status(iid) -> OrchestrationStatus | None (runtime_status: a RuntimeStatus, output, custom_status,
+                                    input, created_time, last_updated_time, completed_time, name,
+                                    instance_id; output_as(model) -> model.model_validate(output))
   history(iid) -> list of DTFx-shaped history event dicts of the current execution
   now -> current virtual time; client -> the DurableClient; store -> the TaskHubStore (MemoryStore unless
   ``store=`` was given)
@@ -39,7 +41,7 @@ import json
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from azure.functions._durable_functions import df_dumps
 
@@ -52,6 +54,8 @@ from devhost.store.base import InstanceQuery, TaskHubStore
 from devhost.store.memory import MemoryStore
 
 T = TypeVar("T")
+M = TypeVar("M")
+M_co = TypeVar("M_co", covariant=True)
 DEFAULT_START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
@@ -68,6 +72,13 @@ def _token(text: str | None) -> Any:
         return text
 
 
+class ModelClass(Protocol[M_co]):
+    """A class that parses a JSON value into an instance of itself: a pydantic model, or anything with a
+    ``model_validate`` classmethod of that shape (devhost depends on no model library)."""
+
+    def model_validate(self, obj: Any, /) -> M_co: ...
+
+
 @dataclass(frozen=True)
 class OrchestrationStatus:
     """What ``get_status`` returns in the runtime: payloads parsed like the status API (JSON if it parses,
@@ -76,13 +87,17 @@ class OrchestrationStatus:
 
     name: str
     instance_id: str
-    runtime_status: str
+    runtime_status: RuntimeStatus
     input: Any
     output: Any
     custom_status: Any
     created_time: dt.datetime
     last_updated_time: dt.datetime
     completed_time: dt.datetime | None
+
+    def output_as(self, model: ModelClass[M]) -> M:
+        """The output parsed into `model` (``model.model_validate(output)``), e.g. ``output_as(TripView)``."""
+        return model.model_validate(self.output)
 
 
 class AsyncDurableHarness:
@@ -155,7 +170,7 @@ class AsyncDurableHarness:
         return OrchestrationStatus(
             name=rec.name,
             instance_id=rec.instance_id,
-            runtime_status=rec.runtime_status.name,
+            runtime_status=rec.runtime_status,
             input=_token(rec.input),
             output=_token(rec.output),
             custom_status=_token(rec.custom_status),
@@ -363,4 +378,11 @@ class DurableHarness:
         self._call(self._inner.advance(delta))
 
 
-__all__ = ["AsyncDurableHarness", "DurableHarness", "HarnessStuck", "OrchestrationStatus", "RuntimeStatus"]
+__all__ = [
+    "AsyncDurableHarness",
+    "DurableHarness",
+    "HarnessStuck",
+    "ModelClass",
+    "OrchestrationStatus",
+    "RuntimeStatus",
+]

@@ -11,7 +11,7 @@ book_hotel = ACTIVITIES[Activity.BOOK_HOTEL]
 undo_hotel = ACTIVITIES[Activity.UNDO_HOTEL]
 
 
-def order(email: str) -> dict:
+def order(email: str) -> dict[str, object]:
     return {
         "idempotencyKey": key("hotel"),
         "traveller": traveller(email),
@@ -32,4 +32,5 @@ async def test_reserves_the_nights_and_undoes(suppliers_up, email):
 
 async def test_sold_out_is_a_result(suppliers_up, email):
     outcome = HotelOutcome.model_validate(await book_hotel(order(email.replace("@", "+nohotel@"))))
-    assert outcome.booking is None and outcome.failure.code == "hotel_unavailable"
+    assert outcome.booking is None and outcome.failure is not None
+    assert outcome.failure.code == "hotel_unavailable"

@@ -39,7 +39,7 @@ async def request(email: str, amount: str = "873.00", booking_id: str | None = N
 async def test_request_then_check_a_pending_payment(suppliers_up, email):
     payment = await request(email.replace("@", "+nopay@"))
     assert payment.status == "pending" and str(payment.amount) == "873.00 EUR"
-    assert payment.checkout_url.endswith(payment.payment_id)
+    assert payment.checkout_url is not None and payment.checkout_url.endswith(payment.payment_id)
 
     checked = PaymentState.model_validate(await check_payment({"paymentId": payment.payment_id}))
     assert checked.status == "pending"

@@ -20,7 +20,7 @@ undo_flight = ACTIVITIES[Activity.UNDO_FLIGHT]
 undo_train = ACTIVITIES[Activity.UNDO_TRAIN]
 
 
-def order(email: str, step: str = "flight", origin: str = "BER") -> dict:
+def order(email: str, step: str = "flight", origin: str = "BER") -> dict[str, object]:
     return {
         "idempotencyKey": key(step),
         "traveller": traveller(email),
@@ -44,7 +44,8 @@ async def test_flight_books_and_gives_the_hotel_dates(suppliers_up, email):
 async def test_no_flight_route_is_a_result(suppliers_up, email):
     noflight = email.replace("@", "+noflight@")
     outcome = TravelOutcome.model_validate(await book_flight(order(noflight)))
-    assert outcome.booking is None and outcome.failure.code == "no_travel_route"
+    assert outcome.booking is None and outcome.failure is not None
+    assert outcome.failure.code == "no_travel_route"
 
 
 async def test_flaky_airline_raises_transient_twice_then_books(suppliers_up, email):
@@ -70,13 +71,14 @@ async def test_a_429_carries_its_retry_after_to_the_orchestrator(suppliers_up, e
 
 async def test_train_books_and_undoes(suppliers_up, email):
     outcome = TravelOutcome.model_validate(await book_train(order(email, "train")))
-    assert outcome.booking.mode == "train"
-    assert UndoOutcome.model_validate(await undo_train({"reference": outcome.booking.reference})).found
+    train = outcome.booking
+    assert train is not None and train.mode == "train"
+    assert UndoOutcome.model_validate(await undo_train({"reference": train.reference})).found
 
 
 async def test_no_train_across_the_atlantic(suppliers_up, email):
     outcome = TravelOutcome.model_validate(await book_train(order(email, "train", origin="JFK")))
-    assert outcome.failure.code == "no_travel_route"
+    assert outcome.failure is not None and outcome.failure.code == "no_travel_route"
 
 
 async def test_an_answer_that_comes_too_late_is_outcome_unknown_and_the_booking_is_real(

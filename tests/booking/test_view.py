@@ -39,4 +39,6 @@ def test_view_is_camel_case_and_round_trips():
     assert wire["payment"] == {"status": "NotStarted"}
     assert BookingView.from_wire(json.dumps(wire)) == view
     assert BookingStatus.EXPIRED.is_final and not BookingStatus.AWAITING_PAYMENT.is_final
-    assert datetime(2027, 6, 2, 23, 10, tzinfo=UTC) == view.trips[0].travel.outbound
+    travel = view.trips[0].travel
+    assert travel is not None
+    assert datetime(2027, 6, 2, 23, 10, tzinfo=UTC) == travel.outbound

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any
 
 import pytest
 
@@ -16,17 +17,17 @@ from clients.body import MAX_BODY_BYTES
 from tests.clients.support import RecordingRpc, body_of, invoke, post_booking, request, signed
 
 BOOKING_ID = "bk_" + "0" * 32
-GOOD = {
+GOOD: dict[str, Any] = {
     "traveller": {"name": "Ada Lovelace", "email": "ada@example.com"},
     "trips": [{"conferenceId": "serverlessdays-amsterdam-2027", "origin": "BER", "hotel": True}],
     "currency": "EUR",
 }
 
 
-def assert_problem(response, status: int) -> dict:
+def assert_problem(response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.get_body()
     assert response.headers["content-type"] == "application/problem+json"
-    problem = body_of(response)
+    problem: dict[str, Any] = body_of(response)
     assert problem["status"] == status
     assert problem["type"] and problem["title"] and problem["detail"]
     return problem
@@ -105,7 +106,7 @@ async def test_every_invalid_field_is_listed(rpc: RecordingRpc, caplog: pytest.L
         ({"trips": [{"conferenceId": "x", "origin": "BERL"}]}, "trips[0].origin"),
     ],
 )
-async def test_invalid_shapes_are_422(rpc: RecordingRpc, change: dict, field: str) -> None:
+async def test_invalid_shapes_are_422(rpc: RecordingRpc, change: dict[str, object], field: str) -> None:
     response = await invoke(
         "start_booking", request("POST", "bookings", body={**GOOD, **change}), rpc.binding
     )
@@ -186,7 +187,7 @@ async def test_a_bad_cancel_body_is_refused_before_the_booking_is_read(
     ],
 )
 async def test_a_bad_list_query_is_400_with_every_parameter(
-    rpc: RecordingRpc, params: dict, fields: set
+    rpc: RecordingRpc, params: dict[str, str], fields: set[str]
 ) -> None:
     response = await invoke("list_bookings", request("GET", "bookings", params=params), rpc.binding)
     problem = assert_problem(response, 400)
@@ -245,7 +246,7 @@ def webhook(body: bytes, headers: dict[str, str]):
     ],
 )
 async def test_unsigned_or_badly_signed_webhooks_are_401(
-    rpc: RecordingRpc, app_settings: dict, tamper
+    rpc: RecordingRpc, app_settings: dict[str, str], tamper
 ) -> None:
     body = payment()
     headers = tamper(signed(body, app_settings["PAYMENT_WEBHOOK_SECRET"]))
@@ -261,14 +262,16 @@ async def test_a_signature_with_another_secret_is_401(rpc: RecordingRpc) -> None
     assert rpc.calls == []
 
 
-async def test_a_changed_body_under_a_good_signature_is_401(rpc: RecordingRpc, app_settings: dict) -> None:
+async def test_a_changed_body_under_a_good_signature_is_401(
+    rpc: RecordingRpc, app_settings: dict[str, str]
+) -> None:
     headers = signed(payment(), app_settings["PAYMENT_WEBHOOK_SECRET"])
     tampered = payment(amount="0.01")
     assert_problem(await invoke("payment_webhook", webhook(tampered, headers), rpc.binding), 401)
     assert rpc.calls == []
 
 
-async def test_an_oversized_webhook_is_413(rpc: RecordingRpc, app_settings: dict) -> None:
+async def test_an_oversized_webhook_is_413(rpc: RecordingRpc, app_settings: dict[str, str]) -> None:
     body = payment(reason="x" * MAX_BODY_BYTES)
     headers = signed(body, app_settings["PAYMENT_WEBHOOK_SECRET"])
     assert_problem(await invoke("payment_webhook", webhook(body, headers), rpc.binding), 413)
@@ -318,7 +321,7 @@ async def test_an_oversized_webhook_is_413(rpc: RecordingRpc, app_settings: dict
     ],
 )
 async def test_a_good_signature_on_a_malformed_body_is_400(
-    rpc: RecordingRpc, app_settings: dict, body: bytes
+    rpc: RecordingRpc, app_settings: dict[str, str], body: bytes
 ) -> None:
     headers = signed(body, app_settings["PAYMENT_WEBHOOK_SECRET"])
     assert_problem(await invoke("payment_webhook", webhook(body, headers), rpc.binding), 400)
@@ -326,7 +329,7 @@ async def test_a_good_signature_on_a_malformed_body_is_400(
 
 
 async def test_a_payment_for_an_id_that_is_not_a_booking_is_404(
-    rpc: RecordingRpc, app_settings: dict
+    rpc: RecordingRpc, app_settings: dict[str, str]
 ) -> None:
     body = payment(bookingId="someone-elses-booking")
     headers = signed(body, app_settings["PAYMENT_WEBHOOK_SECRET"])
@@ -335,7 +338,7 @@ async def test_a_payment_for_an_id_that_is_not_a_booking_is_404(
 
 
 async def test_the_webhook_secret_is_never_logged(
-    rpc: RecordingRpc, app_settings: dict, caplog: pytest.LogCaptureFixture
+    rpc: RecordingRpc, app_settings: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     body = payment()

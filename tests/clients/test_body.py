@@ -5,14 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 import pytest
 
-from clients.body import (
-    MAX_BODY_BYTES,
-    MalformedRequest,
-    PayloadTooLarge,
-    is_json_content_type,
-    parse_json,
-    read_json,
-)
+from clients.body import MAX_BODY_BYTES, is_json_content_type, parse_json, read_json
+from clients.errors import MalformedRequest, PayloadTooLarge
 
 
 def request(body: bytes, content_type: str | None = "application/json") -> func.HttpRequest:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import azure.durable_functions as df
 import pytest
 
-from clients.durable import DurableUnavailable, InstanceGone, InstanceMissing, raise_event, status_of
+from clients.durable import raise_event, status_of
+from clients.errors import DurableUnavailable, InstanceGone, InstanceMissing
 from tests.clients.support import RecordingRpc
 
 

@@ -7,6 +7,7 @@ The durable client points at a management API that records calls: a refused requ
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from clients.openapi import document
 from tests.clients.support import ROOT, RecordingRpc, body_of, invoke, request, signed
 
 BOOKING_ID = "bk_" + "0" * 32
-GOOD = {
+GOOD: dict[str, Any] = {
     "traveller": {"name": "Ada Lovelace", "email": "ada@example.com"},
     "trips": [{"conferenceId": "serverlessdays-amsterdam-2027", "origin": "BER", "hotel": True}],
     "currency": "EUR",
@@ -24,10 +25,11 @@ GOOD = {
 API_DOC = (ROOT / "docs" / "booking-api.md").read_text()
 
 
-def problem_of(response, status: int) -> dict:
+def problem_of(response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.get_body()
     assert response.headers["content-type"] == "application/problem+json"
-    return body_of(response)
+    problem: dict[str, Any] = body_of(response)
+    return problem
 
 
 def documented(path: str, method: str) -> set[str]:
@@ -159,7 +161,9 @@ async def test_links_are_built_from_public_base_url(
         ({**GOOD, "trips": [{**GOOD["trips"][0], "Origin": "BER"}]}, "trips[0].Origin"),
     ],
 )
-async def test_snake_case_or_unknown_names_are_422(rpc: RecordingRpc, body: dict, field: str) -> None:
+async def test_snake_case_or_unknown_names_are_422(
+    rpc: RecordingRpc, body: dict[str, object], field: str
+) -> None:
     problem = problem_of(
         await invoke("start_booking", request("POST", "bookings", body=body), rpc.binding), 422
     )

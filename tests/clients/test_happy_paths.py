@@ -130,7 +130,7 @@ async def test_a_valid_but_unknown_booking_id_is_404(host: DurableTestHost) -> N
 
 
 async def test_a_signed_payment_confirms_and_redeliveries_change_nothing(
-    host: DurableTestHost, app_settings: dict
+    host: DurableTestHost, app_settings: dict[str, str]
 ) -> None:
     secret = app_settings["PAYMENT_WEBHOOK_SECRET"]
     booking_id = body_of(await start(host))["bookingId"]
@@ -154,7 +154,9 @@ async def test_a_signed_payment_confirms_and_redeliveries_change_nothing(
     assert standin_app.refunds.count(booking["payment"]["paymentId"]) == 0
 
 
-async def test_a_failed_payment_fails_the_booking(host: DurableTestHost, app_settings: dict) -> None:
+async def test_a_failed_payment_fails_the_booking(
+    host: DurableTestHost, app_settings: dict[str, str]
+) -> None:
     booking_id = body_of(await start(host))["bookingId"]
     booking = await wait_for(host, booking_id, "AwaitingPayment")
     response = await pay(
@@ -165,7 +167,9 @@ async def test_a_failed_payment_fails_the_booking(host: DurableTestHost, app_set
     assert ended["failure"]["code"] == "payment_failed"
 
 
-async def test_a_payment_for_an_unknown_booking_is_404(host: DurableTestHost, app_settings: dict) -> None:
+async def test_a_payment_for_an_unknown_booking_is_404(
+    host: DurableTestHost, app_settings: dict[str, str]
+) -> None:
     ghost = {
         "bookingId": "bk_" + "e" * 32,
         "payment": {"paymentId": "pay_x"},
@@ -176,7 +180,7 @@ async def test_a_payment_for_an_unknown_booking_is_404(host: DurableTestHost, ap
     assert await host.status("refund-pay_x") is None
 
 
-async def test_a_late_payment_is_refunded_once(host: DurableTestHost, app_settings: dict) -> None:
+async def test_a_late_payment_is_refunded_once(host: DurableTestHost, app_settings: dict[str, str]) -> None:
     secret = app_settings["PAYMENT_WEBHOOK_SECRET"]
     booking_id = body_of(await start(host))["bookingId"]
     booking = await wait_for(host, booking_id, "AwaitingPayment")
@@ -195,7 +199,9 @@ async def test_a_late_payment_is_refunded_once(host: DurableTestHost, app_settin
     assert (await wait_for(host, booking_id, "Cancelled"))["status"] == "Cancelled"
 
 
-async def test_concurrent_late_deliveries_start_one_refund(host: DurableTestHost, app_settings: dict) -> None:
+async def test_concurrent_late_deliveries_start_one_refund(
+    host: DurableTestHost, app_settings: dict[str, str]
+) -> None:
     secret = app_settings["PAYMENT_WEBHOOK_SECRET"]
     booking_id = body_of(await start(host))["bookingId"]
     booking = await wait_for(host, booking_id, "AwaitingPayment")
@@ -267,19 +273,22 @@ async def test_the_same_key_with_another_body_is_422(host: DurableTestHost) -> N
 
 
 async def test_a_replay_after_the_booking_ended_does_not_start_it_again(
-    host: DurableTestHost, app_settings: dict
+    host: DurableTestHost, app_settings: dict[str, str]
 ) -> None:
     key = f"order-{uuid.uuid4().hex}"
     booking_id = body_of(await start(host, key=key))["bookingId"]
     booking = await wait_for(host, booking_id, "AwaitingPayment")
     await pay(host, booking, app_settings["PAYMENT_WEBHOOK_SECRET"])
     await wait_for(host, booking_id, "Confirmed")
-    created = (await host.status(booking_id)).created_time
+    record = await host.status(booking_id)
+    assert record is not None
+    created = record.created_time
 
     replay = await start(host, key=key)
     assert replay.status_code == 202
     assert body_of(replay) == {**body_of(replay), "bookingId": booking_id, "status": "Confirmed"}
-    assert (await host.status(booking_id)).created_time == created
+    replayed = await host.status(booking_id)
+    assert replayed is not None and replayed.created_time == created
     assert (await wait_for(host, booking_id, "Confirmed"))["status"] == "Confirmed"
 
 

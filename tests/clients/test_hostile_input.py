@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 import pytest
 
@@ -52,12 +53,12 @@ async def test_a_hostile_status_filter_is_400(rpc: RecordingRpc, status: str) ->
 # --- POST /api/bookings: JSON types are part of the contract (strict validation) ------------------------
 
 
-def _with(path: tuple[str | int, ...], value: object) -> dict:
+def _with(path: tuple[str | int, ...], value: object) -> dict[str, Any]:
     document = copy.deepcopy(GOOD)
-    target: dict = document
+    target: Any = document
     for part in path[:-1]:
-        target = target[part]  # type: ignore[index]
-    target[path[-1]] = value  # type: ignore[index]
+        target = target[part]
+    target[path[-1]] = value
     return document
 
 
@@ -91,7 +92,7 @@ def _with(path: tuple[str | int, ...], value: object) -> dict:
     ],
 )
 async def test_a_value_of_the_wrong_json_type_is_422(
-    rpc: RecordingRpc, path: tuple, value: object, field: str
+    rpc: RecordingRpc, path: tuple[str | int, ...], value: object, field: str
 ) -> None:
     response = await invoke(
         "start_booking", request("POST", "bookings", body=_with(path, value)), rpc.binding
@@ -123,7 +124,7 @@ async def test_a_value_of_the_wrong_json_type_is_422(
     ],
 )
 async def test_injection_shaped_fields_never_start_anything(
-    rpc: RecordingRpc, path: tuple, value: str
+    rpc: RecordingRpc, path: tuple[str | int, ...], value: str
 ) -> None:
     document = _with(path, value)
     if path == ("traveller", "name"):
@@ -194,7 +195,7 @@ async def test_a_hostile_booking_id_is_404_without_echo(
     ],
 )
 async def test_a_signed_payment_with_an_unreadable_amount_is_400(
-    rpc: RecordingRpc, app_settings: dict, amount: str
+    rpc: RecordingRpc, app_settings: dict[str, str], amount: str
 ) -> None:
     body = payment(amount=amount)
     headers = signed(body, app_settings["PAYMENT_WEBHOOK_SECRET"])
@@ -210,7 +211,7 @@ DEEP = b"[" * 30_000 + b"]" * 30_000  # 60,000 bytes
 
 
 async def test_deep_nesting_under_the_size_cap_is_400_everywhere(
-    rpc: RecordingRpc, app_settings: dict
+    rpc: RecordingRpc, app_settings: dict[str, str]
 ) -> None:
     json_type = {"content-type": "application/json"}
     start = await invoke(

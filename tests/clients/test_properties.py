@@ -22,10 +22,10 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from booking import BookingRequest
 from clients.body import parse_json
-from clients.errors import InvalidRequestBody, InvalidSignature, MalformedRequest
+from clients.errors import InvalidFields, InvalidRequestBody, InvalidSignature, MalformedRequest
 from clients.problems import to_problem
 from clients.signatures import verify
-from clients.validation import InvalidFields, validate_input
+from clients.validation import validate_input
 from clients.webhooks import _payment_event
 
 # Hypothesis caches example constants on disk: keep that out of the shared working tree.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from typing import Any
 
 from clients.timeline import entries_of, parse_time, timeline
 
 
-def completed(name: str, scheduled: str, at: str, result: object) -> dict:
+def completed(name: str, scheduled: str, at: str, result: object) -> dict[str, Any]:
     return {
         "EventType": "TaskCompleted",
         "FunctionName": name,
@@ -17,7 +19,7 @@ def completed(name: str, scheduled: str, at: str, result: object) -> dict:
     }
 
 
-def failed(name: str, scheduled: str, at: str, reason: str) -> dict:
+def failed(name: str, scheduled: str, at: str, reason: str) -> dict[str, Any]:
     return {
         "EventType": "TaskFailed",
         "FunctionName": name,
@@ -140,7 +142,7 @@ def test_scopes_merge_in_time_order() -> None:
 
 def test_runtime_timestamps_with_seven_digits_parse() -> None:
     moment = parse_time("2024-04-05T03:31:23.6268922Z")
-    assert moment is not None and moment.microsecond == 626892 and moment.utcoffset().total_seconds() == 0
+    assert moment is not None and moment.microsecond == 626892 and moment.utcoffset() == timedelta(0)
     assert parse_time("not a time") is None and parse_time(None) is None
 
 

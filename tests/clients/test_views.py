@@ -40,7 +40,7 @@ AWAITING = {
 }
 
 
-def status(runtime: str, *, name: str = "booking", custom=None, output=None, as_text: bool = True):
+def status(runtime: str, *, name: str | None = "booking", custom=None, output=None, as_text: bool = True):
     """The status JSON the extension returns (PROTOCOL.md §5.3); Python-started input is JSON text."""
     payload = {
         "name": name,

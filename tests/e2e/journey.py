@@ -78,7 +78,7 @@ class Journey:
         """The booking once its payment shows `status` (it may settle after the booking's own status)."""
         deadline = time.monotonic() + seconds
         while True:
-            booking = self.get(booking_id).json()
+            booking: dict[str, Any] = self.get(booking_id).json()
             if booking["payment"]["status"] == status or time.monotonic() > deadline:
                 return booking
             time.sleep(0.2)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from booking import CANCEL_REQUESTED, BookingView
 from booking.orchestration import trip_instance_id
 from devhost.engine.client import InstanceGoneError, InstanceNotFoundError
+from devhost.history import RuntimeStatus
 from tests.orchestrators.world import booking_input, payment_event
 
 BOOKING_ID = "b-1"
@@ -30,10 +31,10 @@ def await_payment(harness):
 
 def finish(harness):
     status = harness.wait_for_completion(BOOKING_ID)
-    assert status.runtime_status == "Completed", status.output
+    assert status.runtime_status is RuntimeStatus.Completed, status.output
     # The output is the final view, and it is what the custom status shows too.
     assert status.custom_status == status.output
-    return BookingView.model_validate(status.output)
+    return status.output_as(BookingView)
 
 
 def pay(harness, suppliers, amount=None, webhook_id="msg_1"):

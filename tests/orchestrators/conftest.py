@@ -1,6 +1,8 @@
 """Fixtures of the orchestrator tests: the harness with stand-in suppliers, and the real sandbox for
 the tests that run the app's real activities end to end."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from devhost.testing import DurableHarness
@@ -9,7 +11,7 @@ from tests.support.sandbox import app_settings_on_sandbox, sandbox  # noqa: F401
 
 
 @pytest.fixture
-def world():
+def world() -> Iterator[tuple[DurableHarness, Suppliers]]:
     """The app on devhost's harness with every activity replaced by a `Suppliers` stand-in."""
     suppliers = Suppliers()
     with DurableHarness(make_app()) as harness:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from booking import TripStatus, TripView
 from booking.activity_io import Activity
 from booking.orchestration import trip_instance_id
+from devhost.history import RuntimeStatus
 from tests.orchestrators.booking_run import BOOKING_ID, cancel, cancel_meanwhile, finish, start, status_of
 
 TRIP = trip_instance_id(BOOKING_ID, 0)
@@ -52,8 +54,9 @@ def test_a_cancel_during_a_retry_backoff_ends_the_wait_at_once(world):
     # Without skipping any time: the backoff timer lost to the cancel, no further attempt was made,
     # and no train was tried in the flight's place.
     trip = harness.get_status(TRIP)
-    assert trip.runtime_status == "Completed" and trip.output["status"] == "Undone"
-    assert status_of(harness).runtime_status == "Completed"
+    assert trip.runtime_status is RuntimeStatus.Completed
+    assert trip.output_as(TripView).status is TripStatus.UNDONE
+    assert status_of(harness).runtime_status is RuntimeStatus.Completed
     assert harness.now - before < dt.timedelta(seconds=1)
     assert suppliers.calls[Activity.BOOK_FLIGHT] == 1 and suppliers.calls[Activity.BOOK_TRAIN] == 0
     assert_cancelled_with_nothing_left(harness, suppliers)

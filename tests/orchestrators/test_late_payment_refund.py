@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from booking.activity_io import RefundOutcome
+from devhost.history import RuntimeStatus
 from tests.orchestrators.world import payment_event
 
 
@@ -14,8 +16,8 @@ def test_late_success_is_refunded_under_the_payments_one_refund_key(world):
     harness.start_new("late_payment_refund", event, "refund-pay_1")
 
     status = harness.wait_for_completion("refund-pay_1")
-    assert status.runtime_status == "Completed"
-    assert status.output["refunded"] is True
+    assert status.runtime_status is RuntimeStatus.Completed
+    assert status.output_as(RefundOutcome).refunded is True
     (refund,) = suppliers.refunds
     assert refund == {"idempotencyKey": "refund:pay_1", "paymentId": "pay_1", "reason": "late_payment"}
 
@@ -30,5 +32,5 @@ def test_unreachable_provider_fails_loudly_instead_of_keeping_the_money(world):
     harness.start_new("late_payment_refund", payment_event("msg_late", amount="1.00"), "refund-pay_1")
 
     status = harness.wait_for_completion("refund-pay_1")
-    assert status.runtime_status == "Failed"
+    assert status.runtime_status is RuntimeStatus.Failed
     assert "refund of pay_1 not done" in status.output

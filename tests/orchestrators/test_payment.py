@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from booking import RetryPolicy
 from booking.activity_io import Activity
+from devhost.history import RuntimeStatus
 from orchestrators.payment import RECHECK_EVERY
 from tests.orchestrators.booking_run import (
     AMSTERDAM_TOTAL,
@@ -28,7 +29,7 @@ def test_payment_timer_is_cancelled_when_the_payment_wins(world):
     harness.run_until_idle()
 
     # Completed right away, not Running until the 15-minute timer fires.
-    assert status_of(harness).runtime_status == "Completed"
+    assert status_of(harness).runtime_status is RuntimeStatus.Completed
     assert harness.now < dt.datetime(2024, 1, 1, 0, 15, tzinfo=dt.UTC)
 
 
@@ -84,7 +85,7 @@ def test_cancel_while_awaiting_payment_undoes_everything_and_stops_the_timer(wor
     harness.raise_event(BOOKING_ID, "CancelRequested", {"reason": "changed my mind"})
     harness.run_until_idle()
 
-    assert status_of(harness).runtime_status == "Completed"  # no 15-minute timer holding it open
+    assert status_of(harness).runtime_status is RuntimeStatus.Completed  # no 15-minute timer holding it open
     view = finish(harness)
     assert view.status == "Cancelled" and view.failure.code == "cancelled_by_traveller"
     assert suppliers.active() == []

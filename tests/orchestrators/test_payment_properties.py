@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from booking import BookingStatus, BookingView, PaymentStatus
+from devhost.history import RuntimeStatus
 from devhost.testing import DurableHarness
 from orchestrators.payment import RECHECK_EVERY
 from tests.orchestrators.booking_run import AMSTERDAM_TOTAL
@@ -140,18 +142,18 @@ def test_the_payment_wait_holds_whatever_arrives(shared, sequence):
             run.h.run_until_idle()
 
     status = run.h.wait_for_completion(run.booking_id)
-    assert status.runtime_status == "Completed", status.output
-    view = status.output
-    confirmed = view["status"] == "Confirmed"
+    assert status.runtime_status is RuntimeStatus.Completed, status.output
+    view = status.output_as(BookingView)
+    confirmed = view.status is BookingStatus.CONFIRMED
     # Money never kept without Confirmed; a confirmed booking keeps exactly its own payment.
     assert (provider.payment_status == "succeeded") == confirmed, (
         sequence,
-        view["status"],
+        view.status,
         provider.payment_status,
     )
     assert all(s == "refunded" for s in provider.stray_payments.values()), provider.stray_payments
     if confirmed:
-        assert view["payment"]["status"] == "Succeeded"
+        assert view.payment.status is PaymentStatus.SUCCEEDED
     # A paid booking that nobody cancelled is confirmed (by event, by asking, or by reconciliation).
     if provider.payment_status in ("succeeded", "refunded") and not run.cancel_raised:
         assert confirmed, (sequence, view)

@@ -10,6 +10,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from devhost.history import RuntimeStatus
 from devhost.testing import DurableHarness
 
 MINUTE = dt.timedelta(minutes=1)
@@ -20,7 +21,7 @@ def _app() -> df.DFApp:
     app = df.DFApp()
 
     @app.orchestration_trigger(context_name="context")
-    def early_event_then_two_waits(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def early_event_then_two_waits(context: df.DurableOrchestrationContext):
         # Busy (a timer) while the events arrive, then two waits in a row, each raced against an hour.
         yield context.create_timer(context.current_utc_datetime + MINUTE)
         got = []
@@ -36,7 +37,7 @@ def _app() -> df.DFApp:
         return got
 
     @app.orchestration_trigger(context_name="context")
-    def wait_left_open(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def wait_left_open(context: df.DurableOrchestrationContext):
         wait = context.wait_for_external_event("Ping")
         first = context.create_timer(context.current_utc_datetime + MINUTE)
         winner = yield context.task_any([wait, first])
@@ -49,7 +50,7 @@ def _app() -> df.DFApp:
         return {"delivered_while_busy": delivered_while_busy, "value": winner.result}
 
     @app.orchestration_trigger(context_name="context")
-    def waits_while_open(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def waits_while_open(context: df.DurableOrchestrationContext):
         got = []
         for _ in range(2):
             got.append((yield context.wait_for_external_event("Ping")))
@@ -68,7 +69,7 @@ def _run(name: str, events: list[tuple[str, Any]]) -> tuple[Any, dt.timedelta]:
         h.advance(MINUTE)  # past the busy timer
         h.advance(MINUTE)
         status = h.wait_for_completion(iid)
-        assert status.runtime_status == "Completed", status.output
+        assert status.runtime_status is RuntimeStatus.Completed, status.output
         return status.output, h.now - start
 
 
@@ -96,7 +97,7 @@ def test_a_wait_left_open_receives_an_event_that_arrives_while_the_orchestrator_
         h.raise_event(iid, "Ping", "hello", via="http")  # ... while the orchestrator waits on its busy timer
         h.advance(MINUTE)
         status = h.wait_for_completion(iid, max_time=MINUTE)
-        assert status.runtime_status == "Completed", status.output
+        assert status.runtime_status is RuntimeStatus.Completed, status.output
         assert status.output == {"delivered_while_busy": True, "value": "hello"}
 
 

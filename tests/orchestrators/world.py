@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import azure.durable_functions as df
 
@@ -183,14 +183,14 @@ class Suppliers:
     # --- supplier stand-ins: they answer the activities' own outcome models ---------------------
     def _book(self, kind: str, key: str, make: Callable[[str], B]) -> B:
         for b in self.bookings.values():  # idempotent: the same key books once
-            if b.key == key:
-                return self._answer(kind, b.booked)
+            if b.key == key:  # booked under this key by this same `make`: the same model comes back
+                return self._answer(kind, cast(B, b.booked))
         ref = f"{kind[:2].upper()}-{len(self.bookings) + 1}"
         booked = make(ref)
         self.bookings[ref] = SupplierBooking(kind=kind, key=key, booked=booked)
         return self._answer(kind, booked)
 
-    def _answer(self, kind: str, booked: Any) -> Any:
+    def _answer(self, kind: str, booked: B) -> B:
         if self.lost_answers[kind] > 0:
             self.lost_answers[kind] -= 1
             raise TransientSupplierError(kind, "POST /bookings timed out (ReadTimeout)", outcome_unknown=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -32,8 +33,8 @@ async def control(private: SandboxProcess) -> AsyncIterator[httpx.AsyncClient]:
         await c.put("/_sandbox/webhook-mode", json={"mode": "normal"})
 
 
-def search(client: httpx.AsyncClient) -> object:
-    return client.get(
+async def search(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(
         "/airline/flights", params={"origin": "BER", "destination": "AMS", "date": "2027-06-02"}
     )
 
@@ -69,7 +70,7 @@ async def test_error_rate_is_reproducible_from_its_seed(control):
 
 async def test_faults_apply_to_writes_and_latency_is_accepted(control):
     await control.put("/_sandbox/faults/hotel", json={"errorRate": 1.0, "latencyMs": 20})
-    body = {
+    body: dict[str, Any] = {
         "city": "Oslo",
         "checkIn": "2027-05-23",
         "checkOut": "2027-05-29",
@@ -173,8 +174,9 @@ async def test_drop_mode_resolves_the_payment_without_a_webhook(control, receive
     assert row["status"] == "dropped" and row["attempts"] == 0
 
 
-async def _status(client, pid, status) -> bool:
-    return (await client.get(f"/payment/payments/{pid}")).json()["status"] == status
+async def _status(client, pid: str, status: str) -> bool:
+    current: str = (await client.get(f"/payment/payments/{pid}")).json()["status"]
+    return current == status
 
 
 async def test_late_mode_delays_the_delivery(control, receiver):
@@ -236,7 +238,8 @@ async def test_delivery_gives_up_after_the_maximum_attempts(control, receiver):
 
     async def failed() -> bool:
         rows = await deliveries(control, pid)
-        return rows[0]["status"] == "failed"
+        status: str = rows[0]["status"]
+        return status == "failed"
 
     await eventually(failed)
     [row] = await deliveries(control, pid)

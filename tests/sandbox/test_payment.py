@@ -5,6 +5,7 @@ receiver, retries with backoff, +decline, +nopay, reconciliation status, refunds
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
@@ -14,7 +15,9 @@ from tests.sandbox.receiver import Received
 from tests.support.sandbox import TEST_WEBHOOK_SECRET
 
 
-def payment(receiver_url: str, who: str, amount: str = "1234.50", booking_id: str | None = None):
+def payment(
+    receiver_url: str, who: str, amount: str = "1234.50", booking_id: str | None = None
+) -> dict[str, Any]:
     return {
         "amount": amount,
         "currency": "EUR",
@@ -24,9 +27,9 @@ def payment(receiver_url: str, who: str, amount: str = "1234.50", booking_id: st
     }
 
 
-def verify(hook: Received) -> dict:
+def verify(hook: Received) -> dict[str, Any]:
     """Verify exactly as the app will: the library, the shared secret, the raw body."""
-    payload = Webhook(TEST_WEBHOOK_SECRET).verify(hook.body, hook.headers)
+    payload: dict[str, Any] = Webhook(TEST_WEBHOOK_SECRET).verify(hook.body, hook.headers)
     assert hook.headers["webhook-id"].startswith("msg_")
     assert abs(int(hook.headers["webhook-timestamp"]) - time.time()) < 60
     assert hook.headers["webhook-signature"].startswith("v1,")
@@ -34,7 +37,8 @@ def verify(hook: Received) -> dict:
 
 
 async def status_of(client, payment_id: str) -> str:
-    return (await client.get(f"/payment/payments/{payment_id}")).json()["status"]
+    status: str = (await client.get(f"/payment/payments/{payment_id}")).json()["status"]
+    return status
 
 
 async def test_payment_succeeds_and_the_webhook_is_signed_per_standard_webhooks(client, receiver):
@@ -116,7 +120,8 @@ async def test_non_2xx_answers_are_retried_with_backoff_and_the_same_webhook_id(
 
     async def delivered() -> bool:
         [d] = (await client.get("/_sandbox/webhooks", params={"paymentId": p["paymentId"]})).json()
-        return d["status"] == "delivered" and d["attempts"] == 4 and d["lastStatus"] == 200
+        done: bool = d["status"] == "delivered" and d["attempts"] == 4 and d["lastStatus"] == 200
+        return done
 
     await eventually(delivered)
 

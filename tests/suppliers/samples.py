@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 CONFERENCE = {
     "conferenceId": "serverlessdays-amsterdam-2027",
     "name": "ServerlessDays Amsterdam 2027",
@@ -69,7 +71,7 @@ REFUND = {
     "status": "succeeded",
     "createdAt": "2026-11-20T22:50:00.000Z",
 }
-PAYMENT = {
+PAYMENT: dict[str, Any] = {
     "paymentId": "pay_1",
     "bookingId": "b-1",
     "amount": "1234.50",

@@ -177,7 +177,7 @@ async def test_payment_lifecycle_with_reconciliation_and_refund(api):
         )
         cancelled = await payments.cancel(pending.payment_id)
         assert not isinstance(cancelled, Rejected) and cancelled.status is ProviderPaymentStatus.CANCELLED
-        again = await payments.cancel(pending.payment_id)  # idempotent
-        assert not isinstance(again, Rejected) and again.status is ProviderPaymentStatus.CANCELLED
+        repeated = await payments.cancel(pending.payment_id)  # idempotent
+        assert not isinstance(repeated, Rejected) and repeated.status is ProviderPaymentStatus.CANCELLED
         missing = await payments.get("pay_NOPE")
         assert isinstance(missing, Rejected) and missing.code is RejectionCode.PAYMENT_NOT_FOUND

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,7 +87,7 @@ async def test_cli_host_survives_sigkill(app_root: Path, azurite: Azurite, reade
             await asyncio.wait_for(wait_in_flight(), 60)
             host.restart(kill=True, same_port=True)
 
-            async def wait_done() -> dict[str, dict]:
+            async def wait_done() -> dict[str, dict[str, Any]]:
                 while True:
                     out = {}
                     for iid, url in status_urls.items():

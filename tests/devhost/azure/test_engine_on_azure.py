@@ -4,6 +4,7 @@ and a sub-orchestration complete, and the History table holds exactly the DTFx e
 import asyncio
 import datetime as dt
 import json
+from typing import Any
 
 from devhost.app_index import index_app
 from devhost.clock import SystemClock
@@ -49,7 +50,8 @@ async def test_journeys_complete_with_exact_history(azure_store: AzureStorageSto
     await run_journeys(azure_store, {iid: f"t{i}" for i, iid in enumerate(ids)})
     for i, iid in enumerate(ids):
         record = await azure_store.get_instance(iid)
-        assert record is not None and record.runtime_status is RuntimeStatus.Completed, record.output
+        assert record is not None
+        assert record.runtime_status is RuntimeStatus.Completed, record.output
         assert json.loads(record.output or "null") == function_app.expected(f"t{i}")
         assert_clean_history(await azure_store.get_history(iid))
         children, _ = await azure_store.query_instances(
@@ -70,7 +72,7 @@ async def test_history_rows_of_a_real_run_follow_the_dtfx_layout(
         azurite.connection_string, f"{azure_store.hub}History"
     ) as t:
         rows = [e async for e in t.query_entities("PartitionKey eq @pk", parameters={"pk": "layout^01"})]
-    by_type: dict[str, list] = {}
+    by_type: dict[str, list[Any]] = {}
     for row in rows:
         if row["RowKey"] != "sentinel":
             assert len(row["RowKey"]) == 16 and row["RowKey"] == row["RowKey"].upper()

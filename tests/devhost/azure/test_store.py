@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from typing import Any
 
 import pytest
 from azure.data.tables.aio import TableClient
@@ -84,7 +85,7 @@ async def crash_in_checkpoint(azurite: Azurite, hub_name: str, iid: str, lease: 
     return ex
 
 
-async def table_rows(azurite: Azurite, table: str, pk: str) -> list[dict]:
+async def table_rows(azurite: Azurite, table: str, pk: str) -> list[dict[str, Any]]:
     async with TableClient.from_connection_string(azurite.connection_string, table) as client:
         return [dict(e) async for e in client.query_entities("PartitionKey eq @pk", parameters={"pk": pk})]
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from devhost.history import EventType as E
+from devhost.history import RuntimeStatus
 from devhost.store.base import TaskHubStore
 from devhost.testing import AsyncDurableHarness
 from tests.devhost.engine import sample_app
@@ -42,7 +43,7 @@ async def test_chaining(vec: AsyncDurableHarness) -> None:
     vec.replace_activity("say_hello", lambda c: f"Hello {c}!")
     st = await vec.wait_for_completion(await vec.start_new("chaining"))
     assert (st.runtime_status, st.output) == (
-        "Completed",
+        RuntimeStatus.Completed,
         ["Hello Tokyo!", "Hello Seattle!", "Hello London!"],
     )
     hist = await vec.history(st.instance_id)
@@ -58,7 +59,7 @@ async def test_retry_timers_and_time_skipping(vec: AsyncDurableHarness) -> None:
 
     vec.replace_activity("flaky", flaky)
     st = await vec.wait_for_completion(await vec.start_new("with_retry"))
-    assert st.runtime_status == "Failed"
+    assert st.runtime_status is RuntimeStatus.Failed
     task, timer = E.TaskScheduled, E.TimerCreated  # each failed attempt is followed by its retry timer
     history = await vec.history(st.instance_id)
     ids = [(e["EventType"], e["EventId"]) for e in history if e["EventType"] in (task, timer)]
@@ -67,14 +68,14 @@ async def test_retry_timers_and_time_skipping(vec: AsyncDurableHarness) -> None:
 
 async def test_sub_orchestrations_and_parent_notification(vec: AsyncDurableHarness) -> None:
     st = await vec.wait_for_completion(await vec.start_new("parent", instance_id="p1"))
-    assert st.runtime_status == "Failed" and "bad n" in st.output
+    assert st.runtime_status is RuntimeStatus.Failed and "bad n" in st.output
     child = await vec.get_status("my-child-id")
-    assert child is not None and child.runtime_status == "Failed"
+    assert child is not None and child.runtime_status is RuntimeStatus.Failed
 
 
 async def test_continue_as_new_keeps_one_instance(vec: AsyncDurableHarness) -> None:
     st = await vec.wait_for_completion(await vec.start_new("counter", input=0))
-    assert (st.runtime_status, st.output) == ("Completed", 3)
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, 3)
 
 
 async def test_events_terminate_suspend(app: AsyncDurableHarness) -> None:
@@ -87,12 +88,13 @@ async def test_events_terminate_suspend(app: AsyncDurableHarness) -> None:
     await app.suspend(c, "pause")
     await app.run_until_idle()
     sa, sb, sc = [await app.get_status(i) for i in (a, b, c)]
-    assert sa is not None and (sa.runtime_status, sa.output) == ("Completed", {"x": 1})
-    assert sb is not None and (sb.runtime_status, sb.output) == ("Terminated", "stop")
-    assert sc is not None and sc.runtime_status == "Suspended"
+    assert sa is not None and (sa.runtime_status, sa.output) == (RuntimeStatus.Completed, {"x": 1})
+    assert sb is not None and (sb.runtime_status, sb.output) == (RuntimeStatus.Terminated, "stop")
+    assert sc is not None and sc.runtime_status is RuntimeStatus.Suspended
     await app.raise_event(c, "Go", 2, via="http")
     await app.run_until_idle()
-    assert (await app.get_status(c)).runtime_status == "Suspended"  # type: ignore[union-attr]
+    held = await app.get_status(c)
+    assert held is not None and held.runtime_status is RuntimeStatus.Suspended
     await app.resume(c, "go on")
     assert (await app.wait_for_completion(c)).output == 2
 

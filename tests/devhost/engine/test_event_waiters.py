@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
+from devhost.history import RuntimeStatus
 from devhost.testing import DurableHarness
 
 app = df.DFApp()
@@ -43,7 +44,7 @@ def test_an_event_goes_to_the_newest_wait_not_one_abandoned_by_a_when_any() -> N
 
         status = h.wait_for_completion(iid)
 
-        assert status.runtime_status == "Completed", status.output
+        assert status.runtime_status is RuntimeStatus.Completed, status.output
         assert status.output == "approved on turn 1"
         scheduled = [e["Name"] for e in h.history(iid) if e["EventType"] == 4]
         assert scheduled == ["record"]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devhost.history import RuntimeStatus
 from devhost.testing import AsyncDurableHarness, DurableHarness, HarnessStuck
 from tests.devhost.engine import sample_app
 
@@ -49,7 +50,7 @@ def test_fake_exception_becomes_task_failed_with_extension_format(h: DurableHarn
 
     h.replace_activity("echo", boom)
     st = h.wait_for_completion(h.start_new("echo_input", input=1))
-    assert st.runtime_status == "Failed"
+    assert st.runtime_status is RuntimeStatus.Failed
     assert st.output.startswith(
         "Orchestrator function 'echo_input' failed: Activity function 'echo' failed:  ValueError: kaboom \n {"
     )
@@ -73,11 +74,11 @@ def test_time_skips_to_the_next_timer_only_when_idle(h: DurableHarness) -> None:
     assert h.now - t0 < dt.timedelta(seconds=1)
     h.advance(dt.timedelta(minutes=30))
     st = h.get_status(iid)
-    assert st is not None and st.runtime_status == "Running"
+    assert st is not None and st.runtime_status is RuntimeStatus.Running
     assert dt.timedelta(minutes=30) <= h.now - t0 < dt.timedelta(minutes=31)
     h.advance(dt.timedelta(hours=2))
     st = h.get_status(iid)
-    assert st is not None and st.runtime_status == "Completed"
+    assert st is not None and st.runtime_status is RuntimeStatus.Completed
 
 
 def test_wait_for_an_event_that_never_comes_is_reported_stuck(h: DurableHarness) -> None:
@@ -85,7 +86,7 @@ def test_wait_for_an_event_that_never_comes_is_reported_stuck(h: DurableHarness)
     with pytest.raises(HarnessStuck, match="raise_event"):
         h.wait_for_completion(iid)
     h.raise_event(iid, "Go", 1)
-    assert h.wait_for_completion(iid).runtime_status == "Completed"
+    assert h.wait_for_completion(iid).runtime_status is RuntimeStatus.Completed
 
 
 def test_run_until_predicate_may_read_status(h: DurableHarness) -> None:
@@ -93,7 +94,7 @@ def test_run_until_predicate_may_read_status(h: DurableHarness) -> None:
 
     def running() -> bool:
         st = h.get_status(iid)
-        return st is not None and st.runtime_status == "Running"
+        return st is not None and st.runtime_status is RuntimeStatus.Running
 
     h.run_until(running)
     with pytest.raises(HarnessStuck):

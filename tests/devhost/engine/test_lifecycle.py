@@ -22,7 +22,7 @@ def h() -> Iterator[DurableHarness]:
         yield harness
 
 
-def status(h: DurableHarness, iid: str) -> str:
+def status(h: DurableHarness, iid: str) -> RuntimeStatus:
     st = h.get_status(iid)
     assert st is not None
     return st.runtime_status
@@ -30,13 +30,13 @@ def status(h: DurableHarness, iid: str) -> str:
 
 def test_pending_then_running_then_completed(h: DurableHarness) -> None:
     iid = h.start_new("wait_event", instance_id="life-1")
-    assert status(h, iid) == "Pending"
+    assert status(h, iid) is RuntimeStatus.Pending
     h.run_until_idle()
-    assert status(h, iid) == "Running"
+    assert status(h, iid) is RuntimeStatus.Running
     h.raise_event(iid, "Go", {"ok": True})
     st = h.wait_for_completion(iid)
     # raised through the Python client the payload arrives as a JSON string (PROTOCOL.md §4.1)
-    assert (st.runtime_status, st.output) == ("Completed", '{"ok": true}')
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, '{"ok": true}')
     assert st.created_time <= st.last_updated_time and st.completed_time is not None
 
 
@@ -53,7 +53,7 @@ def test_event_names_are_case_sensitive_for_the_sdk(h: DurableHarness) -> None:
     iid = h.start_new("wait_event")
     h.raise_event(iid, "go", 1, via="http")
     h.run_until_idle()
-    assert status(h, iid) == "Running"
+    assert status(h, iid) is RuntimeStatus.Running
 
 
 def test_raise_event_404_and_410(h: DurableHarness) -> None:
@@ -81,7 +81,7 @@ def test_terminate(h: DurableHarness) -> None:
     h.run_until_idle()
     h.terminate(iid, "user asked")
     st = h.wait_for_completion(iid)
-    assert (st.runtime_status, st.output) == ("Terminated", "user asked")
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Terminated, "user asked")
     hist = h.history(iid)
     assert [e["EventType"] for e in hist[-3:]] == [3, 1, 13]
     assert hist[-2]["OrchestrationStatus"] == RuntimeStatus.Terminated
@@ -92,11 +92,11 @@ def test_terminate(h: DurableHarness) -> None:
 def test_terminated_child_fails_the_parent_task(h: DurableHarness) -> None:
     parent = h.start_new("parent_of_waiter")
     h.run_until_idle()
-    assert status(h, "the-child") == "Running"
+    assert status(h, "the-child") is RuntimeStatus.Running
     h.terminate("the-child", "bye")
     st = h.wait_for_completion(parent)
-    assert status(h, "the-child") == "Terminated"
-    assert (st.runtime_status, st.output) == ("Completed", "child failed: bye \n None")
+    assert status(h, "the-child") is RuntimeStatus.Terminated
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, "child failed: bye \n None")
     failed = [e for e in h.history(parent) if e["EventType"] == 9][0]
     assert (failed["TaskScheduledId"], failed["Reason"]) == (0, "bye")
 
@@ -106,13 +106,13 @@ def test_suspend_holds_events_until_resume(h: DurableHarness) -> None:
     h.run_until_idle()
     h.suspend(iid, "maintenance")
     h.run_until_idle()
-    assert status(h, iid) == "Suspended"
+    assert status(h, iid) is RuntimeStatus.Suspended
     h.raise_event(iid, "Go", 7, via="http")
     h.advance(dt.timedelta(hours=1))
-    assert status(h, iid) == "Suspended"  # the event stays queued
+    assert status(h, iid) is RuntimeStatus.Suspended  # the event stays queued
     h.resume(iid, "done")
     st = h.wait_for_completion(iid)
-    assert (st.runtime_status, st.output) == ("Completed", 7)
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, 7)
     types = [e["EventType"] for e in h.history(iid)]
     assert 19 in types and 20 in types and types.index(19) < types.index(15)
 
@@ -122,15 +122,15 @@ def test_uncancelled_timer_keeps_instance_running_until_it_fires(h: DurableHarne
     h.run_until_idle()
     h.raise_event(iid, "Go", None, via="http")
     h.run_until_idle()
-    assert status(h, iid) == "Running"  # orchestrator returned but its 2 h timer is still open
+    assert status(h, iid) is RuntimeStatus.Running  # orchestrator returned but its 2 h timer is still open
     st = h.wait_for_completion(iid)
-    assert (st.runtime_status, st.output) == ("Completed", "returned")
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, "returned")
     assert h.now >= dt.datetime(2024, 1, 1, 2, tzinfo=dt.UTC)
 
 
 def test_task_all_failure_waits_for_pending_siblings_before_compensating(h: DurableHarness) -> None:
     st = h.wait_for_completion(h.start_new("fail_fast_all"))
-    assert (st.runtime_status, st.output) == ("Completed", "compensated")
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, "compensated")
     hist = h.history(st.instance_id)
     sched = [(e["EventId"], e["Name"]) for e in hist if e["EventType"] == 4]
     assert sched == [(0, "fail"), (1, "slow"), (2, "echo")]
@@ -211,7 +211,7 @@ def test_continue_as_new_carries_events_raised_after_the_decision(h: DurableHarn
     h._inner.clock.advance(dt.timedelta(seconds=2))  # noqa: SLF001 - timer due, not yet processed
     h.raise_event(iid, "E", "kept", via="http")  # same batch as the TimerFired, after the CAN decision
     st = h.wait_for_completion(iid)
-    assert (st.runtime_status, st.output) == ("Completed", "kept")
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, "kept")
     hist = h.history(iid)
     assert [e["EventType"] for e in hist[:4]] == [12, 0, 15, 13] and hist[1]["Generation"] == 1
 
@@ -225,7 +225,7 @@ def test_continue_as_new_drops_events_buffered_before_the_decision(h: DurableHar
     with pytest.raises(HarnessStuck):
         h.wait_for_completion(iid)
     st = h.get_status(iid)
-    assert st is not None and st.runtime_status == "Running"
+    assert st is not None and st.runtime_status is RuntimeStatus.Running
 
 
 def test_orchestrator_names_are_case_insensitive_and_kept_as_spelled(h: DurableHarness) -> None:

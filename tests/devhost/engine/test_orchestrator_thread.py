@@ -16,7 +16,7 @@ def make_app() -> df.DFApp:
     app = df.DFApp()
 
     @app.orchestration_trigger(context_name="context")
-    def own_loop(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    def own_loop(context: df.DurableOrchestrationContext):
         async def compute() -> int:
             await asyncio.sleep(0)
             return 42
@@ -40,6 +40,6 @@ def make_app() -> df.DFApp:
 def test_an_orchestrator_that_runs_its_own_event_loop_completes() -> None:
     with DurableHarness(make_app()) as h:
         status = h.wait_for_completion(h.start_new("own_loop"))
-    assert status.runtime_status == RuntimeStatus.Completed.name, status.output
+    assert status.runtime_status is RuntimeStatus.Completed, status.output
     assert status.output["value"] == 42 and status.output["loop_running"] is False
     assert status.output["thread"] != threading.main_thread().name

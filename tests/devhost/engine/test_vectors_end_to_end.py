@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from devhost.history import as_persisted
+from devhost.history import RuntimeStatus, as_persisted
 from devhost.testing import DurableHarness
 from tests.devhost.engine.vector_support import VEC, load
 
@@ -71,7 +71,7 @@ def test_chaining(harness: DurableHarness) -> None:
     harness.replace_activity("say_hello", lambda city: f"Hello {city}!")
     iid = harness.start_new("chaining")
     st = harness.wait_for_completion(iid)
-    assert st.runtime_status == "Completed"
+    assert st.runtime_status is RuntimeStatus.Completed
     assert st.output == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
     tail = _compare(harness, iid, "01_chaining.json", 3, "0123456789abcdef0123456789abcdef")
     assert [(e["EventType"], e["EventId"]) for e in tail] == [(1, 3), (13, -1)]
@@ -91,7 +91,7 @@ def test_retry_succeeds_on_third_attempt(harness: DurableHarness) -> None:
     start = harness.now
     iid = harness.start_new("with_retry")
     st = harness.wait_for_completion(iid)
-    assert (st.runtime_status, st.output) == ("Completed", "ok on attempt 3")
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, "ok on attempt 3")
     _compare(harness, iid, "04_retry.json", 3, "0123456789abcdef0123456789abcdef")
     timers = [e for e in harness.history(iid) if e["EventType"] == 10]
     assert [e["EventId"] for e in timers] == [1, 3]
@@ -105,7 +105,7 @@ def test_retry_exhausted_fails_after_the_extra_timer(harness: DurableHarness) ->
     harness.replace_activity("flaky", flaky)
     iid = harness.start_new("with_retry")
     st = harness.wait_for_completion(iid)
-    assert st.runtime_status == "Failed"
+    assert st.runtime_status is RuntimeStatus.Failed
     assert st.output.startswith(
         "Orchestrator function 'with_retry' failed: "
         "Activity function 'flaky' failed:  ValueError: transient \n {"
@@ -122,16 +122,17 @@ def test_retry_exhausted_fails_after_the_extra_timer(harness: DurableHarness) ->
 def test_sub_orchestrations(harness: DurableHarness) -> None:
     iid = harness.start_new("parent", instance_id="parent-1")
     st = harness.wait_for_completion(iid)
-    assert st.runtime_status == "Failed"
+    assert st.runtime_status is RuntimeStatus.Failed
     assert st.output.startswith(
         "Orchestrator function 'parent' failed: Orchestrator function 'child' failed: bad n"
     )
     xid = _exec_id(harness, iid)
     _compare(harness, iid, "05_sub_orchestrator.json", 2, "aaaabbbbccccddddeeeeffff00001111")
     child = harness.get_status(f"{xid}:0")
-    assert child is not None and child.runtime_status == "Completed" and child.output == {"child_result": 1}
+    assert child is not None
+    assert child.runtime_status is RuntimeStatus.Completed and child.output == {"child_result": 1}
     named = harness.get_status("my-child-id")
-    assert named is not None and named.runtime_status == "Failed"
+    assert named is not None and named.runtime_status is RuntimeStatus.Failed
     child_hist = harness.history(f"{xid}:0")
     assert child_hist[1]["ParentInstance"] == {
         "Name": "parent",
@@ -165,26 +166,28 @@ def test_custom_status(harness: DurableHarness) -> None:
         (
             "catch_activity_error",
             0,
-            "Completed",
+            RuntimeStatus.Completed,
             "caught: Activity function 'boom' failed:  ValueError: kaboom \n {",
         ),
         (
             "uncaught_activity_error",
             1,
-            "Failed",
+            RuntimeStatus.Failed,
             "Orchestrator function 'uncaught_activity_error' failed: "
             "Activity function 'boom' failed:  ValueError: kaboom",
         ),
     ],
 )
-def test_activity_exception(harness: DurableHarness, orch: str, step: int, status: str, output: str) -> None:
+def test_activity_exception(
+    harness: DurableHarness, orch: str, step: int, status: RuntimeStatus, output: str
+) -> None:
     def boom(_: Any) -> None:
         raise ValueError("kaboom")
 
     harness.replace_activity("boom", boom)
     iid = harness.start_new(orch)
     st = harness.wait_for_completion(iid)
-    assert st.runtime_status == status
+    assert st.runtime_status is status
     assert st.output.startswith(output)
     _compare(harness, iid, "07_activity_exception.json", step, "0123456789abcdef0123456789abcdef")
 
@@ -193,7 +196,7 @@ def test_continue_as_new(harness: DurableHarness) -> None:
     iid = harness.start_new("counter", input=2)
     _first = harness.history(iid)
     st = harness.wait_for_completion(iid)
-    assert (st.runtime_status, st.output) == ("Completed", 3)
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, 3)
     hist = harness.history(iid)
     assert hist[1]["Input"] == '"3"' and hist[1]["Generation"] == 1
     assert [e["EventType"] for e in hist[:3]] == [12, 0, 13]
@@ -205,7 +208,7 @@ def test_external_events_buffered(harness: DurableHarness) -> None:
     harness.raise_event(iid, "B", "b-payload", via="http")
     harness.run_until_idle()
     running = harness.get_status(iid)
-    assert running is not None and running.runtime_status == "Running"
+    assert running is not None and running.runtime_status is RuntimeStatus.Running
     harness.raise_event(iid, "A", "a-payload", via="http")
     st = harness.wait_for_completion(iid)
     assert st.output == ["a-payload", "b-payload"]

@@ -8,9 +8,10 @@ import asyncio
 
 import httpx
 import pytest
+from azure.durable_functions import OrchestrationRuntimeStatus as Status
 
 from devhost.http.testing import DurableTestHost
-from tests.devhost.host.test_sdk_client import Status, client_for, wait_status
+from tests.devhost.host.test_sdk_client import client_for, wait_status
 
 
 async def _post(host: DurableTestHost, instance_id: str, operation: str) -> httpx.Response:

@@ -15,7 +15,7 @@ DELAY = float(os.environ.get("CRASH_APP_ACTIVITY_SECONDS", "0.2"))
 
 
 @app.orchestration_trigger(context_name="context")
-def journey(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def journey(context: df.DurableOrchestrationContext):
     name = context.get_input()
     first = yield context.call_activity("greet", name)
     yield context.create_timer(context.current_utc_datetime + dt.timedelta(seconds=2))
@@ -26,7 +26,7 @@ def journey(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped
 
 
 @app.orchestration_trigger(context_name="context")
-def leg(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def leg(context: df.DurableOrchestrationContext):
     value = yield context.call_activity("greet", context.get_input())
     return value.upper()
 
