@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 AZURITE := node_modules/.bin/azurite
 
-.PHONY: install test lint bench run clean
+.PHONY: install test lint bench run replay clean
 
 install: $(VENV)/.installed $(AZURITE)
 
@@ -50,6 +50,13 @@ BENCH_PY := .venv-bench/bin/python
 bench: .venv-bench/.installed $(AZURITE)
 	$(BENCH_PY) bench/engine.py
 	$(BENCH_PY) bench/host.py
+	$(BENCH_PY) bench/replay.py
+
+# The replay gate: the recorded booking histories against the orchestrators as they are now (also part
+# of `make test`). HISTORIES= another folder of `devhost history export` files.
+HISTORIES ?= tests/orchestrators/corpus/histories
+replay: install
+	$(PY) -m devhost replay $(HISTORIES)
 
 lint: install
 	$(PY) -m ruff check .

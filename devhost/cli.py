@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from devhost import replay_cli
 from devhost.config import (
     ConfigError,
     HostConfig,
@@ -54,6 +55,7 @@ def build_parser(prog: str = "devhost") -> argparse.ArgumentParser:
     start.add_argument("--auth", action="store_true",
                        help="enforce function/admin keys (kept in <app root>/.devhost/keys.json)")
     start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    replay_cli.add_commands(sub)
     return parser
 
 
@@ -222,4 +224,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "devhost") -> int:
             return asyncio.run(_serve(args))
         except KeyboardInterrupt:
             return 0
+    if args.command == "replay":
+        return replay_cli.run_replay(args)
+    if args.command == "history":
+        return replay_cli.run_export(args)
     return EXIT_USAGE

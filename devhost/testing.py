@@ -50,7 +50,7 @@ from devhost.clock import VirtualClock
 from devhost.engine.client import DurableClient
 from devhost.engine.worker import Engine
 from devhost.history import TERMINAL_STATUSES, HistoryEvent, RuntimeStatus
-from devhost.store.base import InstanceQuery, TaskHubStore
+from devhost.store.base import InstanceQuery, InstanceRecord, TaskHubStore
 from devhost.store.memory import MemoryStore
 
 T = TypeVar("T")
@@ -79,6 +79,21 @@ class ModelClass(Protocol[M_co]):
     def model_validate(self, obj: Any, /) -> M_co: ...
 
 
+def _status_of(rec: InstanceRecord) -> OrchestrationStatus:
+    return OrchestrationStatus(
+        name=rec.name,
+        instance_id=rec.instance_id,
+        runtime_status=rec.runtime_status,
+        input=_token(rec.input),
+        output=_token(rec.output),
+        custom_status=_token(rec.custom_status),
+        created_time=rec.created_time,
+        last_updated_time=rec.last_updated_time,
+        completed_time=rec.completed_time,
+        version=rec.version,
+    )
+
+
 @dataclass(frozen=True)
 class OrchestrationStatus:
     """What ``get_status`` returns in the runtime: payloads parsed like the status API (JSON if it parses,
@@ -94,6 +109,7 @@ class OrchestrationStatus:
     created_time: dt.datetime
     last_updated_time: dt.datetime
     completed_time: dt.datetime | None
+    version: str = ""
 
     def output_as(self, model: ModelClass[M]) -> M:
         """The output parsed into `model` (``model.model_validate(output)``), e.g. ``output_as(TripView)``."""
@@ -165,19 +181,17 @@ class AsyncDurableHarness:
 
     async def get_status(self, instance_id: str) -> OrchestrationStatus | None:
         rec = await self.store.get_instance(instance_id)
-        if rec is None:
-            return None
-        return OrchestrationStatus(
-            name=rec.name,
-            instance_id=rec.instance_id,
-            runtime_status=rec.runtime_status,
-            input=_token(rec.input),
-            output=_token(rec.output),
-            custom_status=_token(rec.custom_status),
-            created_time=rec.created_time,
-            last_updated_time=rec.last_updated_time,
-            completed_time=rec.completed_time,
-        )
+        return None if rec is None else _status_of(rec)
+
+    async def instances(self) -> list[OrchestrationStatus]:
+        """Every instance of the task hub (sub-orchestrations included), in the store's order."""
+        found: list[OrchestrationStatus] = []
+        token: str | None = None
+        while True:
+            page, token = await self.store.query_instances(InstanceQuery(), 1000, token)
+            found.extend(_status_of(rec) for rec in page)
+            if not token:
+                return found
 
     async def history(self, instance_id: str) -> list[HistoryEvent]:
         return [dict(e) for e in await self.store.get_history(instance_id)]
@@ -350,6 +364,9 @@ class DurableHarness:
 
     def get_status(self, instance_id: str) -> OrchestrationStatus | None:
         return self._call(self._inner.get_status(instance_id))
+
+    def instances(self) -> list[OrchestrationStatus]:
+        return self._call(self._inner.instances())
 
     def history(self, instance_id: str) -> list[HistoryEvent]:
         return self._call(self._inner.history(instance_id))

@@ -37,7 +37,8 @@ log = logging.getLogger("devhost.engine")
 
 OOP_LABEL = "\n\n$OutOfProcData$:"
 CUSTOM_STATUS_LIMIT = 16 * 1024
-_CTX_TAIL = (
+# The context fields after the history, input and ids, as the extension sends them (PROTOCOL.md §2).
+CONTEXT_TAIL = (
     '"upperSchemaVersion": 1, "upperSchemaVersionNew": 2, '
     '"longRunningTimerIntervalDuration": "3.00:00:00", "maximumShortTimerDuration": "6.00:00:00", '
     '"defaultHttpAsyncRequestSleepTimeMillseconds": 30000}'
@@ -263,7 +264,7 @@ class EpisodeRunner:
                 f'{{"history": [{hist_frag}], "input": {input_text if input_text is not None else "null"}, '
                 f'"instanceId": {json.dumps(iid)}, '
                 f'"isReplaying": {"true" if started.get("IsPlayed") else "false"}, '
-                f'"parentInstanceId": {json.dumps(parent.get("InstanceId"))}, ' + _CTX_TAIL
+                f'"parentInstanceId": {json.dumps(parent.get("InstanceId"))}, ' + CONTEXT_TAIL
             )
             t0 = self._timer() if self._timer else 0.0
             with execution(orch.function_name, str(uuid.uuid4()), DURABLE_REASON) as run:

@@ -314,6 +314,11 @@ class Replayer:
 
             step_v1()
 
+    @property
+    def current_position(self) -> int:
+        """The index of the history event being walked (where a `ReplayFailure` was raised)."""
+        return self._pos
+
     # ------------------------------------------------------------------ history walk
     def run(self, history: Sequence[HistoryEvent], state: dict[str, Any] | None) -> ReplayResult:
         actions = (state or {}).get("actions") or []

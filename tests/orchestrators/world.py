@@ -123,6 +123,7 @@ class Suppliers:
     no_train_from: set[str] = field(default_factory=set)
     sold_out_cities: set[str] = field(default_factory=set)
     undo_503s: int = 0  # each undo fails this many times first
+    payment_down: bool = False  # the provider answers every payment request with 503
     payment_status: str = "pending"  # what the provider says on check
     paid_amount: Decimal | None = None  # provider's amount (default: the requested total)
     # Other payments the provider holds for the booking (a stray that took money): id -> status.
@@ -297,6 +298,8 @@ class Suppliers:
         return UndoOutcome(reference=ref, found=True).to_wire()
 
     def request_payment(self, wire: Any) -> dict[str, Any]:
+        if self.payment_down:
+            raise TransientSupplierError("payment", "503 unavailable")
         order = PaymentOrder.from_wire(wire)
         if not self.payments or self.payments[-1]["key"] != order.idempotency_key:
             self.payments.append({"key": order.idempotency_key, "amount": wire["amount"], "id": "pay_1"})

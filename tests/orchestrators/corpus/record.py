@@ -1,0 +1,189 @@
+"""Records the replay corpus: one real run per booking path that matters, through devhost's harness (the
+app's real orchestrators on the official SDK, the supplier world of tests/orchestrators/world.py), with
+every orchestration of the run exported as `devhost history export` writes it.
+
+    python -m tests.orchestrators.corpus.record [--out DIR]
+
+The corpus stands for bookings already running when a change is deployed: record it again only when a
+change is meant to break old histories (after the old bookings are gone), never to make a failing
+replay pass. `test_replay_corpus.py` replays every file against the orchestrators as they are now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from booking.activity_io import Activity
+from devhost.replay_gate import exported_from
+from devhost.testing import DurableHarness
+from tests.orchestrators.booking_run import (
+    BOOKING_ID,
+    await_payment,
+    cancel,
+    cancel_meanwhile,
+    pay,
+    start,
+)
+from tests.orchestrators.world import Suppliers, make_app, payment_event
+
+HERE = Path(__file__).parent
+THREE_TRIPS = [
+    {"conferenceId": "serverlessdays-amsterdam-2027", "origin": "BER"},
+    {"conferenceId": "europython-prague-2027", "origin": "LHR", "hotel": False},
+    {"conferenceId": "ndc-oslo-2027", "origin": "MAD"},
+]
+
+
+@dataclass(frozen=True)
+class Path_:
+    """One booking path: the booking's options, the suppliers' behaviour, what happens from outside."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    suppliers: Callable[[Suppliers], None] = lambda suppliers: None
+    meanwhile: Callable[[DurableHarness, Suppliers], None] = lambda harness, suppliers: None
+
+
+def paid(amount: Decimal | None = None) -> Callable[[DurableHarness, Suppliers], None]:
+    def pay_when_asked(harness: DurableHarness, suppliers: Suppliers) -> None:
+        total = amount if amount is not None else _total(await_payment(harness))
+        pay(harness, suppliers, total)
+
+    return pay_when_asked
+
+
+def _total(view: dict[str, Any]) -> Decimal:
+    return Decimal(view["total"]["amount"])
+
+
+def declined(harness: DurableHarness, suppliers: Suppliers) -> None:
+    await_payment(harness)
+    suppliers.payment_status = "failed"
+    harness.raise_event(BOOKING_ID, "PaymentFailed", payment_event(amount="0.00", reason="card_declined"))
+
+
+def webhook_lost(harness: DurableHarness, suppliers: Suppliers) -> None:
+    await_payment(harness)
+    suppliers.payment_status = "succeeded"  # paid, but no event: found by reconciliation
+
+
+def paid_twice(harness: DurableHarness, suppliers: Suppliers) -> None:
+    total = _total(await_payment(harness))
+    pay(harness, suppliers, total)
+    pay(harness, suppliers, total)  # the same webhook delivered again
+
+
+def stray_then_paid(harness: DurableHarness, suppliers: Suppliers) -> None:
+    view = await_payment(harness)
+    harness.raise_event(BOOKING_ID, "PaymentSucceeded", payment_event("msg_x", "pay_other", "5.00"))
+    pay(harness, suppliers, _total(view))
+
+
+def cancel_at_once(harness: DurableHarness, suppliers: Suppliers) -> None:
+    cancel(harness)
+
+
+def cancel_while_ticket_books(harness: DurableHarness, suppliers: Suppliers) -> None:
+    suppliers.meanwhile[Activity.BOOK_TICKET] = cancel_meanwhile(harness)
+
+
+def cancel_in_backoff(harness: DurableHarness, suppliers: Suppliers) -> None:
+    harness.run_until_idle()  # the flight failed and its retry waits on a timer
+    cancel(harness)
+
+
+def cancel_awaiting_payment(harness: DurableHarness, suppliers: Suppliers) -> None:
+    await_payment(harness)
+    cancel(harness)
+
+
+def wait_out_the_payment(harness: DurableHarness, suppliers: Suppliers) -> None:
+    await_payment(harness)
+
+
+def no_route(suppliers: Suppliers) -> None:
+    suppliers.no_flight_from.add("BER")
+    suppliers.no_train_from.add("BER")
+
+
+def sold_out_and_undo_retried(suppliers: Suppliers) -> None:
+    suppliers.sold_out_cities.add("Amsterdam")
+    suppliers.undo_503s = 2
+
+
+PATHS: dict[str, Path_] = {
+    "happy-path": Path_(meanwhile=paid()),
+    "three-trips": Path_({"trips": THREE_TRIPS}, meanwhile=paid()),
+    "flaky-airline-retried": Path_(suppliers=lambda s: setattr(s, "flight_503s", 2), meanwhile=paid()),
+    "rate-limited-retry-after": Path_(
+        suppliers=lambda s: setattr(s, "flight_429_after", dt.timedelta(seconds=30)), meanwhile=paid()
+    ),
+    "airline-down-train-fallback": Path_(
+        suppliers=lambda s: setattr(s, "airline_down", True), meanwhile=paid()
+    ),
+    "no-flight-train": Path_(suppliers=lambda s: s.no_flight_from.add("BER"), meanwhile=paid()),
+    "no-travel-route-fails": Path_(suppliers=no_route),
+    "hotel-sold-out-undone": Path_(suppliers=lambda s: s.sold_out_cities.add("Amsterdam")),
+    "undo-retried-after-failures": Path_(suppliers=sold_out_and_undo_retried),
+    "lost-answer-reclaimed": Path_(
+        suppliers=lambda s: s.lost_answers.update({"flight": 5}), meanwhile=paid()
+    ),
+    "payment-declined": Path_(meanwhile=declined),
+    "payment-expired": Path_({"timeout_seconds": 600}, meanwhile=wait_out_the_payment),
+    "payment-webhook-lost-reconciled": Path_({"timeout_seconds": 600}, meanwhile=webhook_lost),
+    "payment-wrong-amount-refunded": Path_(meanwhile=paid(Decimal("1.00"))),
+    "payment-duplicated": Path_(meanwhile=paid_twice),
+    "payment-stray-refunded": Path_(meanwhile=stray_then_paid),
+    "payment-provider-down-fails": Path_(suppliers=lambda s: setattr(s, "payment_down", True)),
+    "cancel-before-first-step": Path_(meanwhile=cancel_at_once),
+    "cancel-between-steps": Path_(meanwhile=cancel_while_ticket_books),
+    "cancel-during-retry-backoff": Path_(
+        suppliers=lambda s: setattr(s, "flight_503s", 3), meanwhile=cancel_in_backoff
+    ),
+    "cancel-during-payment-wait": Path_(meanwhile=cancel_awaiting_payment),
+}
+
+
+def record(name: str, out: Path) -> list[Path]:
+    """Run one path to its end; write every orchestration of it as `<path>--<role>.json`."""
+    path = PATHS[name]
+    suppliers = Suppliers()
+    path.suppliers(suppliers)
+    written = []
+    with DurableHarness(make_app()) as harness:
+        suppliers.install(harness)
+        start(harness, **path.options)
+        path.meanwhile(harness, suppliers)
+        harness.wait_for_completion(BOOKING_ID)
+        harness.run_until_idle()
+        for instance in harness.instances():
+            history = harness.history(instance.instance_id)
+            exported = exported_from(instance.instance_id, instance.name, instance.version, history)
+            role = instance.instance_id.removeprefix(BOOKING_ID).strip(":").replace(":", "-") or "booking"
+            target = out / f"{name}--{role}.json"
+            target.write_text(exported.to_json(), encoding="utf-8")
+            written.append(target)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "histories")
+    args = parser.parse_args()
+    logging.disable(logging.ERROR)  # the failures the paths provoke on purpose are not news here
+    args.out.mkdir(parents=True, exist_ok=True)
+    for old in args.out.glob("*.json"):
+        old.unlink()
+    for name in PATHS:
+        for path in record(name, args.out):
+            print(path.relative_to(args.out.parent) if path.is_relative_to(args.out.parent) else path)
+
+
+if __name__ == "__main__":
+    main()

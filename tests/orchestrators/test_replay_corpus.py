@@ -1,0 +1,100 @@
+"""The replay gate over the recorded corpus (tests/orchestrators/corpus): every booking path that matters,
+recorded from real runs, still replays against the orchestrators as they are now. A change that would
+make a running booking take another step fails here, naming the path and where it diverges."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devhost.app_index import index_app
+from devhost.replay_gate import read_history_file, replay
+from tests.orchestrators.world import make_app
+
+REPO = Path(__file__).resolve().parents[2]
+HISTORIES = Path(__file__).parent / "corpus" / "histories"
+FILES = sorted(HISTORIES.glob("*.json"))
+INDEX = index_app(make_app())
+APP_PARTS = ("function_app.py", "host.json", "activities", "booking", "clients", "orchestrators", "suppliers")
+
+
+def test_the_corpus_covers_the_paths_that_matter() -> None:
+    paths = {f.name.split("--")[0] for f in FILES}
+    assert len(paths) >= 20, sorted(paths)
+    assert all((HISTORIES / f"{path}--booking.json").is_file() for path in paths)
+
+
+@pytest.mark.parametrize("history", FILES, ids=[f.stem for f in FILES])
+def test_every_recorded_history_replays_on_the_code_as_it_is(history: Path) -> None:
+    verdict = replay(INDEX, read_history_file(history))
+    assert verdict.ok, f"{history.name}: {verdict.divergence}"
+
+
+def app_copy(tmp_path: Path, change: tuple[str, str, str]) -> Path:
+    """The app's code in `tmp_path`, with one edit: (file, text, replacement)."""
+    for part in APP_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / part)
+    relative, text, replacement = change
+    target = tmp_path / relative
+    code = target.read_text()
+    assert text in code, f"{text!r} is not in {relative}: update this test with the code"
+    target.write_text(code.replace(text, replacement, 1))
+    return tmp_path
+
+
+def run_gate(app_root: Path, *files: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "devhost", "replay", "--app-root", str(app_root), *map(str, files)]
+    # devhost from this checkout; the app from `app_root` (the working directory comes first on the path).
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(command, cwd=app_root, capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_trying_the_train_before_the_flight_is_caught_naming_the_path_and_the_step(tmp_path: Path) -> None:
+    changed = app_copy(
+        tmp_path, ("orchestrators/trip.py", "run.book(FLIGHT, order)", "run.book(TRAIN, order)")
+    )
+    result = run_gate(changed, HISTORIES)
+    assert result.returncode == 1, result.stdout + result.stderr
+    diverged = [line for line in result.stdout.splitlines() if line.startswith("DIVERGED")]
+    happy = next(line for line in diverged if "happy-path--trip-0.json" in line)
+    assert "recorded activity 'book_flight'; the code now schedules activity 'book_train'" in happy
+    # Paths whose trips never reached travel are untouched by the change.
+    assert not any("cancel-between-steps--trip-0.json" in line for line in diverged)
+
+
+def test_a_renamed_activity_is_caught(tmp_path: Path) -> None:
+    changed = app_copy(
+        tmp_path, ("booking/activity_io.py", 'BOOK_HOTEL = "book_hotel"', 'BOOK_HOTEL = "reserve"')
+    )
+    result = run_gate(changed, HISTORIES / "happy-path--trip-0.json")
+    assert result.returncode == 1
+    assert "recorded activity 'book_hotel'" in result.stdout
+
+
+def test_bad_files_are_named_in_one_line_and_the_rest_still_checked(tmp_path: Path) -> None:
+    good = HISTORIES / "happy-path--booking.json"
+    (tmp_path / "not-json.json").write_text("{oops")
+    (tmp_path / "other.json").write_text('{"some": "document"}')
+    text = good.read_text()
+    (tmp_path / "truncated.json").write_text(text[: len(text) // 2])
+    unknown = text.replace('"name": "booking"', '"name": "no_such_orchestrator"', 1)
+    (tmp_path / "unknown.json").write_text(unknown)
+    result = run_gate(REPO, good, *sorted(tmp_path.glob("*.json")))
+    lines = result.stdout.splitlines()
+    assert result.returncode == 2, result.stdout
+    assert any(line.startswith("ok") and "happy-path--booking.json" in line for line in lines)
+    bad = {line.split()[1].rsplit("/", 1)[-1].rstrip(":"): line for line in lines if line.startswith("BAD")}
+    assert set(bad) == {"not-json.json", "other.json", "truncated.json"}
+    assert "not JSON" in bad["not-json.json"] and "not an exported history" in bad["other.json"]
+    diverged = next(line for line in lines if line.startswith("DIVERGED"))
+    assert "unknown.json" in diverged and "no_such_orchestrator" in diverged
+    assert "Traceback" not in result.stdout + result.stderr
