@@ -53,7 +53,8 @@ ACTIVITIES = activity_functions(SupplierClients.from_settings)
 
 bp = df.Blueprint()
 for _name, _function in ACTIVITIES.items():
-    # The worker passes the input as the keyword named by the binding: every activity takes `order`.
+    # The worker passes the input as the keyword named by the binding: every activity takes `order`
+    # (and `context`, which a function gets by declaring it: the invocation's trace).
     bp.activity_trigger(input_name="order", activity=_name)(_function)
 
 __all__ = ["ACTIVITIES", "activity_functions", "bp"]

@@ -5,6 +5,8 @@ turns it into the function the runtime calls (a JSON-ready order in, a JSON-read
 Supplier errors become booking errors here: a transient failure raises `TransientSupplierError`,
 whose message carries the supplier's Retry-After and whether the outcome is unknown (the call may
 have been carried out without an answer) to the orchestrator (the only channel there is).
+The runtime passes the invocation's `context`; its W3C trace is current while the body runs, so every
+supplier request of the activity carries the booking's trace.
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+
+import azure.functions as func
 
 import suppliers
 from activities.clients import ClientsFor, SupplierClients
 from booking.errors import SupplierProtocolError, TransientSupplierError
 from booking.wire import WireModel
+from suppliers.base import joined_trace
 
 OrderT = TypeVar("OrderT", bound=WireModel)
 Body = Callable[[OrderT, SupplierClients], Awaitable[WireModel]]
-ActivityFunction = Callable[[Any], Awaitable[dict[str, Any]]]
+ActivityFunction = Callable[..., Awaitable[dict[str, Any]]]
+# A direct call (a test) may pass no context; the runtime always passes one.
+_NO_CONTEXT = cast(func.Context, None)
 
 
 def activity(
@@ -30,15 +37,19 @@ def activity(
     """The runtime's function `name` for `body`: parses the order, gives the body the clients (the
     patient ones when the order says it must finish), maps supplier errors, answers the wire form."""
 
-    async def run(order: Any) -> dict[str, Any]:
+    async def run(order: Any, context: func.Context = _NO_CONTEXT) -> dict[str, Any]:
         parsed = order_type.from_wire(order)
         clients = clients_for(bool(getattr(parsed, "patient", None)))
-        async with supplier_errors():
-            outcome = await body(parsed, clients)
+        with joined_trace(context.trace_context if context is not None else None):
+            async with supplier_errors():
+                outcome = await body(parsed, clients)
         return outcome.to_wire()
 
     # The runtime indexes a function by its name: each activity keeps its durable name.
     run.__name__ = run.__qualname__ = str(name)
+    # The worker checks a `context` parameter's annotation is azure.functions.Context itself; under
+    # `from __future__ import annotations` it would be a string, so the real class is set here.
+    run.__annotations__["context"] = func.Context
     return run
 
 

@@ -7,6 +7,7 @@ request fingerprint stored in the orchestration input decides replay (202) or mi
 
 import logging
 from datetime import UTC, datetime
+from typing import cast
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -23,10 +24,13 @@ from clients.idempotency import booking_id_for_key, check_key, is_booking_id, ne
 from clients.responses import booking_links, json_response
 from clients.validation import validate_input
 from clients.views import booking_input, booking_resource, current_view, is_booking, retry_after_seconds
+from suppliers.base import joined_trace
 
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "idempotency-key"
+# The worker passes `context` (the function declares it); a direct call in a test may not.
+_NO_CONTEXT = cast(func.Context, None)
 
 
 def _accepted(req: func.HttpRequest, booking_id: str, status: BookingStatus) -> func.HttpResponse:
@@ -51,7 +55,9 @@ async def _replay(
 
 
 @endpoint("bookings", "POST")
-async def start_booking(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def start_booking(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, context: func.Context = _NO_CONTEXT
+) -> func.HttpResponse:
     raw_key = req.headers.get(IDEMPOTENCY_HEADER)
     key = check_key(raw_key) if raw_key is not None else None
     request = validate_input(BookingRequest, read_json(req))
@@ -74,7 +80,10 @@ async def start_booking(req: func.HttpRequest, client: df.DurableOrchestrationCl
         created_at=datetime.now(UTC),
     )
     try:
-        await client.start_new(BOOKING_ORCHESTRATOR, booking_id, accepted.to_wire())
+        # The SDK sends the current trace with the start: the booking's orchestration, its activities and
+        # their supplier requests join the trace of this request.
+        with joined_trace(context.trace_context if context is not None else None):
+            await client.start_new(BOOKING_ORCHESTRATOR, booking_id, accepted.to_wire())
     except Exception as exc:
         # Two identical POSTs at once: the runtime refuses the second start for a Pending/Running
         # instance, and the first one's input says whether this is a replay or a misuse.

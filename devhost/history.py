@@ -159,7 +159,9 @@ def execution_started(
     version: str = "",
     tags: dict[str, str] | None = None,
     scheduled_start_time: str | None = None,
+    trace: dict[str, Any] | None = None,
 ) -> HistoryEvent:
+    """``trace``: DTFx's ParentTraceContext (a DistributedTraceContext dict, PROTOCOL.md §35)."""
     return _event(
         EventType.ExecutionStarted,
         ts,
@@ -170,7 +172,7 @@ def execution_started(
         Input=input_json,
         Tags=tags,
         Correlation=None,
-        ParentTraceContext=None,
+        ParentTraceContext=trace,
         ScheduledStartTime=scheduled_start_time,
         Generation=generation,
     )
@@ -212,7 +214,9 @@ def execution_resumed(ts: str, reason: str | None) -> HistoryEvent:
     return _event(EventType.ExecutionResumed, ts, Reason=reason)
 
 
-def task_scheduled(ts: str, event_id: int, name: str, input_text: str | None) -> HistoryEvent:
+def task_scheduled(
+    ts: str, event_id: int, name: str, input_text: str | None, trace: dict[str, Any] | None = None
+) -> HistoryEvent:
     # DTFx stores the activity's parameters as a JSON array; the OOProc protocol passes one string parameter.
     arr = compact_json([input_text]) if input_text is not None else "[null]"
     return _event(
@@ -222,7 +226,7 @@ def task_scheduled(ts: str, event_id: int, name: str, input_text: str | None) ->
         Name=name,
         Version="",
         Input=arr,
-        ParentTraceContext=None,
+        ParentTraceContext=trace,
         Tags=None,
     )
 
@@ -251,7 +255,8 @@ def timer_fired(ts: str, timer_id: int, fire_at: str) -> HistoryEvent:
 
 
 def sub_orchestration_created(
-    ts: str, event_id: int, name: str, instance_id: str, input_json: str | None
+    ts: str, event_id: int, name: str, instance_id: str, input_json: str | None,
+    client_span_id: str | None = None,
 ) -> HistoryEvent:
     return _event(
         EventType.SubOrchestrationInstanceCreated,
@@ -261,7 +266,7 @@ def sub_orchestration_created(
         Version="",
         InstanceId=instance_id,
         Input=input_json,
-        ClientSpanId=None,
+        ClientSpanId=client_span_id,
         Tags=None,
     )
 

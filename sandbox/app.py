@@ -1,4 +1,4 @@
-"""The aiohttp application: routes of every API, the error and fault middlewares, the worker.
+"""The aiohttp application: routes of every API, the error, request-log and fault middlewares, the worker.
 
 `serve()` runs it on 127.0.0.1 until SIGTERM/SIGINT and announces its URL on one stdout line.
 """
@@ -25,10 +25,13 @@ from sandbox.faults import APIS, Faults
 from sandbox.problems import ProblemError
 from sandbox.provider import PaymentProvider
 from sandbox.settings import Settings
-from sandbox.store import Store
+from sandbox.store import RequestRow, Store
+from sandbox.wire import now_iso
 
 log = logging.getLogger("sandbox")
 MAX_BODY = 1024 * 1024
+# What a request log keeps of a header: enough for any valid value, bounded for hostile ones.
+MAX_LOGGED_HEADER = 1024
 
 
 def all_routes() -> list[Route]:
@@ -73,9 +76,34 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return ProblemError(500, "internal_error", "the sandbox failed on this request").response()
 
 
+def _api_of(request: web.BaseRequest) -> str:
+    return request.path.split("/", 2)[1] if request.path.count("/") >= 1 else ""
+
+
+@web.middleware
+async def request_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Log every request to a supplier API before faults or handling, with the W3C traceparent it carried
+    (several headers joined as one, as HTTP combines them), so a test can prove whose trace it was in."""
+    api = _api_of(request)
+    if api in APIS:
+        traceparents = request.headers.getall("traceparent", [])
+        key = request.headers.get("Idempotency-Key")
+        request.app[SERVICES].store.record_request(
+            RequestRow(
+                api=api,
+                method=request.method,
+                path=request.path[:MAX_LOGGED_HEADER],
+                idempotency_key=None if key is None else key[:MAX_LOGGED_HEADER],
+                traceparent=", ".join(traceparents)[:MAX_LOGGED_HEADER] if traceparents else None,
+                received_at=now_iso(),
+            )
+        )
+    return await handler(request)
+
+
 @web.middleware
 async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    api = request.path.split("/", 2)[1] if request.path.count("/") >= 1 else ""
+    api = _api_of(request)
     if api not in APIS:
         return await handler(request)
     decision = request.app[SERVICES].faults.decide(api)
@@ -109,7 +137,9 @@ class AccessLogger(AbstractAccessLogger):
 
 
 def build_app(store: Store, settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[problem_middleware, fault_middleware])
+    app = web.Application(
+        client_max_size=MAX_BODY, middlewares=[problem_middleware, request_log_middleware, fault_middleware]
+    )
     routes = all_routes()
     for r in routes:
         app.router.add_route(r.method, r.path, r.handler)

@@ -1,4 +1,5 @@
-"""The sandbox's state in one SQLite file: bookings, payments, refunds, webhook deliveries, counters.
+"""The sandbox's state in one SQLite file: bookings, payments, refunds, webhook deliveries, counters,
+and the log of supplier requests received (with their W3C traceparent).
 
 Every write is one transaction, so a crash never leaves half a booking; WAL with synchronous=NORMAL
 keeps every commit across a killed process. Calls are short and run on the event loop directly.
@@ -78,6 +79,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS requests (
+    api TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    idempotency_key TEXT,
+    traceparent TEXT,
+    received_at TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -144,6 +154,18 @@ class DeliveryRow:
     next_attempt_at: float | None
     last_status: int | None
     last_error: str | None
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One request to a supplier API as received: no body, no query (either may carry personal data)."""
+
+    api: str
+    method: str
+    path: str
+    idempotency_key: str | None
+    traceparent: str | None
+    received_at: str
 
 
 def _record(make: Callable[..., R], row: sqlite3.Row, **loaded: Any) -> R:
@@ -391,3 +413,19 @@ class Store:
                 " next_attempt_at = ? WHERE id = ?",
                 (status, last_status, last_error, next_attempt_at, delivery_id),
             )
+
+    # ---- requests received ---------------------------------------------------------------------
+
+    def record_request(self, row: RequestRow) -> None:
+        self._insert("requests", row)
+
+    def requests(self, key_prefix: str | None = None, trace_id: str | None = None) -> list[RequestRow]:
+        """Requests in the order received; only those whose Idempotency-Key starts with `key_prefix` and
+        whose traceparent names `trace_id`, when given."""
+        rows = [_record(RequestRow, r) for r in self._rows("requests", "seq")]
+        return [
+            r
+            for r in rows
+            if (key_prefix is None or (r.idempotency_key or "").startswith(key_prefix))
+            and (trace_id is None or (r.traceparent or "")[3:35] == trace_id)
+        ]

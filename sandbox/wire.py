@@ -393,6 +393,17 @@ class ExpenseListItem(Wire):
     total: Money
 
 
+class ReceivedRequest(Wire):
+    """A request a supplier API received: no body or query, the traceparent exactly as sent (or null)."""
+
+    api: str
+    method: str
+    path: str
+    idempotency_key: str | None
+    traceparent: str | None
+    received_at: str
+
+
 class Delivery(Wire):
     webhook_id: str
     payment_id: str

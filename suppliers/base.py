@@ -4,6 +4,9 @@
 timeouts, connection errors, 5xx, 408 and 429 → `SupplierUnavailable` (with Retry-After seconds, and
 `outcome_unknown` when the request may have been carried out without an answer);
 any other 4xx or an unreadable body → `SupplierProtocolError`.
+
+Every request carries the W3C `traceparent` (and `tracestate`) of the current OpenTelemetry context,
+so a supplier's records join the booking's trace; `joined_trace` makes an invocation's trace current.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
+from opentelemetry import context as otel_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from suppliers.errors import SupplierProtocolError, SupplierUnavailable
@@ -33,6 +39,30 @@ _TRANSIENT_4XX = {408, 425, 429}
 # none was free): nothing can have been done there. Every other one may have come after the request
 # was sent, so its outcome is unknown.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_W3C = TraceContextTextMapPropagator()
+
+
+class W3CTrace(Protocol):
+    """What the Functions worker passes as `context.trace_context` (azure.functions.TraceContext)."""
+
+    @property
+    def trace_parent(self) -> str: ...
+
+    @property
+    def trace_state(self) -> str: ...
+
+
+@contextmanager
+def joined_trace(trace: W3CTrace | None) -> Iterator[None]:
+    """Run the block in the W3C trace the host gave the invocation (`context.trace_context`): what it sends
+    (supplier requests, the SDK's start_new) carries that trace. No trace, or an invalid traceparent, joins
+    nothing (the propagator ignores it), so the block runs as it would without one."""
+    carrier = {"traceparent": trace.trace_parent, "tracestate": trace.trace_state} if trace else {}
+    token = otel_context.attach(_W3C.extract(carrier))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -83,6 +113,7 @@ class SupplierClient:
         headers = {"Accept": "application/json"}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
+        _W3C.inject(headers)  # the current trace, when there is one
         timeout = httpx.USE_CLIENT_DEFAULT if self._timeout is None else self._timeout
         try:
             response = await self._http.request(

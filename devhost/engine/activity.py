@@ -23,6 +23,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost.execlog import DURABLE_REASON, execution
 from devhost.history import compact_json
+from devhost.tracing import FunctionTraceContext, TraceContext, new_trace
 
 _RPC_EXCEPTION = "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script"
 
@@ -38,11 +39,13 @@ class ActivityOutcome:
 class InvocationContext:
     """What the worker passes as ``context=`` (azure.functions.Context's attributes)."""
 
-    def __init__(self, function_name: str, function_directory: str = "") -> None:
+    def __init__(
+        self, function_name: str, function_directory: str = "", trace: TraceContext | None = None
+    ) -> None:
         self.invocation_id = str(uuid.uuid4())
         self.function_name = function_name
         self.function_directory = function_directory
-        self.trace_context = None
+        self.trace_context = FunctionTraceContext(trace)
         self.retry_context = None
         self.thread_local_storage = None
 
@@ -100,11 +103,15 @@ async def run_activity(
     wants_context: bool,
     executor: Executor | None,
     function_name: str | None = None,
+    scheduled_by: TraceContext | None = None,
 ) -> ActivityOutcome:
     """Invoke ``fn`` with the decoded input (keyword ``input_name``; positional when None, for harness
     fakes) and turn the outcome into TaskCompleted/TaskFailed fields. Never raises for user errors.
-    ``function_name`` (the Functions name, default the durable one) names it in the host's log lines."""
-    invocation = InvocationContext(name)
+    ``function_name`` (the Functions name, default the durable one) names it in the host's log lines.
+    ``scheduled_by``: the TaskScheduled's ParentTraceContext; the invocation runs in a child span of it
+    (in a new trace when there is none, as for work scheduled before tracing), PROTOCOL.md §35."""
+    trace = scheduled_by.child() if scheduled_by is not None else new_trace()
+    invocation = InvocationContext(name, trace=trace)
     with execution(function_name or name, invocation.invocation_id, DURABLE_REASON) as run:
         try:
             value = decode_input(input_text)

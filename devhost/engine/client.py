@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from devhost import history as h
 from devhost.app_index import AppIndex
@@ -87,10 +88,12 @@ class DurableClient:
 
     # ------------------------------------------------------------------ start
     async def start(
-        self, name: str, instance_id: str | None, input_json: str | None, version: str = ""
+        self, name: str, instance_id: str | None, input_json: str | None, version: str = "",
+        *, trace: dict[str, Any] | None = None,
     ) -> str:
         """Create the instance (Pending) and enqueue ExecutionStarted. ``input_json`` is the request body's
-        JSON text (None = no input); stored compact as ``ExecutionStarted.Input``."""
+        JSON text (None = no input); stored compact as ``ExecutionStarted.Input``. ``trace``: its
+        ParentTraceContext (PROTOCOL.md §35)."""
         orch = self.index.orchestrator(name)
         if orch is None:
             raise UnknownOrchestratorError(unknown_orchestrator_message(name, self.index))
@@ -107,6 +110,7 @@ class DurableClient:
             name=name,
             input_json=stored_input,
             version=version,
+            trace=trace,
         )
         rec = InstanceRecord.pending(iid, name, xid, now, stored_input, version=version)
         await self.store.create_instance(

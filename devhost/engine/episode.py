@@ -32,6 +32,7 @@ from devhost.store.base import (
     OrchestrationMessage,
     OrchestrationWorkItem,
 )
+from devhost.tracing import from_dtfx, to_dtfx
 
 log = logging.getLogger("devhost.engine")
 
@@ -381,6 +382,8 @@ class EpisodeRunner:
             parent=started.get("ParentInstance"),
             generation=int(started.get("Generation") or 0) + 1,
             version=str(started.get("Version") or ""),
+            # DTFx copies the trace context into the continued execution's ExecutionStarted.
+            trace=started.get("ParentTraceContext"),
         )
         inst.execution_id = xid
         inst.input = input_json
@@ -408,9 +411,12 @@ class EpisodeRunner:
         """New work → scheduling events (id order) + outbound messages."""
         out: list[HistoryEvent] = []
         iid, xid = inst.instance_id, inst.execution_id
+        orchestration_trace = from_dtfx(started.get("ParentTraceContext"))  # PROTOCOL.md §35
         for s in r.new_work:
             if s.kind == "activity":
-                ev = h.task_scheduled(ts, s.event_id, s.name, s.input)
+                # DTFx: a new client span of the orchestration's trace is the activity's parent.
+                trace = to_dtfx(orchestration_trace.child()) if orchestration_trace else None
+                ev = h.task_scheduled(ts, s.event_id, s.name, s.input, trace=trace)
                 out.append(ev)
                 commit.activities.append(ActivityMessage(iid, xid, ev))
             elif s.kind == "timer":
@@ -425,7 +431,14 @@ class EpisodeRunner:
             else:
                 assert s.instance_id is not None
                 child_input = h.compact_json(s.input) if s.input is not None else None
-                out.append(h.sub_orchestration_created(ts, s.event_id, s.name, s.instance_id, child_input))
+                # DTFx: the child's ParentTraceContext is a new client span of this orchestration's trace,
+                # whose id the SubOrchestrationInstanceCreated event keeps as ClientSpanId.
+                client = orchestration_trace.child() if orchestration_trace else None
+                out.append(
+                    h.sub_orchestration_created(
+                        ts, s.event_id, s.name, s.instance_id, child_input, client.span_id if client else None
+                    )
+                )
                 child_xid = uuid.uuid4().hex
                 name = s.name  # as the caller spelled it; lookups are case-insensitive (EXT)
                 parent = {
@@ -441,6 +454,7 @@ class EpisodeRunner:
                     name=name,
                     input_json=child_input,
                     parent=parent,
+                    trace=to_dtfx(client) if client else None,
                 )
                 now = h.parse_ts(ts)
                 child = InstanceRecord.pending(

@@ -31,6 +31,7 @@ from devhost.store.base import (
     OrchestrationWorkItem,
     TaskHubStore,
 )
+from devhost.tracing import TraceContext, from_dtfx
 
 log = logging.getLogger("devhost.engine")
 
@@ -148,7 +149,8 @@ class Engine:
         msg = item.message
         ev = msg.event
         name = str(ev.get("Name"))
-        outcome = await self._run(name, _activity_input(ev.get("Input")))
+        scheduled_by = from_dtfx(ev.get("ParentTraceContext"))
+        outcome = await self._run(name, _activity_input(ev.get("Input")), scheduled_by)
         ts = h.format_ts(self.clock.now())
         sid = int(ev["EventId"])
         if outcome.ok:
@@ -170,7 +172,7 @@ class Engine:
             except Exception:  # noqa: BLE001 - the lease will expire instead
                 log.exception("could not abandon activity %s for %s", name, msg.instance_id)
 
-    async def _run(self, name: str, input_text: str | None) -> ActivityOutcome:
+    async def _run(self, name: str, input_text: str | None, trace: TraceContext | None) -> ActivityOutcome:
         fake = self.activity_overrides.get(name.lower())
         if fake is not None:
             return await run_activity(
@@ -181,6 +183,7 @@ class Engine:
                 is_async=inspect.iscoroutinefunction(fake),
                 wants_context=False,
                 executor=self.executor,
+                scheduled_by=trace,
             )
         act = self.index.activity(name)
         if act is None:
@@ -194,6 +197,7 @@ class Engine:
             wants_context=act.wants_context,
             executor=self.executor,
             function_name=act.function_name,
+            scheduled_by=trace,
         )
 
     # ------------------------------------------------------------------ host loop

@@ -7,34 +7,19 @@ import threading
 import azure.functions as func
 from azure.functions import _abc
 
-
-class _TraceContext(_abc.TraceContext):
-    def __init__(self, trace_parent: str = "", trace_state: str = "") -> None:
-        self._parent = trace_parent
-        self._state = trace_state
-
-    @property
-    def trace_state(self) -> str:
-        return self._state
-
-    @property
-    def trace_parent(self) -> str:
-        return self._parent
-
-    @property
-    def attributes(self) -> dict[str, str]:
-        return {}
+from devhost.tracing import FunctionTraceContext, TraceContext
 
 
 class InvocationContext(func.Context):
-    """Invocation id, function name and directory; tracing fields empty, no retry context (as for HTTP)."""
+    """Invocation id, function name and directory, the invocation's trace context (PROTOCOL.md §35); no
+    retry context (as for HTTP)."""
 
     def __init__(self, invocation_id: str, function_name: str, function_directory: str,
-                 trace_parent: str = "", trace_state: str = "") -> None:
+                 trace: TraceContext | None = None) -> None:
         self._invocation_id = invocation_id
         self._function_name = function_name
         self._function_directory = function_directory
-        self._trace = _TraceContext(trace_parent, trace_state)
+        self._trace = FunctionTraceContext(trace)
         self._tls = threading.local()
         self._tls.invocation_id = invocation_id
 

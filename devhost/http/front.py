@@ -28,6 +28,7 @@ from devhost.http.binding import DurableUrls
 from devhost.http.context import InvocationContext
 from devhost.http.keys import HostKeys
 from devhost.http.routes import RouteTemplate
+from devhost.tracing import TraceContext, from_headers, new_trace
 
 log = logging.getLogger(__name__)
 
@@ -212,8 +213,7 @@ class HttpFront:
             try:
                 result = await self.call(
                     fn, to_http_request(request, body, route_values), invocation_id=invocation_id,
-                    trace_parent=request.headers.get("traceparent", ""),
-                    trace_state=request.headers.get("tracestate", ""),
+                    trace=from_headers(request.headers),
                 )
                 response = to_web_response(result)
             except Exception as exc:  # noqa: BLE001 - a function's failure is a 500, as the host answers
@@ -227,11 +227,10 @@ class HttpFront:
         http_request: func.HttpRequest,
         *,
         invocation_id: str | None = None,
-        trace_parent: str = "",
-        trace_state: str = "",
+        trace: TraceContext | None = None,
     ) -> Any:
         """Invoke one HTTP function as the worker does (keyword arguments by binding name) and return what it
-        returned; exceptions propagate."""
+        returned; exceptions propagate. ``trace``: the invocation's context (a new trace when None)."""
         invocation_id = invocation_id or str(uuid.uuid4())
         kwargs: dict[str, Any] = {fn.trigger_name: http_request}
         if fn.client_binding is not None and fn.client_name is not None:
@@ -240,7 +239,7 @@ class HttpFront:
             )
         if fn.wants_context:
             kwargs["context"] = InvocationContext(
-                invocation_id, fn.function_name, str(self.app_root), trace_parent, trace_state
+                invocation_id, fn.function_name, str(self.app_root), trace or new_trace()
             )
         if fn.is_async:
             return await fn.fn(**kwargs)

@@ -6,7 +6,7 @@ it. Payloads are JSON text as received; the client stores them as DTFx would.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from devhost.engine.client import (
     InstanceGoneError,
@@ -26,9 +26,11 @@ class HubClient(Protocol):
     hub_name: str
 
     async def start(
-        self, name: str, instance_id: str | None, input_json: str | None, version: str = ""
+        self, name: str, instance_id: str | None, input_json: str | None, version: str = "",
+        *, trace: dict[str, Any] | None = None,
     ) -> str:
-        """Create the instance (Pending) and enqueue ExecutionStarted; returns the instance id."""
+        """Create the instance (Pending) and enqueue ExecutionStarted (``trace``: its ParentTraceContext);
+        returns the instance id."""
         ...
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None: ...

@@ -30,6 +30,7 @@ from devhost.http.hub import (
 from devhost.http.keys import DURABLE_SYSTEM_KEY, HostKeys
 from devhost.http.status import history_events, status_payload
 from devhost.store.base import InstanceExistsError, InstanceQuery
+from devhost.tracing import from_headers, to_dtfx
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +274,12 @@ class ManagementApi:
             if instance_id:
                 validate_instance_id(instance_id)
             version = q.get("version") or ""
-            new_id = await self.hub.start(function_name, instance_id or None, input_json, version)
+            # DTFx records the caller's trace as the ExecutionStarted's ParentTraceContext: the id of its
+            # "create orchestration" span, a child of the caller's (PROTOCOL.md §35).
+            trace = to_dtfx(from_headers(request.headers))
+            new_id = await self.hub.start(
+                function_name, instance_id or None, input_json, version, trace=trace
+            )
         except InstanceExistsError as exc:
             # Current HttpApiHandler maps OrchestrationAlreadyExistsException to 409 Conflict.
             return error_response(409, str(exc))

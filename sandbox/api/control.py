@@ -16,7 +16,7 @@ from sandbox.api.common import Route, json_response, query_param, read_body, ser
 from sandbox.api.payment import find_payment
 from sandbox.faults import APIS
 from sandbox.problems import ProblemError
-from sandbox.store import BookingRow, DeliveryRow, PaymentRow, Store
+from sandbox.store import BookingRow, DeliveryRow, PaymentRow, RequestRow, Store
 from sandbox.wire import (
     BookingListItem,
     Delivery,
@@ -25,6 +25,7 @@ from sandbox.wire import (
     Health,
     ManualWebhook,
     PaymentListItem,
+    ReceivedRequest,
     WebhookMode,
     format_amount,
     now_iso,
@@ -113,6 +114,24 @@ def _listing(
         response=item,
         response_is_list=True,
         query=((by, False, "filter"),),
+    )
+
+
+async def requests(request: web.Request) -> web.StreamResponse:
+    key_prefix = request.query.get("idempotencyKeyPrefix") or None
+    trace_id = request.query.get("traceId") or None
+    rows = services(request).store.requests(key_prefix, trace_id)
+    return json_response([_received(r) for r in rows])
+
+
+def _received(r: RequestRow) -> ReceivedRequest:
+    return ReceivedRequest(
+        api=r.api,
+        method=r.method,
+        path=r.path,
+        idempotency_key=r.idempotency_key,
+        traceparent=r.traceparent,
+        received_at=r.received_at,
     )
 
 
@@ -205,6 +224,19 @@ ROUTES = [
         "paymentId",
         Store.deliveries,
         _delivery,
+    ),
+    Route(
+        "GET",
+        "/_sandbox/requests",
+        requests,
+        "Supplier requests received, with their traceparent, in order",
+        TAG,
+        response=ReceivedRequest,
+        response_is_list=True,
+        query=(
+            ("idempotencyKeyPrefix", False, "only requests whose Idempotency-Key starts with this"),
+            ("traceId", False, "only requests whose traceparent names this trace id"),
+        ),
     ),
     Route("GET", "/_sandbox/faults", get_faults, "Fault settings per API", TAG),
     Route(
