@@ -12,8 +12,11 @@ import os
 import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from devhost.versioning import FailureStrategy, MatchStrategy, Versioning
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ class HostConfig:
     overridable_states: str = "NonRunningStates"  # overridableExistingInstanceStates: or "AnyState"
     # extensions.durableTask.storageProvider.type as written ("" = not given, which means Azure Storage).
     storage_provider: str = ""
+    versioning: Versioning = Versioning()
 
     @property
     def foreign_storage_provider(self) -> bool:
@@ -201,7 +205,30 @@ def load_host_config(app_root: Path, env: Mapping[str, str]) -> HostConfig:
         partition_count=4 if partitions is None else _int(partitions, "partitionCount", 1, 16),
         overridable_states=_overridable(_get_ci(durable, "overridableExistingInstanceStates")),
         storage_provider=str(_get_ci(provider, "type") or ""),
+        versioning=_versioning(durable, env),
     )
+
+
+def _versioning(durable: Mapping[str, Any], env: Mapping[str, str]) -> Versioning:
+    """defaultVersion, versionMatchStrategy and versionFailureStrategy (names case-insensitive)."""
+    default = _get_ci(durable, "defaultVersion")
+    match = _choice(_get_ci(durable, "versionMatchStrategy"), MatchStrategy, "versionMatchStrategy")
+    failure = _choice(_get_ci(durable, "versionFailureStrategy"), FailureStrategy, "versionFailureStrategy")
+    return Versioning(
+        default_version="" if default is None else substitute_settings(str(default), env),
+        match=MatchStrategy.CURRENT_OR_OLDER if match is None else MatchStrategy(match),
+        failure=FailureStrategy.REJECT if failure is None else FailureStrategy(failure),
+    )
+
+
+def _choice(value: Any, choices: type[StrEnum], name: str) -> str | None:
+    if value is None:
+        return None
+    for choice in choices:
+        if str(value).lower() == choice.value.lower():
+            return choice.value
+    allowed = ", ".join(c.value for c in choices)
+    raise ConfigError(f"host.json {name} {value!r} is not one of {allowed}")
 
 
 def _overridable(value: Any) -> str:

@@ -256,14 +256,14 @@ def timer_fired(ts: str, timer_id: int, fire_at: str) -> HistoryEvent:
 
 def sub_orchestration_created(
     ts: str, event_id: int, name: str, instance_id: str, input_json: str | None,
-    client_span_id: str | None = None,
+    client_span_id: str | None = None, version: str = "",
 ) -> HistoryEvent:
     return _event(
         EventType.SubOrchestrationInstanceCreated,
         ts,
         event_id,
         Name=name,
-        Version="",
+        Version=version,
         InstanceId=instance_id,
         Input=input_json,
         ClientSpanId=client_span_id,

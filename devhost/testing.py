@@ -52,6 +52,7 @@ from devhost.engine.worker import Engine
 from devhost.history import TERMINAL_STATUSES, HistoryEvent, RuntimeStatus
 from devhost.store.base import InstanceQuery, InstanceRecord, TaskHubStore
 from devhost.store.memory import MemoryStore
+from devhost.versioning import Versioning
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -126,13 +127,15 @@ class AsyncDurableHarness:
         start: dt.datetime = DEFAULT_START,
         max_episodes: int = 1_000_000,
         store: TaskHubStore | None = None,
+        versioning: Versioning | None = None,
     ) -> None:
         self.index = index_app(app)
         self.clock = VirtualClock(start)
         # any TaskHubStore works (the conformance suite runs the harness on each); default: in-memory
         self.store: TaskHubStore = store if store is not None else MemoryStore()
-        self.engine = Engine(self.index, self.store, self.clock)
-        self.client = DurableClient(self.store, self.index, self.clock)
+        # versioning: what host.json's defaultVersion and strategies would say (default: none set)
+        self.engine = Engine(self.index, self.store, self.clock, versioning=versioning)
+        self.client = DurableClient(self.store, self.index, self.clock, versioning=versioning)
         self.max_episodes = max_episodes
 
     @property
@@ -294,11 +297,14 @@ class DurableHarness:
         start: dt.datetime = DEFAULT_START,
         max_episodes: int = 1_000_000,
         store: TaskHubStore | None = None,
+        versioning: Versioning | None = None,
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="devhost-harness", daemon=True)
         self._thread.start()
-        self._inner = AsyncDurableHarness(app, start=start, max_episodes=max_episodes, store=store)
+        self._inner = AsyncDurableHarness(
+            app, start=start, max_episodes=max_episodes, store=store, versioning=versioning
+        )
         self._closed = False
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:

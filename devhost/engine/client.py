@@ -25,6 +25,7 @@ from devhost.store.base import (
     OrchestrationMessage,
     TaskHubStore,
 )
+from devhost.versioning import Versioning
 
 log = logging.getLogger("devhost.engine")
 
@@ -77,8 +78,10 @@ class DurableClient:
         *,
         hub_name: str = "TestHubName",
         overridable: str = "NonRunningStates",
+        versioning: Versioning | None = None,
     ) -> None:
         self.store = store
+        self.versioning = versioning or Versioning()
         self.index = index
         self.clock: Clock = clock or SystemClock()
         self.hub_name = hub_name
@@ -88,12 +91,13 @@ class DurableClient:
 
     # ------------------------------------------------------------------ start
     async def start(
-        self, name: str, instance_id: str | None, input_json: str | None, version: str = "",
+        self, name: str, instance_id: str | None, input_json: str | None, version: str | None = None,
         *, trace: dict[str, Any] | None = None,
     ) -> str:
         """Create the instance (Pending) and enqueue ExecutionStarted. ``input_json`` is the request body's
         JSON text (None = no input); stored compact as ``ExecutionStarted.Input``. ``trace``: its
-        ParentTraceContext (PROTOCOL.md §35)."""
+        ParentTraceContext (PROTOCOL.md §35). ``version`` None: this host's default version (§36)."""
+        version = self.versioning.version_for(version)
         orch = self.index.orchestrator(name)
         if orch is None:
             raise UnknownOrchestratorError(unknown_orchestrator_message(name, self.index))

@@ -33,6 +33,7 @@ from devhost.store.base import (
     OrchestrationWorkItem,
 )
 from devhost.tracing import from_dtfx, to_dtfx
+from devhost.versioning import Versioning
 
 log = logging.getLogger("devhost.engine")
 
@@ -124,9 +125,16 @@ class EpisodeRunner:
 
     CACHE_MAX = 8192
 
-    def __init__(self, index: AppIndex, clock: Clock, timer: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        index: AppIndex,
+        clock: Clock,
+        timer: Callable[[], float] | None = None,
+        versioning: Versioning | None = None,
+    ) -> None:
         self.index = index
         self.clock = clock
+        self.versioning = versioning or Versioning()
         self._cache: dict[str, tuple[str, int, str]] = {}
         self._timer = timer
         self.stats = EpisodeStats()
@@ -434,16 +442,19 @@ class EpisodeRunner:
                 # DTFx: the child's ParentTraceContext is a new client span of this orchestration's trace,
                 # whose id the SubOrchestrationInstanceCreated event keeps as ClientSpanId.
                 client = orchestration_trace.child() if orchestration_trace else None
-                out.append(
-                    h.sub_orchestration_created(
-                        ts, s.event_id, s.name, s.instance_id, child_input, client.span_id if client else None
-                    )
+                # The version the code gave, else this host's default: a child does not inherit its
+                # parent's (PROTOCOL.md §36).
+                version = self.versioning.version_for(s.version)
+                span = client.span_id if client else None
+                created = h.sub_orchestration_created(
+                    ts, s.event_id, s.name, s.instance_id, child_input, span, version
                 )
+                out.append(created)
                 child_xid = uuid.uuid4().hex
                 name = s.name  # as the caller spelled it; lookups are case-insensitive (EXT)
                 parent = {
                     "Name": inst.name,
-                    "Version": "",
+                    "Version": inst.version,
                     "TaskScheduleId": s.event_id,
                     "OrchestrationInstance": {"InstanceId": iid, "ExecutionId": xid},
                 }
@@ -454,11 +465,12 @@ class EpisodeRunner:
                     name=name,
                     input_json=child_input,
                     parent=parent,
+                    version=version,
                     trace=to_dtfx(client) if client else None,
                 )
                 now = h.parse_ts(ts)
                 child = InstanceRecord.pending(
-                    s.instance_id, name, child_xid, now, child_input, parent_instance_id=iid
+                    s.instance_id, name, child_xid, now, child_input, version=version, parent_instance_id=iid
                 )
                 commit.new_instances.append(child)
                 commit.messages.append(OrchestrationMessage(s.instance_id, start, execution_id=child_xid))

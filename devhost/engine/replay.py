@@ -40,6 +40,7 @@ class Scheduled:
     input: str | None = None  # df_dumps text (activity/sub-orchestration input)
     fire_at: dt.datetime | None = None
     instance_id: str | None = None
+    version: str | None = None  # a sub-orchestration's, as the code asked (None: the host's default)
 
 
 class _Task:
@@ -134,7 +135,7 @@ class Replayer:
         self.seq += 1
         return self._schedule(Scheduled("activity", eid, name=name, input=inp))
 
-    def _suborch(self, name: str, inp: str | None, instance_id: str | None) -> _Task:
+    def _suborch(self, name: str, inp: str | None, instance_id: str | None, version: str | None) -> _Task:
         msg = self.check_orchestrator(name)
         if msg is not None:
             raise ReplayFailure(msg)
@@ -147,7 +148,8 @@ class Replayer:
             )
         if iid.startswith("@"):
             raise ReplayFailure(f"Orchestration instance ids must not start with '@': '{iid}'.")
-        return self._schedule(Scheduled("suborch", eid, name=name, input=inp, instance_id=iid))
+        scheduled = Scheduled("suborch", eid, name=name, input=inp, instance_id=iid, version=version)
+        return self._schedule(scheduled)
 
     def _wait_event(self, name: str) -> _Task:
         key = name.lower()  # the .NET shadow context matches event names case-insensitively
@@ -241,10 +243,10 @@ class Replayer:
             name, inp = a["functionName"], a.get("input")
             return self._retry(lambda: self._activity(name, inp), a.get("retryOptions") or {})
         if at == 2:
-            return self._suborch(a["functionName"], a.get("input"), a.get("instanceId"))
+            return self._suborch(a["functionName"], a.get("input"), a.get("instanceId"), a.get("version"))
         if at == 3:
-            name, inp, iid = a["functionName"], a.get("input"), a.get("instanceId")
-            return self._retry(lambda: self._suborch(name, inp, iid), a.get("retryOptions") or {})
+            name, inp, iid, ver = a["functionName"], a.get("input"), a.get("instanceId"), a.get("version")
+            return self._retry(lambda: self._suborch(name, inp, iid, ver), a.get("retryOptions") or {})
         if at == 4:
             self.result.continue_as_new = True
             self.result.continue_as_new_input = a.get("input")

@@ -22,7 +22,7 @@ from devhost.clock import Clock, SystemClock
 from devhost.engine.activity import ActivityOutcome, run_activity
 from devhost.engine.episode import EpisodeRunner, unknown_activity_message
 from devhost.engine.sdk_speedups import install_timestamp_cache
-from devhost.history import RuntimeStatus
+from devhost.history import TERMINAL_STATUSES, RuntimeStatus
 from devhost.store.base import (
     ActivityWorkItem,
     EpisodeCommit,
@@ -32,8 +32,11 @@ from devhost.store.base import (
     TaskHubStore,
 )
 from devhost.tracing import TraceContext, from_dtfx
+from devhost.versioning import MISMATCH_ERROR_TYPE, MISMATCH_MESSAGE, FailureStrategy, Versioning
 
 log = logging.getLogger("devhost.engine")
+# How long an instance this host may not run is held before its messages go back (Reject strategy).
+REJECTED_PAUSE_SECONDS = 5.0
 
 
 class Engine:
@@ -51,13 +54,17 @@ class Engine:
         lock_for: dt.timedelta = dt.timedelta(minutes=5),
         max_activity_workers: int = 16,
         measure: bool = False,
+        versioning: Versioning | None = None,
     ) -> None:
         install_timestamp_cache()
         self.index = index
         self.store = store
+        self.versioning = versioning or Versioning()
         self.clock: Clock = clock or SystemClock()
         self.lock_for = lock_for
-        self.runner = EpisodeRunner(index, self.clock, time.perf_counter if measure else None)
+        self.runner = EpisodeRunner(
+            index, self.clock, time.perf_counter if measure else None, versioning=self.versioning
+        )
         self.activity_overrides: dict[str, Callable[..., Any]] = {}
         self._executor: ThreadPoolExecutor | None = None
         # Orchestrator code runs where the Python worker runs sync functions: on a pool thread with no
@@ -83,16 +90,40 @@ class Engine:
 
     # ------------------------------------------------------------------ orchestrations
     async def process_next_orchestration(self) -> bool:
+        """Run the next episode; False when there was none, or its instance is left for another host."""
         item = await self.store.lock_next_orchestration(self.clock.now(), self.lock_for)
         if item is None:
+            return False
+        if self.versioning.failure is FailureStrategy.REJECT and self.refuses(item):
+            await self.store.abandon_orchestration(item)
             return False
         await self.process_orchestration(item)
         return True
 
+    def refuses(self, item: OrchestrationWorkItem) -> bool:
+        """This host's versioning does not let it run the instance (PROTOCOL.md §36)."""
+        inst = item.instance
+        if inst is None or inst.runtime_status in TERMINAL_STATUSES:
+            return False
+        if not self.versioning.refuses(inst.version):
+            return False
+        log.warning(
+            "%s: version %r is not run by this host (defaultVersion %r, %s): %s",
+            item.instance_id,
+            inst.version,
+            self.versioning.default_version,
+            self.versioning.match,
+            "failed" if self.versioning.failure is FailureStrategy.FAIL else "left for another host",
+        )
+        return True
+
     async def process_orchestration(self, item: OrchestrationWorkItem) -> None:
         try:
-            loop = asyncio.get_running_loop()
-            commit = await loop.run_in_executor(self._orchestrator_thread, self.runner.run, item)
+            if self.refuses(item):
+                commit = self._version_failure(item)
+            else:
+                loop = asyncio.get_running_loop()
+                commit = await loop.run_in_executor(self._orchestrator_thread, self.runner.run, item)
         except Exception as exc:  # noqa: BLE001 - an engine bug fails one instance, never the process
             log.exception("internal error in episode of %s", item.instance_id)
             commit = self._internal_failure(item, exc)
@@ -113,6 +144,17 @@ class Engine:
         self.episodes += 1
 
     def _internal_failure(self, item: OrchestrationWorkItem, exc: Exception) -> EpisodeCommit:
+        name = item.instance.name if item.instance else ""
+        msg = f"Orchestrator function '{name}' failed: devhost internal error: {type(exc).__name__}: {exc}"
+        return self._failed(item, msg)
+
+    def _version_failure(self, item: OrchestrationWorkItem) -> EpisodeCommit:
+        """DTFx's Fail strategy: the instance completes Failed with VersionMismatch details (§36)."""
+        details = {"ErrorType": MISMATCH_ERROR_TYPE, "ErrorMessage": MISMATCH_MESSAGE, "IsNonRetriable": True}
+        return self._failed(item, MISMATCH_MESSAGE, details)
+
+    def _failed(self, item: OrchestrationWorkItem, msg: str, details: Any = None) -> EpisodeCommit:
+        """A commit that ends the instance Failed with `msg`, taking the episode's messages."""
         self.runner.forget(item.instance_id)
         commit = EpisodeCommit()
         inst = item.instance
@@ -121,11 +163,9 @@ class Engine:
         inst = inst.copy()
         now = self.clock.now()
         ts = h.format_ts(now)
-        msg = (
-            f"Orchestrator function '{inst.name}' failed: devhost internal error: {type(exc).__name__}: {exc}"
-        )
         events = [h.orchestrator_started(ts)] + [m.event for m in item.messages]
-        events += [h.execution_completed(ts, -1, RuntimeStatus.Failed, msg), h.orchestrator_completed(ts)]
+        completed = h.execution_completed(ts, -1, RuntimeStatus.Failed, msg, details)
+        events += [completed, h.orchestrator_completed(ts)]
         inst.runtime_status = RuntimeStatus.Failed
         inst.output = msg
         inst.completed_time = inst.last_updated_time = now
@@ -275,6 +315,13 @@ class Engine:
                         t.add_done_callback(holding.discard)
                         continue
                     self._held_since.pop(item.instance_id, None)
+                    if self.versioning.failure is FailureStrategy.REJECT and self.refuses(item):
+                        # Left for another host, as DTFx abandons the work item: its messages come
+                        # back after a pause, so a host that may not run it does not spin on it.
+                        t = asyncio.create_task(self._abandon_later(item))
+                        holding.add(t)
+                        t.add_done_callback(holding.discard)
+                        continue
                     await self.process_orchestration(item)
                     await asyncio.sleep(0)
                 free = max_concurrent_activities - len(running)
@@ -307,6 +354,10 @@ class Engine:
                 f.cancel()
         if running or holding:
             await asyncio.gather(*running, *holding, return_exceptions=True)
+
+    async def _abandon_later(self, item: OrchestrationWorkItem) -> None:
+        await asyncio.sleep(REJECTED_PAUSE_SECONDS)
+        await self.store.abandon_orchestration(item)
 
     def _should_hold(self, item: OrchestrationWorkItem, window: float) -> bool:
         iid = item.instance_id

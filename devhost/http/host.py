@@ -71,7 +71,8 @@ class DevHost:
         if self.run_engine:
             self.workers = EngineWorkers(self.store, self.clock, self.index, self.config)
         self.client = DurableClient(self.store, self.index, self.clock, hub_name=self.config.hub_name,
-                                    overridable=self.config.overridable_states)
+                                    overridable=self.config.overridable_states,
+                                    versioning=self.config.versioning)
         self.web = build_app(
             functions=self.index.http_functions,
             hub=self.client,

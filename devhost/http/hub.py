@@ -26,7 +26,7 @@ class HubClient(Protocol):
     hub_name: str
 
     async def start(
-        self, name: str, instance_id: str | None, input_json: str | None, version: str = "",
+        self, name: str, instance_id: str | None, input_json: str | None, version: str | None = None,
         *, trace: dict[str, Any] | None = None,
     ) -> str:
         """Create the instance (Pending) and enqueue ExecutionStarted (``trace``: its ParentTraceContext);

@@ -273,7 +273,7 @@ class ManagementApi:
         try:
             if instance_id:
                 validate_instance_id(instance_id)
-            version = q.get("version") or ""
+            version = q.get("version")  # absent: the host's defaultVersion (PROTOCOL.md §36)
             # DTFx records the caller's trace as the ExecutionStarted's ParentTraceContext: the id of its
             # "create orchestration" span, a child of the caller's (PROTOCOL.md §35).
             trace = to_dtfx(from_headers(request.headers))

@@ -22,7 +22,13 @@ class EngineWorkers:
 
     def __init__(self, store: TaskHubStore, clock: Clock, index: AppIndex, config: HostConfig) -> None:
         self.config = config
-        self.engine = Engine(index, store, clock, max_activity_workers=config.max_concurrent_activities)
+        self.engine = Engine(
+            index,
+            store,
+            clock,
+            max_activity_workers=config.max_concurrent_activities,
+            versioning=config.versioning,
+        )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 

@@ -1,0 +1,83 @@
+"""Orchestration versioning as the runtime applies it (PROTOCOL.md §36): the version a new instance
+gets, and whether this host may run an instance of a given version.
+
+host.json's `extensions.durableTask.defaultVersion` is the version of every instance this host starts
+without an explicit one, sub-orchestrations included (they do not inherit their parent's); an
+instance's version never changes. `versionMatchStrategy` (`None`, `Strict`, `CurrentOrOlder`) says which
+instances this host runs, comparing theirs with its default version as DTFx's `CompareVersions` does;
+`versionFailureStrategy` says what happens to one it may not run: `Reject` leaves it for another host
+(its messages stay queued), `Fail` fails it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class MatchStrategy(StrEnum):
+    NONE = "None"
+    STRICT = "Strict"
+    CURRENT_OR_OLDER = "CurrentOrOlder"
+
+
+class FailureStrategy(StrEnum):
+    REJECT = "Reject"
+    FAIL = "Fail"
+
+
+# DTFx's failure for an instance a host may not run (TaskOrchestrationDispatcher, §36).
+MISMATCH_ERROR_TYPE = "VersionMismatch"
+MISMATCH_MESSAGE = "Orchestration version did not comply with Worker Versioning"
+
+_DOTNET_VERSION = re.compile(r"^\s*\d+(\s*\.\s*\d+){1,3}\s*$")
+_INT32_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Versioning:
+    default_version: str = ""
+    match: MatchStrategy = MatchStrategy.CURRENT_OR_OLDER
+    failure: FailureStrategy = FailureStrategy.REJECT
+
+    def version_for(self, requested: str | None) -> str:
+        """The version of a new instance: the one asked for, else this host's default."""
+        return self.default_version if requested is None else requested
+
+    def refuses(self, instance_version: str) -> bool:
+        """Whether this host may not run an instance of `instance_version`. Only with a default version
+        set: a host without one has no version to compare with (devhost's reading, §36)."""
+        if not self.default_version or self.match is MatchStrategy.NONE:
+            return False
+        if self.match is MatchStrategy.STRICT:
+            return instance_version != self.default_version
+        return compare_versions(instance_version, self.default_version) > 0
+
+
+def compare_versions(source: str, other: str) -> int:
+    """DTFx `VersioningSettings.CompareVersions`: blank versions are equal and older than any other;
+    two .NET `Version`s compare by component (a missing component is older than 0); anything else by
+    case-insensitive ordinal comparison."""
+    if not source.strip() and not other.strip():
+        return 0
+    if not source.strip():
+        return -1
+    if not other.strip():
+        return 1
+    a, b = _dotnet_version(source), _dotnet_version(other)
+    if a is not None and b is not None:
+        return (a > b) - (a < b)
+    left, right = source.upper(), other.upper()
+    return (left > right) - (left < right)
+
+
+def _dotnet_version(text: str) -> tuple[int, int, int, int] | None:
+    """`System.Version.TryParse`: two to four dot-separated non-negative Int32 parts."""
+    if not _DOTNET_VERSION.match(text):
+        return None
+    parts = [int(p) for p in text.split(".")]
+    if any(p > _INT32_MAX for p in parts):
+        return None
+    padded = parts + [-1] * (4 - len(parts))
+    return padded[0], padded[1], padded[2], padded[3]
