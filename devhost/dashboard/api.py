@@ -22,6 +22,7 @@ from devhost.history import TERMINAL_STATUSES, EventType, HistoryEvent, RuntimeS
 from devhost.http.hub import HubClient, InstanceGoneError, InstanceNotFoundError, UnknownOrchestratorError
 from devhost.http.keys import HostKeys
 from devhost.http.management import json_response, validate_instance_id
+from devhost.http.status import parse_to_token
 from devhost.store.base import InstanceExistsError, InstanceRecord
 
 log = logging.getLogger(__name__)
@@ -336,7 +337,9 @@ def _history_row(index: int, event: HistoryEvent) -> dict[str, Any]:
         etype = EventType(int(event.get("EventType", -1))).name
     except (TypeError, ValueError):
         etype = str(event.get("EventType"))
-    payload = {k: event[k] for k in _PAYLOAD_KEYS if event.get(k) not in (None, "")}
+    # Payloads are JSON text inside the event: parsed here so the page shows them once, not re-quoted.
+    payload = {k: parse_to_token(event[k]) if isinstance(event[k], str) else event[k]
+               for k in _PAYLOAD_KEYS if event.get(k) not in (None, "")}
     return {
         "index": index,
         "eventType": etype,

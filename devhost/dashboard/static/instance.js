@@ -44,19 +44,21 @@
     box.append(el("div", { className: "wf-row wf-head" }, el("div", { className: "wf-label" }, "Work"), axis));
     for (const span of spans) {
       const duration = end(span) - start(span);
-      const counted = span.kind === "timer" ? "backoff / timer" : `attempt ${span.attempt}`;
+      const title = span.kind === "timer" ? "backoff / timer" : span.name;
+      const counted = span.kind === "timer" || span.kind === "event" ? span.kind : `${span.kind} · attempt ${span.attempt}`;
+      const note = span.outcome === "failed" ? `failed: ${span.detail}` : span.outcome;
+      const summary = `${seconds(duration)} · ${note}`;
       const label = el("div", { className: "wf-label" },
-        span.kind === "suborchestration" && span.instance_id ? instanceLink(span.instance_id) : span.name,
-        el("span", { className: "muted" }, ` ${span.kind}` + (span.kind === "event" ? "" : ` · ${counted}`)));
+        span.kind === "suborchestration" && span.instance_id ? instanceLink(span.instance_id) : title,
+        el("span", { className: "muted" }, ` ${counted}`),
+        el("span", { className: "dur", title: summary }, summary));
       const bar = el("div", {
         className: `bar ${span.kind} ${span.outcome}`,
-        title: `${span.kind} ${span.name}: ${span.outcome}, ${seconds(duration)}` + (span.detail ? ` — ${span.detail}` : ""),
+        title: `${title}: ${summary}` + (span.detail && span.outcome !== "failed" ? ` (${span.detail})` : ""),
       });
       bar.style.left = `${((start(span) - t0) * 100) / width}%`;
       bar.style.width = `${Math.max(0, (duration * 100) / width)}%`;
-      const note = span.outcome === "failed" ? `failed: ${span.detail}` : span.outcome;
-      const track = el("div", { className: "track" }, bar,
-        el("span", { className: "dur" }, `${seconds(duration)} · ${note}`));
+      const track = el("div", { className: "track" }, bar);
       box.append(el("div", {
         className: "wf-row", role: "listitem",
         dataset: { kind: span.kind, outcome: span.outcome, attempt: span.attempt, name: span.name },
