@@ -73,6 +73,7 @@ class DashboardApi:
         self.keys = keys
         self.allow_actions = allow_actions
         self.can_restart = can_restart
+        self.snapshots = listing.Snapshots(hub)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.raw_path[len(PREFIX):] or ""
@@ -124,6 +125,8 @@ class DashboardApi:
         if len(parts) == 2 and parts[0] == "instances" and method == "GET":
             return await self._instance(parts[1])
         if method == "POST":
+            # An action changes what the list shows: its next answer scans again.
+            self.snapshots.clear()
             if len(parts) == 3 and parts[0] == "instances" and parts[2] in _LIFECYCLE:
                 body = await self._action_body(request)
                 return await self._lifecycle(parts[1], parts[2], body)
@@ -181,8 +184,8 @@ class DashboardApi:
             size = listing.parse_int(params, "pageSize", listing.DEFAULT_PAGE_SIZE, 1, listing.MAX_PAGE_SIZE)
         except listing.FilterError as exc:
             raise ApiError(400, str(exc)) from None
-        records = await listing.scan(self.hub, flt)
-        body = listing.page_body(records, flt, page, size)
+        records, as_of = await self.snapshots.records(flt)
+        body = listing.page_body(records, flt, page, size, as_of)
         return json_response(body, headers={"Cache-Control": "no-store"})
 
     async def _record(self, instance_id: str) -> InstanceRecord:

@@ -3,13 +3,16 @@
 The store interface pages instances in its own stable order (the Azure store: by instance id), has no
 count and no orchestrator-name filter. So one list request reads every instance that the store-side
 filters (created range, id prefix) let through, counts them per status, filters by status and name here,
-sorts newest first and cuts the page. That is one scan per request: fine for a local tool and measured in
-bench/dashboard.py at 10,000 instances; a store with a newest-first index would make it one page read.
+sorts newest first and cuts the page. That is one scan per filter, which `Snapshots` shares between the
+refreshes of a watched list (measured in bench/dashboard.py at 10,000 instances); a store with a
+newest-first index and counts would make it one page read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -128,7 +131,13 @@ def selected(records: list[InstanceRecord], flt: ListFilter) -> list[InstanceRec
     return [r for r in records if flt.statuses is None or r.runtime_status in flt.statuses]
 
 
-def page_body(records: list[InstanceRecord], flt: ListFilter, page: int, page_size: int) -> dict[str, Any]:
+def page_body(
+    records: list[InstanceRecord],
+    flt: ListFilter,
+    page: int,
+    page_size: int,
+    as_of: dt.datetime | None = None,
+) -> dict[str, Any]:
     """The list API's answer: one page newest first, the total, counts per status, and how many
     instances a bulk terminate (running ones) or bulk purge (finished ones) of this filter would touch."""
     counts = Counter(RuntimeStatus(r.runtime_status).name for r in records)
@@ -139,9 +148,77 @@ def page_body(records: list[InstanceRecord], flt: ListFilter, page: int, page_si
         "total": len(chosen),
         "page": page,
         "pageSize": page_size,
+        "asOf": format_ts(as_of) if as_of is not None else None,
         "counts": {status.name: counts.get(status.name, 0) for status in RuntimeStatus},
         "eligible": {
             "terminate": sum(1 for r in chosen if r.runtime_status in RUNNING_STATUSES),
             "purge": sum(1 for r in chosen if r.runtime_status in TERMINAL_STATUSES),
         },
     }
+
+
+@dataclass
+class _Snapshot:
+    records: list[InstanceRecord]
+    taken: float  # time.monotonic() when the scan started
+    taken_at: dt.datetime
+
+
+class Snapshots:
+    """Recent scans, reused by the list's 2-second refresh so that a person watching a large hub does not
+    wait for a full scan on every tick. A scan younger than `fresh_for` is served as it is; one younger
+    than `stale_for` is served at once while a new scan runs in the background (the next tick shows it);
+    anything older, or a filter not seen yet, waits for its scan. Any action clears them all."""
+
+    def __init__(
+        self, hub: HubClient, *, fresh_for: float = 1.0, stale_for: float = 10.0, keep: int = 8
+    ) -> None:
+        self.hub = hub
+        self.fresh_for = fresh_for
+        self.stale_for = stale_for
+        self.keep = keep
+        self._snapshots: dict[tuple[Any, ...], _Snapshot] = {}
+        self._scans: dict[tuple[Any, ...], asyncio.Task[_Snapshot]] = {}
+        self._generation = 0  # bumped by clear(): a scan that began before it is not kept
+
+    @staticmethod
+    def _key(flt: ListFilter) -> tuple[Any, ...]:
+        return (flt.created_from, flt.created_to, flt.id_prefix)
+
+    async def _scan(self, key: tuple[Any, ...], flt: ListFilter) -> _Snapshot:
+        started, started_at, generation = time.monotonic(), dt.datetime.now(dt.UTC), self._generation
+        # The name filter is applied per request: a snapshot holds every name.
+        every_name = ListFilter(None, None, flt.created_from, flt.created_to, flt.id_prefix)
+        records = await scan(self.hub, every_name)
+        snapshot = _Snapshot(records, started, started_at)
+        if generation != self._generation:
+            return snapshot  # answers the request that waited for it, but an action came since
+        self._snapshots[key] = snapshot
+        while len(self._snapshots) > self.keep:
+            self._snapshots.pop(next(iter(self._snapshots)))
+        return snapshot
+
+    def _start_scan(self, key: tuple[Any, ...], flt: ListFilter) -> asyncio.Task[_Snapshot]:
+        task = self._scans.get(key)
+        if task is None or task.done():
+            task = asyncio.ensure_future(self._scan(key, flt))
+            self._scans[key] = task
+            task.add_done_callback(lambda done: self._scans.pop(key, None) if self._scans.get(key) is done
+                                   else None)
+        return task
+
+    async def records(self, flt: ListFilter) -> tuple[list[InstanceRecord], dt.datetime]:
+        """The instances the filter selects (any status), and when that scan started."""
+        key = self._key(flt)
+        snapshot = self._snapshots.get(key)
+        age = time.monotonic() - snapshot.taken if snapshot is not None else None
+        if snapshot is None or age is None or age >= self.stale_for:
+            snapshot = await self._start_scan(key, flt)
+        elif age >= self.fresh_for:
+            self._start_scan(key, flt)  # the next refresh gets it
+        return [r for r in snapshot.records if flt.matches_name(r)], snapshot.taken_at
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._snapshots.clear()
+        self._scans.clear()

@@ -74,12 +74,14 @@ const devhost = (() => {
     return api(path, { method: "POST", body: JSON.stringify(value === undefined ? {} : value) });
   }
 
-  function time(iso) {
+  // Local time on the page, the stored UTC value on hover; `precise` adds milliseconds (history rows).
+  function time(iso, precise) {
     if (!iso) return el("span", { className: "muted" }, "—");
     const at = new Date(iso);
     if (Number.isNaN(at.getTime())) return el("span", {}, iso);
     const local = at.toLocaleString(undefined, {
       year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+      fractionalSecondDigits: precise ? 3 : undefined,
     });
     return el("time", { datetime: iso, title: "UTC " + iso }, local);
   }

@@ -79,8 +79,9 @@
         : "";
       const failed = /Failed$/.test(row.eventType);
       body.append(el("tr", { className: failed ? "failed" : "" },
-        el("td", {}, row.index), el("td", {}, row.eventType), el("td", {}, time(row.timestamp)),
-        el("td", {}, row.name || ""), el("td", {}, row.eventId ?? row.scheduledId ?? ""), el("td", {}, data)));
+        el("td", {}, row.index), el("td", {}, row.eventType), el("td", {}, time(row.timestamp, true)),
+        el("td", {}, row.name || ""), el("td", {}, typeof row.eventId === "number" && row.eventId >= 0 ? row.eventId : row.scheduledId ?? ""),
+        el("td", {}, data)));
     }
   }
 

@@ -80,6 +80,8 @@
     const pages = Math.max(1, Math.ceil(body.total / body.pageSize));
     document.getElementById("page-info").textContent =
       `Page ${body.page} of ${pages} · ${body.total} instance${body.total === 1 ? "" : "s"}`;
+    const asOf = document.getElementById("as-of");
+    asOf.replaceChildren(body.asOf ? "as of " : "", body.asOf ? time(body.asOf) : "");
     document.getElementById("prev").disabled = body.page <= 1;
     document.getElementById("next").disabled = body.page >= pages;
     document.getElementById("bulk-terminate").textContent = `Terminate running (${body.eligible.terminate})…`;

@@ -260,3 +260,18 @@ async def test_pages_are_served_from_the_package_with_a_strict_policy(host: Dura
         assert (await plain.get(base + "/static/dashboard.js")).status_code == 200
         assert (await plain.get(base + "/static/..%2Fapi.py")).status_code == 404
         assert (await plain.get(base + "/static/missing.js")).status_code == 404
+
+
+async def test_a_watched_list_shows_new_instances_within_a_few_refreshes(
+    host: DurableTestHost, http: httpx.AsyncClient
+) -> None:
+    first = (await http.get("/instances")).json()
+    assert first["total"] == 0 and first["asOf"]
+    await _start(host, "waiter", "w-6")
+    seen: list[str] = []
+    for _ in range(100):  # the page refreshes every 2 s; here faster, until the next scan shows it
+        seen = [i["instanceId"] for i in (await http.get("/instances")).json()["instances"]]
+        if seen:
+            break
+        await asyncio.sleep(0.1)
+    assert seen == ["w-6"]

@@ -94,6 +94,7 @@ def test_a_flaky_trip_shows_its_failed_attempts_and_the_backoff_gaps(
     assert page.locator("#waterfall .bar.timer").count() >= 2
     assert "failed:" in page.locator("#waterfall .wf-row[data-outcome=failed] .dur").first.inner_text()
     page.screenshot(path=str(artifacts / "instance.png"), full_page=True)
+    page.locator("#waterfall").screenshot(path=str(artifacts / "waterfall.png"))
 
 
 def test_terminating_a_nopay_booking_from_its_page_ends_it_terminated(
@@ -159,3 +160,8 @@ def test_bulk_purge_of_completed_instances_removes_them(
         assert instance(devhost, bookings[kind]).status_code == 404
     # Instances that were not finished are untouched (the terminated booking is finished, not Completed).
     assert instance(devhost, bookings["nopay"]).status_code == 200
+
+    # A stale link to a purged instance is a message in the page, not a broken one.
+    page.goto(f"{devhost.base_url}/_devhost/instance?id={bookings['done']}")
+    page.locator("#message", has_text=f"no instance '{bookings['done']}'").wait_for()
+    assert page.locator("#instance").is_hidden()
