@@ -7,7 +7,6 @@ attempt number, and the backoff timers between them are spans of their own, so t
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -120,18 +119,3 @@ def _close(span: Span, event: HistoryEvent, *, failed: bool) -> None:
     if failed:
         span.detail = _failure(event)
 
-
-def parse_time(text: str) -> dt.datetime | None:
-    """A stored timestamp (up to 7 fractional digits, `Z`) as an aware datetime, or None."""
-    if not text:
-        return None
-    value = text.strip().replace("Z", "+00:00")
-    head, dot, rest = value.partition(".")
-    if dot:
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        value = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)

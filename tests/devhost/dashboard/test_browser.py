@@ -8,6 +8,7 @@ of an instance are saved under tests/artifacts/dashboard/.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ import httpx
 import pytest
 
 from tests.devhost.dashboard.conftest import HOSTILE_NAME, instance, wait_status
-from tests.support.devhost import DevhostProcess
+from tests.devhost.host.apps import DURABLE_APP, write_app
+from tests.support.devhost import DevhostProcess, devhost_process
 
 pytestmark = pytest.mark.azurite
 
@@ -165,3 +167,26 @@ def test_bulk_purge_of_completed_instances_removes_them(
     page.goto(f"{devhost.base_url}/_devhost/instance?id={bookings['done']}")
     page.locator("#message", has_text=f"no instance '{bookings['done']}'").wait_for()
     assert page.locator("#instance").is_hidden()
+
+
+def test_with_auth_the_page_asks_for_the_master_key_once_per_tab(page: Any, tmp_path: Path) -> None:
+    root = write_app(tmp_path / "app", DURABLE_APP)
+    with devhost_process(root, storage="memory", auth=True) as host:
+        master = json.loads((root / ".devhost" / "keys.json").read_text())["masterKey"]
+        started = httpx.post(f"{host.base_url}/runtime/webhooks/durabletask/orchestrators/chaining",
+                             headers={"x-functions-key": master}, timeout=30)
+        assert started.status_code == 202, started.text
+        instance_id = started.json()["id"]
+        assert httpx.get(f"{host.base_url}/_devhost/api/instances", timeout=30).status_code == 401
+
+        page.goto(host.base_url + "/_devhost/")
+        page.get_by_label("Master key", exact=False).fill("not-the-key")
+        page.get_by_role("button", name="Use key").click()
+        page.locator("#message", has_text="master key").wait_for()  # asked again, no data shown
+        assert page.locator("#rows tr[data-instance-id]").count() == 0
+        page.get_by_label("Master key", exact=False).fill(master)
+        page.get_by_role("button", name="Use key").click()
+        row(page, instance_id).wait_for()
+        row(page, instance_id).get_by_role("link").click()  # the next page of this tab has the key
+        page.locator("#iid", has_text=instance_id).wait_for()
+        assert page.locator("#key-form").is_hidden()

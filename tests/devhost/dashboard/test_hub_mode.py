@@ -17,7 +17,6 @@ from tests.support.azurite import Azurite
 from tests.support.devhost import REPO_ROOT, DevhostProcess
 from tests.support.processes import terminate
 
-pytestmark = pytest.mark.azurite
 _SERVING = re.compile(r"Dashboard: (http://127\.0\.0\.1:\d+)/_devhost/")
 
 
@@ -55,6 +54,7 @@ def board(azurite: Azurite, devhost: DevhostProcess) -> Iterator[str]:
             proc.stdout.close()
 
 
+@pytest.mark.azurite
 def test_the_hub_mode_lists_a_hub_left_in_azurite_and_refuses_actions(
     board: str, bookings: dict[str, str]
 ) -> None:
@@ -73,6 +73,7 @@ def test_the_hub_mode_lists_a_hub_left_in_azurite_and_refuses_actions(
     assert page.status_code == 200 and "devhost dashboard" in page.text
 
 
+@pytest.mark.azurite
 def test_a_hub_that_does_not_exist_is_one_line_and_is_not_created(azurite: Azurite) -> None:
     done = subprocess.run(_command(azurite.connection_string, "NoSuchHub0dash"), cwd=REPO_ROOT, env=_env(),
                           capture_output=True, text=True, timeout=60)
@@ -82,3 +83,16 @@ def test_a_hub_that_does_not_exist_is_one_line_and_is_not_created(azurite: Azuri
     again = subprocess.run(_command(azurite.connection_string, "NoSuchHub0dash"), cwd=REPO_ROOT, env=_env(),
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 4  # the first attempt created nothing
+
+
+def test_storage_that_cannot_be_reached_is_one_line_without_the_key() -> None:
+    secret = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    dead = "http://127.0.0.1:1/devstoreaccount1"
+    connection = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={secret};"
+                  f"TableEndpoint={dead};QueueEndpoint={dead};BlobEndpoint={dead}")
+    done = subprocess.run(_command(connection, "AnyHub"), cwd=REPO_ROOT, env=_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 4
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("devhost: storage cannot be reached: ")
+    assert secret not in done.stderr + done.stdout
