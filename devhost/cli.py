@@ -53,16 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--auth", action="store_true",
                        help="enforce function/admin keys (kept in <app root>/.devhost/keys.json)")
     start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
-    board = sub.add_parser("dashboard", help="serve the dashboard over a task hub, without an app")
-    board.add_argument("--storage", required=True, help="'memory', or an Azure Storage connection string")
-    board.add_argument("--hub", required=True, help="the task hub's name")
-    board.add_argument("--port", type=int, default=7072, help="HTTP port (default 7072; 0 = a free port)")
-    board.add_argument("--allow-actions", action="store_true",
-                       help="allow terminate, suspend, resume, raise event and purge (default: read-only)")
-    board.add_argument("--auth", action="store_true",
-                       help="require the master key of <app root>/.devhost/keys.json")
-    board.add_argument("--app-root", default=".", help="where --auth finds .devhost/keys.json")
-    board.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    from devhost.dashboard import standalone
+
+    standalone.add_arguments(sub.add_parser("dashboard", help="serve the dashboard over a task hub, no app"))
     return parser
 
 
@@ -217,33 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 0
     if args.command == "dashboard":
+        from devhost.dashboard import standalone
+
         try:
-            return asyncio.run(_dashboard(args))
+            return asyncio.run(standalone.main(args))
         except KeyboardInterrupt:
             return 0
     return EXIT_USAGE
-
-
-async def _dashboard(args: argparse.Namespace) -> int:
-    from devhost.dashboard import standalone
-
-    config = standalone.hub_config(args.hub)
-    try:
-        if args.storage.strip().lower() != "memory":
-            await standalone.check_hub_exists(args.storage, args.hub)
-        store = open_store(args.storage, config)
-        await store.open()
-    except standalone.HubNotFound as exc:
-        return _fail(EXIT_STORAGE, str(exc))
-    except StorageUnavailable as exc:
-        return _fail(EXIT_STORAGE, str(exc))
-    except Exception as exc:
-        return _fail(EXIT_STORAGE, f"storage cannot be reached: {_one_line(exc)}")
-    try:
-        return await standalone.serve(args, store)
-    except OSError as exc:
-        with contextlib.suppress(Exception):
-            await store.close()
-        if getattr(exc, "errno", None) in (98, 48):
-            return _fail(EXIT_USAGE, f"port {args.port} is already in use")
-        return _fail(EXIT_USAGE, f"cannot serve: {_one_line(exc)}")

@@ -93,5 +93,36 @@ async def serve(args: argparse.Namespace, store: TaskHubStore) -> int:
     return 0
 
 
-def hub_config(hub: str) -> HostConfig:
-    return HostConfig(hub_name=hub)
+def add_arguments(board: argparse.ArgumentParser) -> None:
+    board.add_argument("--storage", required=True, help="'memory', or an Azure Storage connection string")
+    board.add_argument("--hub", required=True, help="the task hub's name")
+    board.add_argument("--port", type=int, default=7072, help="HTTP port (default 7072; 0 = a free port)")
+    board.add_argument("--allow-actions", action="store_true",
+                       help="allow terminate, suspend, resume, raise event and purge (default: read-only)")
+    board.add_argument("--auth", action="store_true",
+                       help="require the master key of <app root>/.devhost/keys.json")
+    board.add_argument("--app-root", default=".", help="where --auth finds .devhost/keys.json")
+    board.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Open the hub (refusing one that does not exist), serve, and exit like `devhost start` does."""
+    from devhost.cli import EXIT_STORAGE, EXIT_USAGE, StorageUnavailable, _fail, _one_line, open_store
+
+    try:
+        if args.storage.strip().lower() != "memory":
+            await check_hub_exists(args.storage, args.hub)
+        store = open_store(args.storage, HostConfig(hub_name=args.hub))
+        await store.open()
+    except (HubNotFound, StorageUnavailable) as exc:
+        return _fail(EXIT_STORAGE, str(exc))
+    except Exception as exc:
+        return _fail(EXIT_STORAGE, f"storage cannot be reached: {_one_line(exc)}")
+    try:
+        return await serve(args, store)
+    except OSError as exc:
+        with contextlib.suppress(Exception):
+            await store.close()
+        if getattr(exc, "errno", None) in (98, 48):  # EADDRINUSE on Linux / macOS
+            return _fail(EXIT_USAGE, f"port {args.port} is already in use")
+        return _fail(EXIT_USAGE, f"cannot serve: {_one_line(exc)}")
