@@ -4,9 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 AZURITE := node_modules/.bin/azurite
 
-.PHONY: install test lint bench run replay clean
+.PHONY: install test lint bench run replay clean chromium
 
-install: $(VENV)/.installed $(AZURITE)
+install: $(VENV)/.installed $(AZURITE) chromium
+
+# The dashboard's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && echo "Installing chromium (apt-get)" && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "chromium is required for the dashboard's browser tests: apt-get install chromium"; exit 1; }
 
 # constraints.txt pins the transitive packages too, so a fresh clone installs what CI proved.
 # devhost is a package of its own (devhost/pyproject.toml), installed editable: the `devhost` command runs this

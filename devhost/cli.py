@@ -56,6 +56,9 @@ def build_parser(prog: str = "devhost") -> argparse.ArgumentParser:
                        help="enforce function/admin keys (kept in <app root>/.devhost/keys.json)")
     start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     replay_cli.add_commands(sub)
+    from devhost.dashboard import standalone
+
+    standalone.add_arguments(sub.add_parser("dashboard", help="serve the dashboard over a task hub, no app"))
     return parser
 
 
@@ -211,6 +214,7 @@ def _print_banner(host: object, storage: str) -> None:
         trigger = getattr(other.get_trigger(), "type", "unknown")
         lines.append(f"        {other.get_function_name()}: {trigger} (not run by devhost)")
     lines += ["", f"Durable management API: {host.base_url}/runtime/webhooks/durabletask",
+              f"Dashboard: {host.base_url}/_devhost/",
               f"Host started: {host.base_url}"]
     print("\n".join(lines), flush=True)
 
@@ -228,4 +232,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "devhost") -> int:
         return replay_cli.run_replay(args)
     if args.command == "history":
         return replay_cli.run_export(args)
+    if args.command == "dashboard":
+        from devhost.dashboard import standalone
+
+        try:
+            return asyncio.run(standalone.main(args))
+        except KeyboardInterrupt:
+            return 0
     return EXIT_USAGE

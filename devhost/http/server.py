@@ -21,6 +21,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from devhost.app_index import HttpFunction
+from devhost.dashboard import api as dashboard_api
 from devhost.http.binding import DurableUrls
 from devhost.http.front import MAX_BODY, HttpFront
 from devhost.http.hub import HubClient
@@ -113,6 +114,7 @@ def build_app(
 ) -> HostApp:
     app = web.Application(client_max_size=MAX_BODY)
     management = ManagementApi(hub, urls, keys=keys)
+    dashboard = dashboard_api.DashboardApi(hub, keys=keys)
     front = HttpFront(functions, route_prefix=route_prefix, urls=urls, executor=executor, app_root=app_root,
                       keys=keys)
 
@@ -141,6 +143,9 @@ def build_app(
             request.url  # noqa: B018 - yarl parses the Host here; a value it refuses is still the caller's
         except ValueError:
             return web.Response(status=400)
+        # The dashboard's prefix is outside the app's route prefix, so no function can claim it.
+        if dashboard_api.owns(request.path):
+            return await dashboard.handle(request)
         # One catch-all route: the management bases are matched case-insensitively, as ASP.NET does.
         if management.route_tail(request.path) is not None:
             return await management.handle(request)
