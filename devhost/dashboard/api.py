@@ -19,7 +19,13 @@ from aiohttp import web
 
 from devhost.dashboard import listing, waterfall
 from devhost.history import TERMINAL_STATUSES, EventType, HistoryEvent, RuntimeStatus, compact_json, format_ts
-from devhost.http.hub import HubClient, InstanceGoneError, InstanceNotFoundError, UnknownOrchestratorError
+from devhost.http.hub import (
+    HubClient,
+    InstanceGoneError,
+    InstanceNotFoundError,
+    InvalidInstanceStateError,
+    UnknownOrchestratorError,
+)
 from devhost.http.keys import HostKeys
 from devhost.http.management import json_response, validate_instance_id
 from devhost.http.status import parse_to_token
@@ -255,6 +261,8 @@ class DashboardApi:
             raise ApiError(409, str(exc)) from None
         except UnknownOrchestratorError as exc:
             raise ApiError(409, str(exc).splitlines()[0]) from None
+        except InvalidInstanceStateError as exc:  # suspend a suspended one, resume a running one
+            raise ApiError(409, str(exc)) from None
         return json_response({"accepted": op}, 202)
 
     async def _raise(self, instance_id: str, event_name: str, value: Any) -> web.Response:

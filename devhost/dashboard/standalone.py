@@ -33,9 +33,9 @@ async def check_hub_exists(connection_string: str, hub: str) -> None:
     someone mistyped, so it looks for the hub's Instances table first."""
     from azure.data.tables.aio import TableServiceClient
 
-    from devhost.store.azure.keys import instances_table
+    from devhost.store.azure.keys import HubNames
 
-    table = instances_table(hub)
+    table = HubNames.of(hub, partition_count=1).instances_table
     async with TableServiceClient.from_connection_string(connection_string) as service:
         async for found in service.query_tables("TableName eq @name", parameters={"name": table},
                                                 retry_total=1):

@@ -37,7 +37,7 @@ def board(azurite: Azurite, devhost: DevhostProcess) -> Iterator[str]:
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
-        seen = []
+        seen: list[str] = []
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line:
