@@ -57,6 +57,7 @@ bench: .venv-bench/.installed $(AZURITE)
 	$(BENCH_PY) bench/engine.py
 	$(BENCH_PY) bench/host.py
 	$(BENCH_PY) bench/replay.py
+	$(BENCH_PY) bench/dashboard.py
 
 # The replay gate: the recorded booking histories against the orchestrators as they are now (also part
 # of `make test`). HISTORIES= another folder of `devhost history export` files.
