@@ -38,6 +38,7 @@ import azure.functions as func  # noqa: E402
 from aiohttp import web  # noqa: E402
 from azure.data.tables.aio import TableClient  # noqa: E402
 
+from bench.results_file import run_on_azurite, write_results  # noqa: E402
 from devhost import history as h  # noqa: E402
 from devhost.app_index import index_app  # noqa: E402
 from devhost.clock import SystemClock  # noqa: E402
@@ -46,9 +47,8 @@ from devhost.engine.client import DurableClient  # noqa: E402
 from devhost.engine.worker import Engine  # noqa: E402
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus  # noqa: E402
 from devhost.store.azure import create_store  # noqa: E402
-from devhost.store.azure.keys import instances_table  # noqa: E402
+from devhost.store.azure.keys import HubNames  # noqa: E402
 from devhost.store.base import InstanceRecord, OrchestrationMessage  # noqa: E402
-from tests.support.azurite import azurite_process  # noqa: E402
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -155,7 +155,7 @@ async def run(args: argparse.Namespace, connection_string: str) -> dict[str, Any
     azurite_ms: list[float] = []
     try:
         async with aiohttp.ClientSession() as session, TableClient.from_connection_string(
-            connection_string, instances_table(hub)
+            connection_string, HubNames.of(hub, partition_count=1).instances_table
         ) as table:
             # Measured apart: a list refresh starts a background scan, which would slow whatever ran
             # beside it.
@@ -222,12 +222,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "dashboard.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with azurite_process() as azurite:
-        result = asyncio.run(asyncio.wait_for(run(args, azurite.connection_string), 600))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(run_on_azurite(lambda connection_string: run(args, connection_string), 600), args.out)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import logging
 import os
 import platform
@@ -30,13 +29,13 @@ sys.path.insert(0, str(REPO))
 import azure.durable_functions as df  # noqa: E402
 import azure.functions as func  # noqa: E402
 
+from bench.results_file import run_on_azurite, write_results  # noqa: E402
 from devhost.app_index import index_app  # noqa: E402
 from devhost.clock import SystemClock  # noqa: E402
 from devhost.engine.client import DurableClient  # noqa: E402
 from devhost.engine.worker import Engine  # noqa: E402
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus, parse_ts  # noqa: E402
 from devhost.store.azure import AzureStorageStore, create_store  # noqa: E402
-from tests.support.azurite import azurite_process  # noqa: E402
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 STEPS = 5
@@ -170,12 +169,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "host.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with azurite_process() as azurite:
-        result = asyncio.run(asyncio.wait_for(run(args, azurite.connection_string), 150))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(run_on_azurite(lambda connection_string: run(args, connection_string), 150), args.out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ process (per history).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.results_file import write_results  # noqa: E402
 from devhost.app_index import index_app  # noqa: E402
 from devhost.replay_gate import read_history_file, replay  # noqa: E402
 from tests.orchestrators.world import make_app  # noqa: E402
@@ -76,9 +76,7 @@ def main() -> None:
         "target_s": TARGET_SECONDS,
         "met": command_s < TARGET_SECONDS and result.returncode == 0,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    write_results(results, args.out)
 
 
 if __name__ == "__main__":

@@ -154,9 +154,7 @@ async def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         with contextlib.suppress(Exception):
             await host.stop()
-        if getattr(exc, "errno", None) in (98, 48):  # EADDRINUSE on Linux / macOS
-            return _fail(EXIT_USAGE, f"port {port} is already in use")
-        return _fail(EXIT_STORAGE, f"storage cannot be reached: {_one_line(exc)}")
+        return port_taken(exc, port) or _fail(EXIT_STORAGE, f"storage cannot be reached: {_one_line(exc)}")
     except StoreError as exc:  # the store's own one-line diagnosis
         with contextlib.suppress(Exception):
             await host.stop()
@@ -188,6 +186,13 @@ def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else type(exc).__name__
     return _SECRET.sub(r"\1=***", f"{type(exc).__name__}: {first}")[:300]
+
+
+def port_taken(exc: OSError, port: int | None) -> int | None:
+    """The one-line exit when another process holds the port; None for any other OSError."""
+    if getattr(exc, "errno", None) in (98, 48):  # EADDRINUSE on Linux / macOS
+        return _fail(EXIT_USAGE, f"port {port} is already in use")
+    return None
 
 
 def foreign_provider_message(provider: str) -> str:

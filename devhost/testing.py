@@ -41,7 +41,7 @@ import json
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 from azure.functions._durable_functions import df_dumps
 
@@ -117,26 +117,26 @@ class OrchestrationStatus:
         return model.model_validate(self.output)
 
 
+class HarnessOptions(TypedDict, total=False):
+    """What both harnesses take besides the app."""
+
+    start: dt.datetime  # the virtual clock's start (default DEFAULT_START)
+    max_episodes: int  # HarnessStuck beyond this many episodes (a looping orchestration)
+    store: TaskHubStore  # any store works (the conformance suite runs the harness on each); default memory
+    versioning: Versioning  # what host.json's defaultVersion and strategies would say (default: none set)
+
+
 class AsyncDurableHarness:
     """The harness on the caller's event loop (use from async tests)."""
 
-    def __init__(
-        self,
-        app: Any,
-        *,
-        start: dt.datetime = DEFAULT_START,
-        max_episodes: int = 1_000_000,
-        store: TaskHubStore | None = None,
-        versioning: Versioning | None = None,
-    ) -> None:
+    def __init__(self, app: Any, **options: Unpack[HarnessOptions]) -> None:
         self.index = index_app(app)
-        self.clock = VirtualClock(start)
-        # any TaskHubStore works (the conformance suite runs the harness on each); default: in-memory
-        self.store: TaskHubStore = store if store is not None else MemoryStore()
-        # versioning: what host.json's defaultVersion and strategies would say (default: none set)
+        self.clock = VirtualClock(options.get("start", DEFAULT_START))
+        self.store: TaskHubStore = options.get("store") or MemoryStore()
+        versioning = options.get("versioning")
         self.engine = Engine(self.index, self.store, self.clock, versioning=versioning)
         self.client = DurableClient(self.store, self.index, self.clock, versioning=versioning)
-        self.max_episodes = max_episodes
+        self.max_episodes = options.get("max_episodes", 1_000_000)
 
     @property
     def now(self) -> dt.datetime:
@@ -290,21 +290,11 @@ class DurableHarness:
     """Synchronous facade: the async harness on a private event loop in a daemon thread, so it can be used
     from plain and from async tests alike. Use as a context manager or call ``close()``."""
 
-    def __init__(
-        self,
-        app: Any,
-        *,
-        start: dt.datetime = DEFAULT_START,
-        max_episodes: int = 1_000_000,
-        store: TaskHubStore | None = None,
-        versioning: Versioning | None = None,
-    ) -> None:
+    def __init__(self, app: Any, **options: Unpack[HarnessOptions]) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="devhost-harness", daemon=True)
         self._thread.start()
-        self._inner = AsyncDurableHarness(
-            app, start=start, max_episodes=max_episodes, store=store, versioning=versioning
-        )
+        self._inner = AsyncDurableHarness(app, **options)
         self._closed = False
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -404,6 +394,7 @@ class DurableHarness:
 __all__ = [
     "AsyncDurableHarness",
     "DurableHarness",
+    "HarnessOptions",
     "HarnessStuck",
     "ModelClass",
     "OrchestrationStatus",

@@ -107,7 +107,15 @@ def add_arguments(board: argparse.ArgumentParser) -> None:
 
 async def main(args: argparse.Namespace) -> int:
     """Open the hub (refusing one that does not exist), serve, and exit like `devhost start` does."""
-    from devhost.cli import EXIT_STORAGE, EXIT_USAGE, StorageUnavailable, _fail, _one_line, open_store
+    from devhost.cli import (
+        EXIT_STORAGE,
+        EXIT_USAGE,
+        StorageUnavailable,
+        _fail,
+        _one_line,
+        open_store,
+        port_taken,
+    )
 
     try:
         if args.storage.strip().lower() != "memory":
@@ -123,6 +131,4 @@ async def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         with contextlib.suppress(Exception):
             await store.close()
-        if getattr(exc, "errno", None) in (98, 48):  # EADDRINUSE on Linux / macOS
-            return _fail(EXIT_USAGE, f"port {args.port} is already in use")
-        return _fail(EXIT_USAGE, f"cannot serve: {_one_line(exc)}")
+        return port_taken(exc, args.port) or _fail(EXIT_USAGE, f"cannot serve: {_one_line(exc)}")

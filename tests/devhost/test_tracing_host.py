@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,9 @@ import aiohttp
 import pytest
 
 from devhost.history import EventType
-from devhost.http.testing import DurableTestHost, durable_host
-from devhost.loader import load_app
+from devhost.http.testing import DurableTestHost
 from devhost.tracing import parse_traceparent
-from tests.devhost.host.apps import write_app
+from tests.devhost.host.apps import serving, write_app
 from tests.devhost.test_tracing import HOSTILE, SPAN, TRACE, VALID
 from tests.support.azurite import azurite  # noqa: F401  (session fixture)
 
@@ -79,18 +77,7 @@ TRACE_APP = textwrap.dedent(
 
 @pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
 async def host(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DurableTestHost]:
-    root = write_app(tmp_path / "trace_app", TRACE_APP)
-    module, _ = load_app(root, {})
-    store = None
-    hub = "TestHubName"
-    if request.param == "azurite":
-        from devhost.store.azure import create_store
-
-        hub = "Trace" + uuid.uuid4().hex[:12]
-        store = create_store(
-            request.getfixturevalue("azurite").connection_string, hub_name=hub, max_polling_interval=0.5
-        )
-    async with durable_host(module, store=store, hub_name=hub) as running:
+    async with serving(request, write_app(tmp_path / "trace_app", TRACE_APP), "Trace") as running:
         yield running
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
+from devhost.http.testing import DurableTestHost, durable_host
+from devhost.loader import load_app
+
 HTTP_APP = textwrap.dedent(
-    '''
+    """
     import json
     import threading
 
@@ -92,7 +100,7 @@ HTTP_APP = textwrap.dedent(
 
 
     app.register_functions(bp)
-    '''
+    """
 )
 
 
@@ -204,7 +212,7 @@ def write_app(
 
 
 TIMER_APP = textwrap.dedent(
-    '''
+    """
     import azure.functions as func
 
     app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -220,5 +228,24 @@ TIMER_APP = textwrap.dedent(
     def with_queue(req: func.HttpRequest, msg: func.Out[str]) -> str:
         msg.set("x")
         return "queued"
-    '''
+    """
 )
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    request: pytest.FixtureRequest, root: Path, hub_prefix: str
+) -> AsyncIterator[DurableTestHost]:
+    """devhost serving the app at `root` on the task hub the fixture's param names: `memory`, or `azurite`
+    (a fresh hub named `<hub_prefix><random>` on the session's Azurite)."""
+    module, _ = load_app(root, {})
+    store = None
+    hub = "TestHubName"
+    if request.param == "azurite":
+        from devhost.store.azure import create_store
+
+        azurite = request.getfixturevalue("azurite")
+        hub = hub_prefix + uuid.uuid4().hex[:12]
+        store = create_store(azurite.connection_string, hub_name=hub, max_polling_interval=0.5)
+    async with durable_host(module, store=store, hub_name=hub) as running:
+        yield running
