@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from activities import ACTIVITIES
-from booking import HotelOutcome, UndoOutcome
+from booking import HotelOrder, HotelOutcome, Traveller, UndoOutcome
 from booking.activity_io import Activity
 from tests.activities.conftest import key, traveller
 
@@ -12,13 +14,14 @@ undo_hotel = ACTIVITIES[Activity.UNDO_HOTEL]
 
 
 def order(email: str) -> dict[str, object]:
-    return {
-        "idempotencyKey": key("hotel"),
-        "traveller": traveller(email),
-        "city": "Amsterdam",
-        "checkIn": "2027-06-02",
-        "checkOut": "2027-06-05",
-    }
+    nights = HotelOrder(
+        idempotency_key=key("hotel"),
+        traveller=Traveller.model_validate(traveller(email)),
+        city="Amsterdam",
+        check_in=date(2027, 6, 2),
+        check_out=date(2027, 6, 5),
+    )
+    return nights.to_wire()
 
 
 async def test_reserves_the_nights_and_undoes(suppliers_up, email):

@@ -191,17 +191,24 @@ def test_stale_failure_is_checked_with_the_provider_and_does_not_fail_a_paid_boo
     assert view.status == "Confirmed"
 
 
+def stale_failure(harness, times=1):
+    """An earlier card attempt's failure (the same webhook each time), while the payment is pending."""
+    for _ in range(times):
+        harness.raise_event(
+            BOOKING_ID, "PaymentFailed", payment_event("msg_old", amount="0.00", reason="attempt_declined")
+        )
+
+
 def test_duplicate_payment_events_are_not_counted_twice(world):
     harness, suppliers = world
     start(harness)
     await_payment(harness)
     # A stale failure while the payment is still pending keeps the booking waiting ...
-    stale = payment_event("msg_old", amount="0.00", reason="attempt_declined")
-    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)
+    stale_failure(harness)
     harness.run_until_idle()
     assert status_of(harness).custom_status["status"] == "AwaitingPayment"
     # ... and its redelivery does not count again (it would otherwise be a second "failure").
-    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)
+    stale_failure(harness)
     harness.run_until_idle()
     assert status_of(harness).custom_status["status"] == "AwaitingPayment"
     assert suppliers.calls["check_payment"] == 1
@@ -316,9 +323,7 @@ def test_a_real_success_after_a_repeated_failure_is_found_within_one_step(world)
     harness, suppliers = world
     start(harness)
     await_payment(harness)
-    stale = payment_event("msg_old", amount="0.00", reason="attempt_declined")
-    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)
-    harness.raise_event(BOOKING_ID, "PaymentFailed", stale)  # the failure name is now asked, not waited
+    stale_failure(harness, times=2)  # the failure name is now asked, not waited
     harness.run_until_idle()
     harness.advance(dt.timedelta(seconds=20))
     suppliers.payment_status = "succeeded"  # paid; its webhook is lost

@@ -24,8 +24,20 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from tests.support.processes import terminate
+
+
+class DevhostOptions(TypedDict, total=False):
+    """How a devhost process is started (all optional)."""
+
+    storage: str  # "memory" (default) or a connection string
+    env: Mapping[str, str] | None  # the app settings it sees, over this process's environment
+    port: int  # 0 (default): a free one
+    auth: bool  # --auth
+    extra_args: tuple[str, ...]
+    startup_timeout: float  # seconds until "Host started" (default 60)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _STARTED = re.compile(r"Host started: (http://127\.0\.0\.1:\d+)")
@@ -38,24 +50,14 @@ class DevhostError(RuntimeError):
 class DevhostProcess:
     """One devhost process at a time; `restart()` replaces it with a new one on the same settings."""
 
-    def __init__(
-        self,
-        app_root: Path,
-        *,
-        storage: str = "memory",
-        env: Mapping[str, str] | None = None,
-        port: int = 0,
-        auth: bool = False,
-        extra_args: tuple[str, ...] = (),
-        startup_timeout: float = 60.0,
-    ) -> None:
+    def __init__(self, app_root: Path, **options: Unpack[DevhostOptions]) -> None:
         self.app_root = Path(app_root)
-        self.storage = storage
-        self.env = dict(env or {})
-        self.port = port
-        self.auth = auth
-        self.extra_args = extra_args
-        self.startup_timeout = startup_timeout
+        self.storage = options.get("storage", "memory")
+        self.env = dict(options.get("env") or {})
+        self.port = options.get("port", 0)
+        self.auth = options.get("auth", False)
+        self.extra_args = options.get("extra_args", ())
+        self.startup_timeout = options.get("startup_timeout", 60.0)
         self.proc: subprocess.Popen[bytes] | None = None
         self.base_url = ""
         self.log_path = Path(tempfile.mkstemp(prefix="devhost-", suffix=".log")[1])
@@ -175,26 +177,9 @@ class DevhostProcess:
 
 
 @contextlib.contextmanager
-def devhost_process(
-    app_root: Path,
-    *,
-    storage: str = "memory",
-    env: Mapping[str, str] | None = None,
-    port: int = 0,
-    auth: bool = False,
-    extra_args: tuple[str, ...] = (),
-    startup_timeout: float = 60.0,
-) -> Iterator[DevhostProcess]:
+def devhost_process(app_root: Path, **options: Unpack[DevhostOptions]) -> Iterator[DevhostProcess]:
     """A started devhost; stopped (SIGTERM, then SIGKILL) when the block ends, whatever happens."""
-    host = DevhostProcess(
-        app_root,
-        storage=storage,
-        env=env,
-        port=port,
-        auth=auth,
-        extra_args=extra_args,
-        startup_timeout=startup_timeout,
-    )
+    host = DevhostProcess(app_root, **options)
     try:
         host.start()
         yield host

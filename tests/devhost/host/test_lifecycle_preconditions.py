@@ -11,7 +11,7 @@ import pytest
 from azure.durable_functions import OrchestrationRuntimeStatus as Status
 
 from devhost.http.testing import DurableTestHost
-from tests.devhost.host.test_sdk_client import client_for, wait_status
+from tests.devhost.host.test_sdk_client import approve_to_completion, client_for, wait_status
 
 
 async def _post(host: DurableTestHost, instance_id: str, operation: str) -> httpx.Response:
@@ -59,17 +59,13 @@ async def test_resuming_a_running_instance_is_refused_and_sends_nothing(host: Du
         e["EventType"] for e in (await client.get_status(instance_id, show_history=True)).historyEvents
     ]
     assert "ExecutionResumed" not in history
-    await client.raise_event(instance_id, "Approval", "yes")
-    await host.wait_for(instance_id)
-    assert (await client.get_status(instance_id)).runtime_status == Status.Completed
+    await approve_to_completion(host, client, instance_id)
 
 
 async def test_a_finished_instance_is_gone_and_an_unknown_one_not_found(host: DurableTestHost) -> None:
     client = client_for(host)
     instance_id = await client.start_new("approval")
-    await wait_status(client, instance_id, Status.Running)
-    await client.raise_event(instance_id, "Approval", "yes")
-    await host.wait_for(instance_id)
+    await approve_to_completion(host, client, instance_id)
     for operation in ("suspend", "resume", "terminate"):
         assert (await _post(host, instance_id, operation)).status_code == 410
         assert (await _post(host, "no-such-instance", operation)).status_code == 404

@@ -125,6 +125,13 @@ async def test_suspend_and_resume(host: DurableTestHost) -> None:
     await wait_status(client, instance_id, Status.Suspended)
     await client.resume(instance_id, "go")
     await wait_status(client, instance_id, Status.Running)
+    await approve_to_completion(host, client, instance_id)
+
+
+async def approve_to_completion(
+    host: DurableTestHost, client: df.DurableOrchestrationClient, instance_id: str
+) -> None:
+    """The `approval` orchestration gets its event and completes."""
     await client.raise_event(instance_id, "Approval", "yes")
     await host.wait_for(instance_id)
     assert (await client.get_status(instance_id)).runtime_status == Status.Completed
