@@ -14,14 +14,13 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from scripts.run_local import answers  # one definition of "a server answers at this URL"
 from tests.support.processes import terminate
 
 log = logging.getLogger(__name__)
@@ -55,17 +54,6 @@ class Azurite:
             f"BlobEndpoint={self.blob_endpoint};QueueEndpoint={self.queue_endpoint};"
             f"TableEndpoint={self.table_endpoint};"
         )
-
-
-def _answers(url: str) -> bool:
-    """True when an HTTP server answers at url (any status counts: we only need it to be serving)."""
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -103,7 +91,7 @@ def azurite_process(location: Path | None = None, startup_timeout: float = 60.0)
         stack.callback(_stop, proc)
         endpoints = _read_endpoints(proc, startup_timeout)
         deadline = time.monotonic() + startup_timeout
-        while not all(_answers(url) for url in endpoints.values()):
+        while not all(answers(url) for url in endpoints.values()):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AzuriteError(f"Azurite did not answer at {endpoints} (exit code {proc.poll()})")
             time.sleep(0.05)
