@@ -2,11 +2,12 @@
 app's real orchestrators on the official SDK, the supplier world of tests/orchestrators/world.py), with
 every orchestration of the run exported as `devhost history export` writes it.
 
-    python -m tests.orchestrators.corpus.record [--out DIR]
+    python -m tests.orchestrators.corpus.record [--out DIR] [--only PATH ...]
 
 The corpus stands for bookings already running when a change is deployed: record it again only when a
 change is meant to break old histories (after the old bookings are gone), never to make a failing
-replay pass. `test_replay_corpus.py` replays every file against the orchestrators as they are now.
+replay pass. `--only` adds a new path without touching the others. `test_replay_corpus.py` replays every
+file against the orchestrators as they are now.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Path_:
     options: dict[str, Any] = field(default_factory=dict)
     suppliers: Callable[[Suppliers], None] = lambda suppliers: None
     meanwhile: Callable[[DurableHarness, Suppliers], None] = lambda harness, suppliers: None
+    afterwards: Callable[[DurableHarness, Suppliers], None] = lambda harness, suppliers: None
 
 
 def paid(amount: Decimal | None = None) -> Callable[[DurableHarness, Suppliers], None]:
@@ -83,6 +85,14 @@ def stray_then_paid(harness: DurableHarness, suppliers: Suppliers) -> None:
     view = await_payment(harness)
     harness.raise_event(BOOKING_ID, "PaymentSucceeded", payment_event("msg_x", "pay_other", "5.00"))
     pay(harness, suppliers, _total(view))
+
+
+def paid_too_late(harness: DurableHarness, suppliers: Suppliers) -> None:
+    """The traveller pays after the booking expired: the edge starts the late payment's refund."""
+    suppliers.payment_status = "succeeded"
+    event = payment_event("msg_late", amount="873.00") | {"bookingId": BOOKING_ID}
+    harness.start_new("late_payment_refund", event, "refund-pay_1")
+    harness.wait_for_completion("refund-pay_1")
 
 
 def cancel_at_once(harness: DurableHarness, suppliers: Suppliers) -> None:
@@ -136,6 +146,9 @@ PATHS: dict[str, Path_] = {
     ),
     "payment-declined": Path_(meanwhile=declined),
     "payment-expired": Path_({"timeout_seconds": 600}, meanwhile=wait_out_the_payment),
+    "payment-too-late-refunded": Path_(
+        {"timeout_seconds": 600}, meanwhile=wait_out_the_payment, afterwards=paid_too_late
+    ),
     "payment-webhook-lost-reconciled": Path_({"timeout_seconds": 600}, meanwhile=webhook_lost),
     "payment-wrong-amount-refunded": Path_(meanwhile=paid(Decimal("1.00"))),
     "payment-duplicated": Path_(meanwhile=paid_twice),
@@ -161,11 +174,14 @@ def record(name: str, out: Path) -> list[Path]:
         start(harness, **path.options)
         path.meanwhile(harness, suppliers)
         harness.wait_for_completion(BOOKING_ID)
+        path.afterwards(harness, suppliers)
         harness.run_until_idle()
         for instance in harness.instances():
             history = harness.history(instance.instance_id)
             exported = exported_from(instance.instance_id, instance.name, instance.version, history)
             role = instance.instance_id.removeprefix(BOOKING_ID).strip(":").replace(":", "-") or "booking"
+            if not instance.instance_id.startswith(BOOKING_ID):
+                role = instance.instance_id  # the late payment's refund runs under its own id
             target = out / f"{name}--{role}.json"
             target.write_text(exported.to_json(), encoding="utf-8")
             written.append(target)
@@ -175,12 +191,16 @@ def record(name: str, out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "histories")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(PATHS), help="record these paths, keeping the others as they are"
+    )
     args = parser.parse_args()
     logging.disable(logging.ERROR)  # the failures the paths provoke on purpose are not news here
     args.out.mkdir(parents=True, exist_ok=True)
-    for old in args.out.glob("*.json"):
-        old.unlink()
-    for name in PATHS:
+    if not args.only:  # a full recording replaces the corpus (every file changes: new ids, new times)
+        for old in args.out.glob("*.json"):
+            old.unlink()
+    for name in args.only or PATHS:
         for path in record(name, args.out):
             print(path.relative_to(args.out.parent) if path.is_relative_to(args.out.parent) else path)
 
