@@ -19,8 +19,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
-import platform
 import socket
 import statistics
 import sys
@@ -38,7 +36,7 @@ import azure.functions as func  # noqa: E402
 from aiohttp import web  # noqa: E402
 from azure.data.tables.aio import TableClient  # noqa: E402
 
-from bench.results_file import run_on_azurite, write_results  # noqa: E402
+from bench.results_file import run_on_azurite, stamp, write_results  # noqa: E402
 from devhost import history as h  # noqa: E402
 from devhost.app_index import index_app  # noqa: E402
 from devhost.clock import SystemClock  # noqa: E402
@@ -192,13 +190,7 @@ async def run(args: argparse.Namespace, connection_string: str) -> dict[str, Any
 
     return {
         "benchmark": "devhost dashboard on the Azure Storage store (Azurite 3.35.0)",
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "load_average_1m": round(os.getloadavg()[0], 2),
-        },
+        **stamp(),
         "config": {"instances": args.instances, "history_events": events, "repeat": args.repeat,
                    "list_page_size": 50, "populate_seconds": round(populate_s, 1)},
         "list_first_page_ms": timings(list_ms),

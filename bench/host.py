@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import logging
-import os
-import platform
 import statistics
 import sys
 import time
@@ -29,7 +26,7 @@ sys.path.insert(0, str(REPO))
 import azure.durable_functions as df  # noqa: E402
 import azure.functions as func  # noqa: E402
 
-from bench.results_file import run_on_azurite, write_results  # noqa: E402
+from bench.results_file import run_on_azurite, stamp, write_results  # noqa: E402
 from devhost.app_index import index_app  # noqa: E402
 from devhost.clock import SystemClock  # noqa: E402
 from devhost.engine.client import DurableClient  # noqa: E402
@@ -129,14 +126,7 @@ async def run(args: argparse.Namespace, connection_string: str) -> dict[str, Any
     per_orch = statistics.mean(requests)
     return {
         "benchmark": "devhost host: Hello5 on the Azure Storage store (Azurite 3.35.0)",
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            # The machine is shared with other test runs: the 1-minute load when the run ended.
-            "load_average_1m": round(os.getloadavg()[0], 2),
-        },
+        **stamp(),
         "config": {
             "sequential_orchestrations": args.sequential,
             "concurrent_orchestrations": args.concurrent,

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import os
+import platform
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+
+def stamp() -> dict[str, Any]:
+    """When and where a result was measured (the machine is shared: its 1-minute load at the end)."""
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_1m": round(os.getloadavg()[0], 2),
+        },
+    }
 
 
 def write_results(result: dict[str, Any], out: str | Path) -> None:
