@@ -41,7 +41,8 @@ _INVALID_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 _START = re.compile(r"^/orchestrators/(?P<fn>[^/]+)(?:/(?P<id>[^/]+))?/?$", re.IGNORECASE)
 _RAISE = re.compile(r"^/instances/(?P<id>[^/]+)/raiseEvent/(?P<event>[^/]+)/?$", re.IGNORECASE)
 _INSTANCES = re.compile(r"^/instances(?:/(?P<id>[^/]+)(?:/(?P<op>[^/]+))?)?/?$", re.IGNORECASE)
-_ENTITIES = re.compile(r"^/entities(?:/.*)?$", re.IGNORECASE)
+_ENTITIES = re.compile(r"^/entities(?:/(?P<name>[^/]*)(?:/(?P<key>[^/]*))?)?/?$", re.IGNORECASE)
+EMPTY_ENTITY_KEY = "$"  # HttpApiHandler: on GET, this key stands for the empty key
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -200,9 +201,9 @@ class ManagementApi:
             if method != "POST":
                 return web.Response(status=404)
             return await self._start(request, q, m.group("fn"), m.group("id"))
-        if _ENTITIES.match(path):
-            # Entities are out of scope for devhost (PROTOCOL.md §1.3); say so instead of pretending.
-            return error_response(501, "Durable entities are not supported by devhost.")
+        m = _ENTITIES.match(path)
+        if m:
+            return await self._entity(request, q, method, m.group("name") or "", m.group("key") or "")
         m = _INSTANCES.match(path)
         if m:
             instance_id, op = m.group("id"), m.group("op")
@@ -236,6 +237,40 @@ class ManagementApi:
                 return web.Response(status=404)
             return await self._raise_event(request, m.group("id"), m.group("event"))
         return web.Response(status=404)
+
+    # ------------------------------------------------------------------ entities (PROTOCOL.md §36)
+    async def _entity(
+        self, request: web.Request, q: Mapping[str, str], method: str, name: str, key: str
+    ) -> web.StreamResponse:
+        """HttpApiHandler's entities/{entityName?}/{entityKey?}: GET reads the state, POST/DELETE signal an
+        operation; a refused id or an unknown entity function is a 400 with the runtime's message."""
+        try:
+            if method == "GET":
+                if not key:
+                    return error_response(501, "Listing entities is not supported by devhost.")
+                exists, state = await self.hub.read_entity_state(name, "" if key == EMPTY_ENTITY_KEY else key)
+                if not exists:
+                    return web.Response(status=404)
+                return json_response(json.loads(state) if state is not None else None)
+            if method not in ("POST", "DELETE"):
+                return web.Response(status=404)
+            operation = "delete" if method == "DELETE" else q.get("op", "")
+            body = await request.read()
+            input_text: str | None = None
+            if body:
+                text = body.decode("utf-8", errors="replace")
+                if request.content_type.lower() == "application/json":
+                    try:
+                        input_text = compact_json(json.loads(text))
+                    except (ValueError, RecursionError) as exc:
+                        return error_response(400, f"Could not parse JSON content: {exc}")
+                else:
+                    # Any other body is a string input: RequestMessage.SetInput serializes it as one.
+                    input_text = compact_json(text)
+            await self.hub.signal_entity(name, key, operation, input_text)
+            return web.Response(status=202)
+        except ValueError as exc:
+            return error_response(400, str(exc))
 
     def _origin(self, request: web.Request) -> str:
         return f"{request.scheme}://{request.host}"

@@ -307,14 +307,20 @@ class Journal:
         Idempotent, so that it can run again after a crash."""
         record = _record_from_json(journal.get("instance"))
         writes: list[Awaitable[None]] = []
-        if record is not None:
-            writes.append(self.rows.update(record))
-            state.record = record
+        creates: list[Awaitable[None]] = []
         for raw in journal.get("newInstances") or []:
             child = _record_from_json(raw)
             if child is not None:
-                writes.append(self._create_child(child))
-        await asyncio.gather(*writes)
+                creates.append(self._create_child(child))
+                if record is not None and child.instance_id == record.instance_id:
+                    # An entity's first episode creates its own row (DTFx starts an entity on its first
+                    # message): the row must exist before it is replaced below.
+                    await asyncio.gather(*creates)
+                    creates = []
+        if record is not None:
+            writes.append(self.rows.update(record))
+            state.record = record
+        await asyncio.gather(*writes, *creates)
         if sends is None:
             sends = [
                 Outgoing(queue, body, parse_ts(visible) if visible else None)
