@@ -3,6 +3,8 @@ call and signal them (and catch an entity's error)."""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 import azure.durable_functions as df
@@ -34,6 +36,8 @@ def Counter(context: df.DurableEntityContext) -> None:  # noqa: N802 - entity na
 def log_entity(context: df.DurableEntityContext) -> None:
     entries = context.get_state(list)
     if context.operation_name == "append":
+        # The crash test slows operations down so that a kill lands while some are still queued.
+        time.sleep(float(os.environ.get("ENTITY_APP_OP_SECONDS", "0")))
         entries.append(context.get_input())
         context.set_state(entries)
     context.set_result(entries)
