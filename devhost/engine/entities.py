@@ -168,6 +168,31 @@ def entity_state_of(record: InstanceRecord | None) -> tuple[bool, str | None]:
     return (True, st.state) if st.exists else (False, None)
 
 
+def listed_entity(record: InstanceRecord, fetch_state: bool) -> dict[str, Any] | None:
+    """DurableEntityStatus of one entity instance for the entity list (EntityQueryResult): None for an
+    instance that is not an existing entity (its custom status lacks ``"entityExists": true``)."""
+    try:
+        status = json.loads(record.custom_status or "null")
+        name, key = parse_scheduler_id(record.instance_id)
+    except ValueError:
+        return None
+    if not isinstance(status, dict) or status.get("entityExists") is not True:
+        return None
+    state: Any = None
+    if fetch_state:
+        exists, text = entity_state_of(record)
+        if exists and text is not None:
+            try:
+                state = json.loads(text)
+            except ValueError:
+                state = text  # the extension falls back to the raw string too
+    return {
+        "entityId": {"name": name, "key": key},
+        "lastOperationTime": h.status_time(record.last_updated_time),
+        "state": state,
+    }
+
+
 def invoke_entity(handle: Any, trigger_name: str, context_json: str) -> dict[str, Any]:
     """Call the SDK handle as the worker does (the EntityContext bound to the trigger's parameter name)."""
     text = handle(**{trigger_name: func.EntityContext(context_json)})

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost.engine import entities
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus, compact_json
 from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, DurableUrls
 from devhost.http.hub import (
@@ -247,7 +248,7 @@ class ManagementApi:
         try:
             if method == "GET":
                 if not key:
-                    return error_response(501, "Listing entities is not supported by devhost.")
+                    return await self._list_entities(request, q, name)
                 exists, state = await self.hub.read_entity_state(name, "" if key == EMPTY_ENTITY_KEY else key)
                 if not exists:
                     return web.Response(status=404)
@@ -271,6 +272,29 @@ class ManagementApi:
             return web.Response(status=202)
         except ValueError as exc:
             return error_response(400, str(exc))
+
+    async def _list_entities(self, request: web.Request, q: Mapping[str, str], name: str) -> web.Response:
+        """ListEntitiesAsync (legacy): instances with the scheduler-id prefix of ``name`` (all entities
+        without one); the lastOperationTime filters apply to the created time, as the extension maps them."""
+        query = InstanceQuery(
+            created_from=_datetime(q, "lastOperationTimeFrom"),
+            created_to=_datetime(q, "lastOperationTimeTo"),
+            instance_id_prefix=f"@{name.lower()}@" if name else "@",
+        )
+        top = q.get("top", "")
+        page_size = int(top) if top.isdigit() and int(top) > 0 else DEFAULT_PAGE_SIZE
+        fetch_state = _bool(q, "fetchState", False)
+        token = request.headers.get("x-ms-continuation-token") or None
+        deadline = time.monotonic() + 0.1
+        while True:
+            try:
+                records, token = await self.hub.query(query, page_size, token)
+            except ValueError as exc:
+                return error_response(400, str(exc))
+            found = [e for e in (entities.listed_entity(r, fetch_state) for r in records) if e is not None]
+            # Like the extension: pages holding no entity are skipped for up to 100 ms.
+            if found or token is None or time.monotonic() > deadline:
+                return json_response(found, 200, {"x-ms-continuation-token": token or ""})
 
     def _origin(self, request: web.Request) -> str:
         return f"{request.scheme}://{request.host}"

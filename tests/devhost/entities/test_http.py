@@ -106,3 +106,36 @@ async def test_sdk_signal_to_unknown_entity_raises(host: DurableTestHost) -> Non
         assert "400" in str(exc) or "doesn't exist" in str(exc)
     else:
         raise AssertionError("signal to an unknown entity was accepted")
+
+
+async def test_list_entities(host: DurableTestHost) -> None:
+    client = client_for(host)
+    await client.signal_entity(df.EntityId("Counter", "a"), "add", 1)
+    await client.signal_entity(df.EntityId("Counter", "b"), "add", 2)
+    await client.signal_entity(df.EntityId("Log", "x"), "append", "hi")
+    await client.signal_entity(df.EntityId("Counter", "gone"), "add", 3)
+    await eventually(host, "Counter", "gone", 3)
+    await client.signal_entity(df.EntityId("Counter", "gone"), "delete")
+    await eventually(host, "Counter", "b", 2)
+    await eventually(host, "Log", "x", ["hi"])
+    base = host.base_url + WEBHOOK
+    async with aiohttp.ClientSession() as http:
+        for _ in range(500):  # until the delete has run
+            async with http.get(f"{base}/entities/Counter") as r:
+                assert r.status == 200 and r.headers["x-ms-continuation-token"] == ""
+                listed = await r.json()
+            if len(listed) == 2:
+                break
+            await asyncio.sleep(0.02)
+        # Deleted entities are left out; without fetchState the state is null.
+        assert sorted((e["entityId"]["key"], e["state"]) for e in listed) == [("a", None), ("b", None)]
+        assert listed[0]["entityId"]["name"] == "counter" and listed[0]["lastOperationTime"].endswith("Z")
+        async with http.get(f"{base}/entities/Counter?fetchState=true") as r:
+            assert sorted((e["entityId"]["key"], e["state"]) for e in await r.json()) == [("a", 1), ("b", 2)]
+        async with http.get(f"{base}/entities?fetchState=true") as r:
+            everything = await r.json()
+        assert sorted((e["entityId"]["name"], e["entityId"]["key"]) for e in everything) == [
+            ("counter", "a"),
+            ("counter", "b"),
+            ("log", "x"),
+        ]
