@@ -126,6 +126,9 @@ def split_redelivered(
 def journal_of(commit: EpisodeCommit, sends: list[Outgoing]) -> dict[str, Any]:
     """The journal of one episode: its effects other than history, as stored in the sentinel."""
     return {
+        # The execution the episode started from: tells a continue-as-new whose journal was never applied
+        # (the row still names this execution) from a restart that replaced the row (``load``).
+        "from": commit.history[0][0] if commit.history else None,
         "instance": _record_json(commit.instance),
         "newInstances": [_record_json(r) for r in commit.new_instances],
         "sends": [[s.queue, s.body, format_ts(s.visible_at) if s.visible_at else None] for s in sends],
@@ -157,6 +160,21 @@ class Journal:
         state = InstanceState(record, execution_id, history, sentinel, etag)
         if sentinel is not None:
             if sentinel.get("ExecutionId") != execution_id:
+                successor = await self._unapplied_successor(sentinel, record)
+                if successor is not None:
+                    # The last checkpoint moved to a new execution (continue-as-new; every entity batch
+                    # does) and died before its journal replaced the row: apply it now, so the row,
+                    # history and state agree; its consumed messages are then dropped when they return.
+                    log.info("applying the unfinished checkpoint of %s before its next episode", instance_id)
+                    await self.apply(state, successor)
+                    assert state.record is not None
+                    state.execution_id = state.record.execution_id
+                    history, sentinel, etag = await self.rows.read_history(instance_id, state.execution_id)
+                    state.history, state.sentinel, state.sentinel_etag = history, sentinel, etag
+                    if sentinel is not None:
+                        state.last_consumed = json.loads(sentinel.get(keys.COL_CONSUMED) or "[]")
+                        state.recent = json.loads(sentinel.get(keys.COL_RECENT) or "[]")
+                    return state
                 # A new execution (restart/replace) has not checkpointed yet: the sentinel's journal
                 # belongs to the old one and has been applied, or it would not have been replaced.
                 state.recent = json.loads(sentinel.get(keys.COL_RECENT) or "[]")
@@ -165,6 +183,23 @@ class Journal:
                 state.recent = json.loads(sentinel.get(keys.COL_RECENT) or "[]")
                 state.journal = await self._read_journal(sentinel)
         return state
+
+    async def _unapplied_successor(
+        self, sentinel: dict[str, Any], record: InstanceRecord | None
+    ) -> dict[str, Any] | None:
+        """The sentinel's journal if it moves the row on to the sentinel's execution and was never applied:
+        it started from the execution the row still names, or it creates the row that does not exist yet."""
+        journal = await self._read_journal(sentinel)
+        target = _record_from_json((journal or {}).get("instance"))
+        if journal is None or target is None or target.execution_id != sentinel.get("ExecutionId"):
+            return None
+        if record is not None:
+            return journal if journal.get("from") == record.execution_id else None
+        # No row: only a checkpoint that creates its own row (an entity's first batch) may bring it; a row
+        # purged meanwhile stays purged.
+        created = [_record_from_json(r) for r in journal.get("newInstances") or []]
+        own = any(c is not None and c.instance_id == target.instance_id for c in created)
+        return journal if own else None
 
     async def _read_journal(self, sentinel: dict[str, Any]) -> dict[str, Any] | None:
         blob = sentinel.get(keys.COL_JOURNAL_BLOB)
