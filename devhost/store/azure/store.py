@@ -292,9 +292,11 @@ class AzureStorageStore(base.TaskHubStore):
         self, instance_id: str, state: InstanceState, visible: list[Received]
     ) -> list[Received]:
         """Delete messages whose effects are already stored, after re-applying the last checkpoint's journal
-        if one of them was consumed by it (``journal.py`` explains why this is safe)."""
+        (``journal.py`` explains why this is safe). A journal read cold is re-applied even when none of its
+        messages is back yet: a newer message may come first, and its episode replaces the journal, so a
+        send the dead worker never made (an entity's answer to a caller) would be lost for good."""
         keep, applied, replay = split_redelivered(state, visible)
-        if replay and state.journal is not None:
+        if state.journal is not None and (replay or keep):
             log.info("re-applying the last checkpoint of %s after a redelivery", instance_id)
             await self.journal.apply(state, state.journal)
             state.journal = None
