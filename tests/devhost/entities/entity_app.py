@@ -3,6 +3,7 @@ call and signal them (and catch an entity's error)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from typing import Any
@@ -78,3 +79,14 @@ def appender(context: df.DurableOrchestrationContext) -> Any:
 def unknown_entity(context: df.DurableOrchestrationContext) -> Any:
     yield context.call_entity(df.EntityId("Nope", "k"), "get")
     return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
+def call_with_timeout(context: df.DurableOrchestrationContext) -> Any:
+    call = context.call_entity(df.EntityId("Counter", "timed"), "get")
+    timer = context.create_timer(context.current_utc_datetime + dt.timedelta(hours=1))
+    winner = yield context.task_any([call, timer])
+    if winner == call:
+        timer.cancel()
+        return {"value": call.result}
+    return "timed out"

@@ -115,3 +115,8 @@ async def test_large_state_round_trips(harness: AsyncDurableHarness) -> None:
     await harness.run_until_idle()
     exists, state = await harness.client.read_entity_state("Log", "big")
     assert exists and json.loads(state or "") == [big]
+
+
+async def test_call_raced_against_a_timer(harness: AsyncDurableHarness) -> None:
+    st = await harness.wait_for_completion(await harness.start_new("call_with_timeout"))
+    assert (st.runtime_status, st.output) == ("Completed", {"value": 0})
