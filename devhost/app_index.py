@@ -45,6 +45,15 @@ class ActivityFunction:
 
 
 @dataclass(frozen=True)
+class EntityFunction:
+    name: str  # durable name as registered (the entityTrigger's entityName, else the function name)
+    function_name: str
+    handle: Callable[..., Any]  # the SDK's Entity.create handle: takes the EntityContext, returns JSON text
+    trigger_name: str  # keyword argument the worker binds the EntityContext to
+    bindings: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class HttpFunction:
     function_name: str
     fn: Callable[..., Any]
@@ -68,7 +77,8 @@ class AppIndex:
     orchestrators: dict[str, OrchestratorFunction] = field(default_factory=dict)  # key: durable name, lower
     activities: dict[str, ActivityFunction] = field(default_factory=dict)  # key: durable name, lower
     http_functions: list[HttpFunction] = field(default_factory=list)
-    other_functions: list[Any] = field(default_factory=list)  # timers, entities, ... (not run by devhost)
+    entities: dict[str, EntityFunction] = field(default_factory=dict)  # key: durable name, lower
+    other_functions: list[Any] = field(default_factory=list)  # timers, blobs, ... (not run by devhost)
 
     @property
     def app(self) -> Any:
@@ -79,6 +89,9 @@ class AppIndex:
 
     def activity(self, name: str) -> ActivityFunction | None:
         return self.activities.get(name.lower())
+
+    def entity(self, name: str) -> EntityFunction | None:
+        return self.entities.get(name.lower())
 
 
 # Weak keys: an app object is indexed once for as long as it lives (tests build one app per test).
@@ -168,6 +181,10 @@ def _build(app: Any) -> AppIndex:
                 ),
                 "activity",
             )
+        elif ttype == "entityTrigger":
+            assert trigger is not None
+            name = trigger.get("entityName") or fname
+            _add(index.entities, name, EntityFunction(name, fname, fn, trigger["name"], bindings), "entity")
         elif ttype == "httpTrigger":
             assert trigger is not None
             client = next((b for b in bindings if b["type"] == "durableClient"), None)

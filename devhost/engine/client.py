@@ -17,6 +17,7 @@ from typing import Any
 from devhost import history as h
 from devhost.app_index import AppIndex
 from devhost.clock import Clock, SystemClock
+from devhost.engine import entities
 from devhost.engine.episode import unknown_orchestrator_message
 from devhost.history import RUNNING_STATUSES, TERMINAL_STATUSES, HistoryEvent, RuntimeStatus
 from devhost.store.base import (
@@ -194,6 +195,24 @@ class DurableClient:
         input_json = started.get("Input") if started is not None else rec.input
         target = None if new_instance_id else instance_id
         return await self.start(rec.name, target, input_json, rec.version)
+
+    # ------------------------------------------------------------------ entities
+    async def signal_entity(self, name: str, key: str, operation: str, input_text: str | None) -> None:
+        """DurableClient.SignalEntityAsync: checks the id and that the entity function exists (EntityIdError,
+        ValueError with the runtime's message), then sends the "op" event. ``input_text`` is the
+        RequestMessage input as the HTTP API built it (None = no input)."""
+        entities.check_entity_id(name, key)
+        if self.index.entity(name) is None:
+            raise ValueError(entities.unknown_entity_message(name.lower(), self.index))
+        iid = entities.scheduler_id(name, key)
+        request = entities.request_message(operation, input_text, signal=True)
+        ev = h.event_raised(h.format_ts(self.clock.now()), entities.REQUEST_EVENT, request)
+        await self.store.send_messages([OrchestrationMessage(iid, ev)])
+
+    async def read_entity_state(self, name: str, key: str) -> tuple[bool, str | None]:
+        """ReadEntityStateAsync (legacy): (exists, the entity's serialized state) from the instance row."""
+        entities.check_entity_id(name, "")
+        return entities.entity_state_of(await self.store.get_instance(entities.scheduler_id(name, key)))
 
     # ------------------------------------------------------------------ purge
     async def purge(self, instance_id: str) -> int:

@@ -22,7 +22,8 @@ import azure.functions as func
 from devhost import history as h
 from devhost.app_index import AppIndex
 from devhost.clock import Clock
-from devhost.engine.replay import Replayer, ReplayFailure, ReplayResult
+from devhost.engine import entities
+from devhost.engine.replay import ENTITY_KINDS, Replayer, ReplayFailure, ReplayResult
 from devhost.execlog import DURABLE_REASON, execution
 from devhost.history import TERMINAL_STATUSES, EventType, HistoryEvent, RuntimeStatus
 from devhost.store.base import (
@@ -138,6 +139,7 @@ class EpisodeRunner:
         self._cache: dict[str, tuple[str, int, str]] = {}
         self._timer = timer
         self.stats = EpisodeStats()
+        self.entities = entities.EntityRunner(index, clock)
 
     # ------------------------------------------------------------------ context JSON
     def _history_json(self, iid: str, execution_id: str, hist: Sequence[HistoryEvent]) -> str:
@@ -162,6 +164,8 @@ class EpisodeRunner:
     # ------------------------------------------------------------------ episode
     def run(self, item: OrchestrationWorkItem) -> EpisodeCommit:
         inst = item.instance
+        if entities.is_entity(item.instance_id):
+            return self.entities.run(item.instance_id, inst, item.messages)
         commit = EpisodeCommit()
         if inst is None:
             log.debug("dropping %d message(s) for unknown instance %s", len(item.messages), item.instance_id)
@@ -290,6 +294,9 @@ class EpisodeRunner:
                 ),
                 check_orchestrator=lambda n: (
                     None if self.index.orchestrator(n) else unknown_orchestrator_message(n, self.index)
+                ),
+                check_entity=lambda n: (
+                    None if self.index.entity(n) else entities.unknown_entity_message(n, self.index)
                 ),
             )
             try:
@@ -435,6 +442,24 @@ class EpisodeRunner:
                     OrchestrationMessage(
                         iid, h.timer_fired(fire, s.event_id, fire), execution_id=xid, visible_at=s.fire_at
                     )
+                )
+            elif s.kind in ENTITY_KINDS:
+                assert s.instance_id is not None
+                request = entities.request_message(
+                    s.name,
+                    # The shim hands the SDK's input text to RequestMessage.SetInput, which serializes it
+                    # again: the entity receives a JSON string holding the JSON text.
+                    h.compact_json(s.input) if s.input is not None else None,
+                    signal=s.kind == "entitysignal",
+                    parent_instance=iid,
+                    parent_execution=xid,
+                    timestamp=ts,
+                )
+                out.append(
+                    entities.event_sent(ts, s.event_id, s.instance_id, entities.REQUEST_EVENT, request)
+                )
+                commit.messages.append(
+                    OrchestrationMessage(s.instance_id, h.event_raised(ts, entities.REQUEST_EVENT, request))
                 )
             else:
                 assert s.instance_id is not None

@@ -10,6 +10,7 @@ ids). Here that coroutine is a small callback state machine: no asyncio, linear 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,13 +35,16 @@ class ReplayFailure(Exception):
 class Scheduled:
     """A scheduling decision with its sequence id (becomes a history event + a message if new)."""
 
-    kind: str  # "activity" | "timer" | "suborch"
+    kind: str  # "activity" | "timer" | "suborch" | "entitycall" | "entitysignal"
     event_id: int
     name: str = ""
     input: str | None = None  # df_dumps text (activity/sub-orchestration input)
     fire_at: dt.datetime | None = None
-    instance_id: str | None = None
+    instance_id: str | None = None  # sub-orchestration id, or the entity's scheduler id
     version: str | None = None  # a sub-orchestration's, as the code asked (None: the host's default)
+
+
+ENTITY_KINDS = frozenset({"entitycall", "entitysignal"})
 
 
 class _Task:
@@ -100,17 +104,20 @@ class Replayer:
         execution_id: str,
         check_activity: Callable[[str], str | None],
         check_orchestrator: Callable[[str], str | None],
+        check_entity: Callable[[str], str | None] | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.execution_id = execution_id
         self.check_activity = check_activity
         self.check_orchestrator = check_orchestrator
+        self.check_entity = check_entity
         self.seq = 0
         self.now = dt.datetime.min.replace(tzinfo=dt.UTC)
         self.emitted: dict[int, Scheduled] = {}
         self.open: dict[int, _Task] = {}
         self.waiters: dict[str, list[_Task]] = {}  # a stack per event name (newest wait on top)
         self.buffered: dict[str, int] = {}
+        self.entity_calls: dict[str, int] = {}  # request id (the response's event name) -> sequence id
         self.result = ReplayResult()
         self._pos = 0
         self._can_at = -1
@@ -150,6 +157,28 @@ class Replayer:
             raise ReplayFailure(f"Orchestration instance ids must not start with '@': '{iid}'.")
         scheduled = Scheduled("suborch", eid, name=name, input=inp, instance_id=iid, version=version)
         return self._schedule(scheduled)
+
+    def _entity(self, action: dict[str, Any], call: bool) -> _Task:
+        """CallEntity / SignalEntity: the shim sends an "op" event to the entity (one sequence id, an
+        EventSent in history); a call then waits for the response event named by the request id."""
+        target = str(action.get("instanceId") or "")
+        pos = target.find("@", 1)
+        if not target.startswith("@") or pos < 0:
+            raise ReplayFailure(f"Invalid entity instance id in the orchestrator's output: {target!r}")
+        if self.check_entity is not None:
+            msg = self.check_entity(target[1:pos])
+            if msg is not None:
+                raise ReplayFailure(msg)
+        eid = self.seq
+        self.seq += 1
+        kind = "entitycall" if call else "entitysignal"
+        s = Scheduled(
+            kind, eid, name=str(action.get("operation") or ""), input=action.get("input"), instance_id=target
+        )
+        if call:
+            return self._schedule(s)
+        self.emitted[eid] = s
+        return _DONE  # fire and forget
 
     def _wait_event(self, name: str) -> _Task:
         key = name.lower()  # the .NET shadow context matches event names case-insensitively
@@ -271,8 +300,12 @@ class Replayer:
             return self._any([self.invoke(c) for c in a.get("compoundActions") or []])
         if at == 12:
             return self._all([self.invoke(c) for c in a.get("compoundActions") or []])
-        if at in (7, 9, 10):
-            raise ReplayFailure("Durable entities are not supported by devhost (CallEntity/SignalEntity).")
+        if at == 7:
+            return self._entity(a, call=True)
+        if at == 9:
+            return self._entity(a, call=False)
+        if at == 10:
+            raise ReplayFailure("Scheduled entity signals (action type 10) are not supported by devhost.")
         if at == 8:
             raise ReplayFailure("Durable HTTP (call_http) is not supported by devhost.")
         raise ReplayFailure(f"Unknown action type {at!r} in the orchestrator's output.")
@@ -338,6 +371,8 @@ class Replayer:
                     self._run_actions(actions, schema)
             elif et == 4 or et == 7 or et == 10:
                 self._match(e)
+            elif et == 14:
+                self._match_sent(e)
             elif et == 5 or et == 6 or et == 8 or et == 9:
                 t = self.open.pop(e.get("TaskScheduledId", -1), None)
                 if t is not None:
@@ -346,6 +381,11 @@ class Replayer:
                 t = self.open.pop(e.get("TimerId", -1), None)
                 if t is not None:
                     t.complete()
+            elif et == 15 and str(e.get("Name") or "") in self.entity_calls:
+                # An entity's response: completes the call (failed when it carries an exception type).
+                t = self.open.pop(self.entity_calls.pop(str(e["Name"])), None)
+                if t is not None:
+                    t.complete(failed=_is_error_response(e.get("Input")))
             elif et == 15:
                 key = str(e.get("Name") or "").lower()
                 q = self.waiters.get(key)
@@ -364,6 +404,25 @@ class Replayer:
         r.open_tasks = len(self.open)
         r.next_id = self.seq
         return r
+
+    def _match_sent(self, e: HistoryEvent) -> None:
+        eid = e.get("EventId", -1)
+        s = self.emitted.get(eid)
+        if s is None or s.kind not in ENTITY_KINDS or s.instance_id != e.get("InstanceId"):
+            raise ReplayFailure(
+                f"Non-Deterministic workflow detected: A previous execution of this orchestration scheduled "
+                f"a send event task with sequence ID {eid} and name '{e.get('Name')}', but the current "
+                f"replay execution hasn't (yet?) scheduled this task. Was a change made to the orchestrator "
+                f"code after this instance had already started running?",
+                from_shim=False,
+            )
+        del self.emitted[eid]
+        if s.kind == "entitycall":
+            try:
+                request_id = str(json.loads(e.get("Input") or "")["id"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ReplayFailure(f"EventSent {eid} does not hold an entity request") from exc
+            self.entity_calls[request_id] = eid
 
     def _match(self, e: HistoryEvent) -> None:
         eid = e.get("EventId", -1)
@@ -385,3 +444,12 @@ class Replayer:
                 from_shim=False,
             )
         del self.emitted[eid]
+
+
+def _is_error_response(text: Any) -> bool:
+    """A ResponseMessage with ``exceptionType`` is an error (ResponseMessage.IsException)."""
+    try:
+        body = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("exceptionType") is not None

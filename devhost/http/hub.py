@@ -57,6 +57,15 @@ class HubClient(Protocol):
 
     async def purge(self, instance_id: str) -> int: ...
 
+    async def signal_entity(self, name: str, key: str, operation: str, input_text: str | None) -> None:
+        """Send an operation to an entity; ValueError (with the runtime's message) for a bad id or an
+        unknown entity function."""
+        ...
+
+    async def read_entity_state(self, name: str, key: str) -> tuple[bool, str | None]:
+        """(exists, serialized state) of an entity."""
+        ...
+
     async def purge_by(self, query: InstanceQuery) -> int: ...
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost.engine import entities
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus, compact_json
 from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, DurableUrls
 from devhost.http.hub import (
@@ -42,7 +43,8 @@ _INVALID_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 _START = re.compile(r"^/orchestrators/(?P<fn>[^/]+)(?:/(?P<id>[^/]+))?/?$", re.IGNORECASE)
 _RAISE = re.compile(r"^/instances/(?P<id>[^/]+)/raiseEvent/(?P<event>[^/]+)/?$", re.IGNORECASE)
 _INSTANCES = re.compile(r"^/instances(?:/(?P<id>[^/]+)(?:/(?P<op>[^/]+))?)?/?$", re.IGNORECASE)
-_ENTITIES = re.compile(r"^/entities(?:/.*)?$", re.IGNORECASE)
+_ENTITIES = re.compile(r"^/entities(?:/(?P<name>[^/]*)(?:/(?P<key>[^/]*))?)?/?$", re.IGNORECASE)
+EMPTY_ENTITY_KEY = "$"  # HttpApiHandler: on GET, this key stands for the empty key
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -201,9 +203,9 @@ class ManagementApi:
             if method != "POST":
                 return web.Response(status=404)
             return await self._start(request, q, m.group("fn"), m.group("id"))
-        if _ENTITIES.match(path):
-            # Entities are out of scope for devhost (PROTOCOL.md §1.3); say so instead of pretending.
-            return error_response(501, "Durable entities are not supported by devhost.")
+        m = _ENTITIES.match(path)
+        if m:
+            return await self._entity(request, q, method, m.group("name") or "", m.group("key") or "")
         m = _INSTANCES.match(path)
         if m:
             instance_id, op = m.group("id"), m.group("op")
@@ -237,6 +239,63 @@ class ManagementApi:
                 return web.Response(status=404)
             return await self._raise_event(request, m.group("id"), m.group("event"))
         return web.Response(status=404)
+
+    # ------------------------------------------------------------------ entities (PROTOCOL.md §37)
+    async def _entity(
+        self, request: web.Request, q: Mapping[str, str], method: str, name: str, key: str
+    ) -> web.StreamResponse:
+        """HttpApiHandler's entities/{entityName?}/{entityKey?}: GET reads the state, POST/DELETE signal an
+        operation; a refused id or an unknown entity function is a 400 with the runtime's message."""
+        try:
+            if method == "GET":
+                if not key:
+                    return await self._list_entities(request, q, name)
+                exists, state = await self.hub.read_entity_state(name, "" if key == EMPTY_ENTITY_KEY else key)
+                if not exists:
+                    return web.Response(status=404)
+                return json_response(json.loads(state) if state is not None else None)
+            if method not in ("POST", "DELETE"):
+                return web.Response(status=404)
+            operation = "delete" if method == "DELETE" else q.get("op", "")
+            body = await request.read()
+            input_text: str | None = None
+            if body:
+                text = body.decode("utf-8", errors="replace")
+                if request.content_type.lower() == "application/json":
+                    try:
+                        input_text = compact_json(json.loads(text))
+                    except (ValueError, RecursionError) as exc:
+                        return error_response(400, f"Could not parse JSON content: {exc}")
+                else:
+                    # Any other body is a string input: RequestMessage.SetInput serializes it as one.
+                    input_text = compact_json(text)
+            await self.hub.signal_entity(name, key, operation, input_text)
+            return web.Response(status=202)
+        except ValueError as exc:
+            return error_response(400, str(exc))
+
+    async def _list_entities(self, request: web.Request, q: Mapping[str, str], name: str) -> web.Response:
+        """ListEntitiesAsync (legacy): instances with the scheduler-id prefix of ``name`` (all entities
+        without one); the lastOperationTime filters apply to the created time, as the extension maps them."""
+        query = InstanceQuery(
+            created_from=_datetime(q, "lastOperationTimeFrom"),
+            created_to=_datetime(q, "lastOperationTimeTo"),
+            instance_id_prefix=f"@{name.lower()}@" if name else "@",
+        )
+        top = q.get("top", "")
+        page_size = int(top) if top.isdigit() and int(top) > 0 else DEFAULT_PAGE_SIZE
+        fetch_state = _bool(q, "fetchState", False)
+        token = request.headers.get("x-ms-continuation-token") or None
+        deadline = time.monotonic() + 0.1
+        while True:
+            try:
+                records, token = await self.hub.query(query, page_size, token)
+            except ValueError as exc:
+                return error_response(400, str(exc))
+            found = [e for e in (entities.listed_entity(r, fetch_state) for r in records) if e is not None]
+            # Like the extension: pages holding no entity are skipped for up to 100 ms.
+            if found or token is None or time.monotonic() > deadline:
+                return json_response(found, 200, {"x-ms-continuation-token": token or ""})
 
     def _origin(self, request: web.Request) -> str:
         return f"{request.scheme}://{request.host}"

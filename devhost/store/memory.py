@@ -192,7 +192,8 @@ class MemoryStore(TaskHubStore):
             old = self._instances.get(rec.instance_id)
             if old is None or old.runtime_status in TERMINAL_STATUSES:
                 self._instances[rec.instance_id] = rec.copy()
-                self._histories.setdefault(rec.instance_id, {})[rec.execution_id] = []
+                # An entity's first episode creates its own row and has already appended its history.
+                self._histories.setdefault(rec.instance_id, {}).setdefault(rec.execution_id, [])
         for m in commit.messages:
             self._enqueue(m)
         if commit.activities:

@@ -24,7 +24,12 @@ lease. ``split_redelivered`` then recognises each one before the engine sees it:
 sentinel's consumed list (the last checkpoint consumed it: the journal is applied again, i.e. step 2 is
 redone, then step 3), or in the recent list, or its effect is already in history (a completion of a task or
 sub-orchestration already completed, a timer already fired, the start of an execution already started).
-Recognised messages are deleted, not replayed. So history never holds an event twice and no outbound
+Recognised messages are deleted, not replayed. An entity's journal read cold (after a restart) is applied
+again before its next episode even if none of its messages is back yet, because a newer message may come
+first and its checkpoint replaces the journal (``store.py``, ``_drop_redelivered``). A checkpoint that
+moved the instance to a new execution (continue-as-new: every entity batch) and died before its row was
+replaced is recognised by the journal's ``from`` execution and applied when the instance is read
+(``load``), instead of being taken for a restart. So history never holds an event twice and no outbound
 message is lost: at worst one is sent twice, and its receiver recognises it the same way. A crash before
 step 1 leaves nothing behind; the messages come back and the episode runs again.
 
@@ -126,6 +131,9 @@ def split_redelivered(
 def journal_of(commit: EpisodeCommit, sends: list[Outgoing]) -> dict[str, Any]:
     """The journal of one episode: its effects other than history, as stored in the sentinel."""
     return {
+        # The execution the episode started from: tells a continue-as-new whose journal was never applied
+        # (the row still names this execution) from a restart that replaced the row (``load``).
+        "from": commit.history[0][0] if commit.history else None,
         "instance": _record_json(commit.instance),
         "newInstances": [_record_json(r) for r in commit.new_instances],
         "sends": [[s.queue, s.body, format_ts(s.visible_at) if s.visible_at else None] for s in sends],
@@ -157,6 +165,21 @@ class Journal:
         state = InstanceState(record, execution_id, history, sentinel, etag)
         if sentinel is not None:
             if sentinel.get("ExecutionId") != execution_id:
+                successor = await self._unapplied_successor(sentinel, record)
+                if successor is not None:
+                    # The last checkpoint moved to a new execution (continue-as-new; every entity batch
+                    # does) and died before its journal replaced the row: apply it now, so the row,
+                    # history and state agree; its consumed messages are then dropped when they return.
+                    log.info("applying the unfinished checkpoint of %s before its next episode", instance_id)
+                    await self.apply(state, successor)
+                    assert state.record is not None
+                    state.execution_id = state.record.execution_id
+                    history, sentinel, etag = await self.rows.read_history(instance_id, state.execution_id)
+                    state.history, state.sentinel, state.sentinel_etag = history, sentinel, etag
+                    if sentinel is not None:
+                        state.last_consumed = json.loads(sentinel.get(keys.COL_CONSUMED) or "[]")
+                        state.recent = json.loads(sentinel.get(keys.COL_RECENT) or "[]")
+                    return state
                 # A new execution (restart/replace) has not checkpointed yet: the sentinel's journal
                 # belongs to the old one and has been applied, or it would not have been replaced.
                 state.recent = json.loads(sentinel.get(keys.COL_RECENT) or "[]")
@@ -165,6 +188,23 @@ class Journal:
                 state.recent = json.loads(sentinel.get(keys.COL_RECENT) or "[]")
                 state.journal = await self._read_journal(sentinel)
         return state
+
+    async def _unapplied_successor(
+        self, sentinel: dict[str, Any], record: InstanceRecord | None
+    ) -> dict[str, Any] | None:
+        """The sentinel's journal if it moves the row on to the sentinel's execution and was never applied:
+        it started from the execution the row still names, or it creates the row that does not exist yet."""
+        journal = await self._read_journal(sentinel)
+        target = _record_from_json((journal or {}).get("instance"))
+        if journal is None or target is None or target.execution_id != sentinel.get("ExecutionId"):
+            return None
+        if record is not None:
+            return journal if journal.get("from") == record.execution_id else None
+        # No row: only a checkpoint that creates its own row (an entity's first batch) may bring it; a row
+        # purged meanwhile stays purged.
+        created = [_record_from_json(r) for r in journal.get("newInstances") or []]
+        own = any(c is not None and c.instance_id == target.instance_id for c in created)
+        return journal if own else None
 
     async def _read_journal(self, sentinel: dict[str, Any]) -> dict[str, Any] | None:
         blob = sentinel.get(keys.COL_JOURNAL_BLOB)
@@ -307,14 +347,20 @@ class Journal:
         Idempotent, so that it can run again after a crash."""
         record = _record_from_json(journal.get("instance"))
         writes: list[Awaitable[None]] = []
-        if record is not None:
-            writes.append(self.rows.update(record))
-            state.record = record
+        creates: list[Awaitable[None]] = []
         for raw in journal.get("newInstances") or []:
             child = _record_from_json(raw)
             if child is not None:
-                writes.append(self._create_child(child))
-        await asyncio.gather(*writes)
+                creates.append(self._create_child(child))
+                if record is not None and child.instance_id == record.instance_id:
+                    # An entity's first episode creates its own row (DTFx starts an entity on its first
+                    # message): the row must exist before it is replaced below.
+                    await asyncio.gather(*creates)
+                    creates = []
+        if record is not None:
+            writes.append(self.rows.update(record))
+            state.record = record
+        await asyncio.gather(*writes, *creates)
         if sends is None:
             sends = [
                 Outgoing(queue, body, parse_ts(visible) if visible else None)

@@ -292,9 +292,16 @@ class AzureStorageStore(base.TaskHubStore):
         self, instance_id: str, state: InstanceState, visible: list[Received]
     ) -> list[Received]:
         """Delete messages whose effects are already stored, after re-applying the last checkpoint's journal
-        if one of them was consumed by it (``journal.py`` explains why this is safe)."""
+        if one of them was consumed by it (``journal.py`` explains why this is safe).
+
+        An entity's journal read cold is re-applied even when none of its messages is back yet: entities
+        get new messages all the time, one may come first, and its episode replaces the journal, so an
+        answer the dead worker never sent would be lost for good. Only entities (ids starting with '@', as
+        DTFx tells them apart): an orchestration's journal may hold activity work, which must not run again
+        each time an instance falls out of the cache."""
         keep, applied, replay = split_redelivered(state, visible)
-        if replay and state.journal is not None:
+        cold_entity = instance_id.startswith("@") and bool(keep)
+        if state.journal is not None and (replay or cold_entity):
             log.info("re-applying the last checkpoint of %s after a redelivery", instance_id)
             await self.journal.apply(state, state.journal)
             state.journal = None

@@ -152,17 +152,6 @@ UNSUPPORTED_APP = textwrap.dedent(
 
 
     @app.orchestration_trigger(context_name="context")
-    def calls_entity(context: df.DurableOrchestrationContext):
-        return (yield context.call_entity(df.EntityId("Counter", "k"), "add", 1))
-
-
-    @app.orchestration_trigger(context_name="context")
-    def signals_entity(context: df.DurableOrchestrationContext):
-        context.signal_entity(df.EntityId("Counter", "k"), "add", 1)
-        return (yield context.call_activity("noop", None))
-
-
-    @app.orchestration_trigger(context_name="context")
     def calls_http(context: df.DurableOrchestrationContext):
         return (yield context.call_http("GET", "http://127.0.0.1:9/"))
 
@@ -178,8 +167,6 @@ async def test_what_the_readme_calls_unsupported_fails_with_one_clear_message(tm
     module, _ = load_app(write_app(tmp_path / "unsupported", UNSUPPORTED_APP), {})
     webhook = "/runtime/webhooks/durabletask"
     expected = {
-        "calls_entity": "Durable entities are not supported by devhost (CallEntity/SignalEntity).",
-        "signals_entity": "Durable entities are not supported by devhost (CallEntity/SignalEntity).",
         "calls_http": "Durable HTTP (call_http) is not supported by devhost.",
     }
     async with durable_host(module) as host, httpx.AsyncClient(base_url=host.base_url, timeout=10) as http:
@@ -192,6 +179,3 @@ async def test_what_the_readme_calls_unsupported_fails_with_one_clear_message(tm
         rewind = await http.post(f"{webhook}/instances/{started.json()['id']}/rewind")
         assert rewind.status_code == 501
         assert "Rewind is not supported" in rewind.text
-        entity = await http.get(f"{webhook}/entities/Counter/k")
-        assert entity.status_code == 501
-        assert "Durable entities are not supported by devhost." in entity.text
