@@ -3,11 +3,8 @@ again: every instance completes with the output a clean run gives, and no histor
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from devhost.app_index import index_app
@@ -16,6 +13,7 @@ from devhost.history import EventType, HistoryEvent, RuntimeStatus
 from devhost.store.azure import AzureStorageStore
 from devhost.store.base import InstanceQuery
 from tests.devhost.azure.crash_app import function_app
+from tests.devhost.azure.crash_worker import crash_worker
 from tests.devhost.azure.history_checks import TASK_DONE, assert_clean_history, has, in_flight
 from tests.support.azurite import Azurite
 
@@ -24,25 +22,9 @@ LOCK_SECONDS = 2  # a killed worker's messages come back after this lease
 INSTANCES = 6
 
 
-@contextmanager
-def worker(azurite: Azurite, hub: str) -> Iterator[subprocess.Popen[bytes]]:
-    env = dict(os.environ, DEVHOST_TEST_STORAGE=azurite.connection_string, CRASH_APP_ACTIVITY_SECONDS="0.4")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.devhost.azure.crash_worker", hub, str(LOCK_SECONDS)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == b"worker ready"
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+def worker(azurite: Azurite, hub: str) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    app = "tests.devhost.azure.crash_app.function_app"
+    return crash_worker(azurite, hub, app, LOCK_SECONDS, CRASH_APP_ACTIVITY_SECONDS="0.4")
 
 
 async def histories(store: AzureStorageStore, ids: list[str]) -> dict[str, list[HistoryEvent]]:

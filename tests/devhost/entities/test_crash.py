@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from devhost.app_index import index_app
 from devhost.engine.client import DurableClient
 from devhost.history import RuntimeStatus
 from devhost.store.azure import AzureStorageStore, create_store
+from tests.devhost.azure.crash_worker import crash_worker
 from tests.devhost.entities import entity_app
 from tests.support.azurite import Azurite
 
@@ -30,25 +29,9 @@ CALLERS = 3  # orchestrations, each appending three entries with call_entity
 pytestmark = pytest.mark.azurite
 
 
-@contextmanager
-def worker(azurite: Azurite, hub: str) -> Iterator[subprocess.Popen[bytes]]:
-    env = dict(os.environ, DEVHOST_TEST_STORAGE=azurite.connection_string, ENTITY_APP_OP_SECONDS="0.05")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.devhost.entities.crash_worker", hub, str(LOCK_SECONDS)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == b"worker ready"
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+def worker(azurite: Azurite, hub: str) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    app = "tests.devhost.entities.entity_app"
+    return crash_worker(azurite, hub, app, LOCK_SECONDS, ENTITY_APP_OP_SECONDS="0.05")
 
 
 async def entries(client: DurableClient) -> list[str]:
