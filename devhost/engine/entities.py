@@ -277,13 +277,8 @@ class EntityRunner:
                 + [h.orchestrator_completed(ts2)],
             )
         )
-        inst.execution_id = new_xid
-        inst.input = state_text
-        inst.generation += 1
-        inst.runtime_status = RuntimeStatus.Running
+        inst.continue_as_new(new_xid, state_text)
         inst.last_updated_time = now
-        inst.output = None
-        inst.completed_time = None
         # EntityStatus (TaskEntityShim.GetStatus): defaults left out, so a deleted idle entity shows {}.
         inst.custom_status = h.compact_json({"entityExists": True} if state.exists else {})
         commit.instance = inst

@@ -400,12 +400,7 @@ class EpisodeRunner:
             # DTFx copies the trace context into the continued execution's ExecutionStarted.
             trace=started.get("ParentTraceContext"),
         )
-        inst.execution_id = xid
-        inst.input = input_json
-        inst.generation += 1
-        inst.runtime_status = RuntimeStatus.Running
-        inst.output = None
-        inst.completed_time = None
+        inst.continue_as_new(xid, input_json)
         head = [h.orchestrator_started(ts), es, *prev.carried, h.orchestrator_completed(ts)]
         ts2 = h.format_ts(self.clock.now())
         gen = self._execute(inst, head, [h.orchestrator_started(ts2)], es, commit, now, ts2)

@@ -117,6 +117,16 @@ class InstanceRecord:
     def copy(self) -> InstanceRecord:
         return InstanceRecord(**self.__dict__)
 
+    def continue_as_new(self, execution_id: str, input: str | None) -> None:
+        """The row as a new execution of the instance begins (continue-as-new): running again, with the
+        new execution's input and no output."""
+        self.execution_id = execution_id
+        self.input = input
+        self.generation += 1
+        self.runtime_status = RuntimeStatus.Running
+        self.output = None
+        self.completed_time = None
+
     @classmethod
     def pending(
         cls,
