@@ -98,3 +98,13 @@ def test_bad_files_are_named_in_one_line_and_the_rest_still_checked(tmp_path: Pa
     diverged = next(line for line in lines if line.startswith("DIVERGED"))
     assert "unknown.json" in diverged and "no_such_orchestrator" in diverged
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_same_change_behind_a_version_check_replays_cleanly(tmp_path: Path) -> None:
+    # New bookings (started once the deployment sets defaultVersion 2.0) try the train first; the recorded
+    # ones carry no version and keep the flight: nothing running changes its path.
+    guarded = "run.book(TRAIN if run.context.version == '2.0' else FLIGHT, order)"
+    changed = app_copy(tmp_path, ("orchestrators/trip.py", "run.book(FLIGHT, order)", guarded))
+    result = run_gate(changed, HISTORIES)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines()[-1].endswith("0 diverged, 0 bad")
