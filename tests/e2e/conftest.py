@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 import httpx
 import pytest
@@ -37,12 +38,16 @@ def running_devhost(
     azurite: Azurite,  # noqa: F811
     sandbox: SandboxProcess,  # noqa: F811
     hub_prefix: str = "E2E",
-    **overrides: str,
+    *,
+    app_root: Path = REPO_ROOT,
+    port: int | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[DevhostProcess]:
-    """devhost serving the repository's app on a fresh task hub, with the e2e settings plus `overrides`
-    (a module that needs, say, a short supplier timeout defines its own `devhost` fixture with this)."""
-    port = free_port()
-    settings = {
+    """devhost serving the repository's app (or the one at `app_root`) on a fresh task hub, with the e2e
+    settings plus `settings` (a module that needs, say, a short supplier timeout defines its own
+    `devhost` fixture with this; TASKHUB_NAME and `port` keep a hub and its callback URL across restarts)."""
+    port = port or free_port()
+    app_settings = {
         **sandbox.app_settings(),
         "AzureWebJobsStorage": azurite.connection_string,
         "TASKHUB_NAME": hub_prefix + uuid.uuid4().hex[:12],
@@ -52,9 +57,9 @@ def running_devhost(
         "SUPPLIER_RETRY_BACKOFF": "2.0",
         "SUPPLIER_RETRY_MAX_INTERVAL_MS": "1000",
         "SUPPLIER_RETRY_MAX_ATTEMPTS": "4",
-        **overrides,
+        **(settings or {}),
     }
-    host = DevhostProcess(REPO_ROOT, storage=azurite.connection_string, env=settings, port=port)
+    host = DevhostProcess(app_root, storage=azurite.connection_string, env=app_settings, port=port)
     try:
         host.start()
         yield host

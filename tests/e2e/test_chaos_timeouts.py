@@ -34,7 +34,7 @@ def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProces
         "SUPPLIER_RETRY_MAX_ATTEMPTS": "3",
         "SUPPLIER_TIMEOUT_SECONDS": str(SUPPLIER_TIMEOUT_SECONDS),
     }
-    with running_devhost(azurite, sandbox, "E2ESlow", **overrides) as host:
+    with running_devhost(azurite, sandbox, "E2ESlow", settings=overrides) as host:
         yield host
 
 

@@ -22,7 +22,8 @@ CONFIRMED_WITHIN_SECONDS = 10  # docs/booking-api.md, the payment webhook sectio
 
 @pytest.fixture(scope="module")
 def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProcess]:
-    with running_devhost(azurite, sandbox, hub_prefix="PAYWAIT", PAYMENT_TIMEOUT_SECONDS="90") as host:
+    settings = {"PAYMENT_TIMEOUT_SECONDS": "90"}
+    with running_devhost(azurite, sandbox, hub_prefix="PAYWAIT", settings=settings) as host:
         yield host
 
 

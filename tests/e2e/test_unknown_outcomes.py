@@ -34,7 +34,7 @@ def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProces
         "SUPPLIER_RETRY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
         "SUPPLIER_TIMEOUT_SECONDS": str(SUPPLIER_TIMEOUT_SECONDS),
     }
-    with running_devhost(azurite, sandbox, "E2EUnknown", **overrides) as host:
+    with running_devhost(azurite, sandbox, "E2EUnknown", settings=overrides) as host:
         yield host
 
 

@@ -5,7 +5,6 @@ make a running booking take another step fails here, naming the path and where i
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +14,12 @@ import pytest
 from devhost.app_index import index_app
 from devhost.replay_gate import read_history_file, replay
 from tests.orchestrators.world import make_app
+from tests.support.app_copy import changed_app
 
 REPO = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).parent / "corpus" / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
 INDEX = index_app(make_app())
-APP_PARTS = ("function_app.py", "host.json", "activities", "booking", "clients", "orchestrators", "suppliers")
 
 
 def test_the_corpus_covers_the_paths_that_matter() -> None:
@@ -35,22 +34,6 @@ def test_every_recorded_history_replays_on_the_code_as_it_is(history: Path) -> N
     assert verdict.ok, f"{history.name}: {verdict.divergence}"
 
 
-def app_copy(tmp_path: Path, change: tuple[str, str, str]) -> Path:
-    """The app's code in `tmp_path`, with one edit: (file, text, replacement)."""
-    for part in APP_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, tmp_path / part)
-    relative, text, replacement = change
-    target = tmp_path / relative
-    code = target.read_text()
-    assert text in code, f"{text!r} is not in {relative}: update this test with the code"
-    target.write_text(code.replace(text, replacement, 1))
-    return tmp_path
-
-
 def run_gate(app_root: Path, *files: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "devhost", "replay", "--app-root", str(app_root), *map(str, files)]
     # devhost from this checkout; the app from `app_root` (the working directory comes first on the path).
@@ -59,7 +42,7 @@ def run_gate(app_root: Path, *files: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_trying_the_train_before_the_flight_is_caught_naming_the_path_and_the_step(tmp_path: Path) -> None:
-    changed = app_copy(
+    changed = changed_app(
         tmp_path, ("orchestrators/trip.py", "run.book(FLIGHT, order)", "run.book(TRAIN, order)")
     )
     result = run_gate(changed, HISTORIES)
@@ -72,7 +55,7 @@ def test_trying_the_train_before_the_flight_is_caught_naming_the_path_and_the_st
 
 
 def test_a_renamed_activity_is_caught(tmp_path: Path) -> None:
-    changed = app_copy(
+    changed = changed_app(
         tmp_path, ("booking/activity_io.py", 'BOOK_HOTEL = "book_hotel"', 'BOOK_HOTEL = "reserve"')
     )
     result = run_gate(changed, HISTORIES / "happy-path--trip-0.json")
@@ -104,7 +87,7 @@ def test_the_same_change_behind_a_version_check_replays_cleanly(tmp_path: Path) 
     # New bookings (started once the deployment sets defaultVersion 2.0) try the train first; the recorded
     # ones carry no version and keep the flight: nothing running changes its path.
     guarded = "run.book(TRAIN if run.context.version == '2.0' else FLIGHT, order)"
-    changed = app_copy(tmp_path, ("orchestrators/trip.py", "run.book(FLIGHT, order)", guarded))
+    changed = changed_app(tmp_path, ("orchestrators/trip.py", "run.book(FLIGHT, order)", guarded))
     result = run_gate(changed, HISTORIES)
     assert result.returncode == 0, result.stdout
     assert result.stdout.splitlines()[-1].endswith("0 diverged, 0 bad")

@@ -59,7 +59,8 @@ def artifacts() -> Path:
 @pytest.fixture(scope="package")
 def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProcess]:  # noqa: F811
     # A payment window long enough that a +nopay booking is still running when the page terminates it.
-    with running_devhost(azurite, sandbox, hub_prefix="Dash", PAYMENT_TIMEOUT_SECONDS="600") as host:
+    settings = {"PAYMENT_TIMEOUT_SECONDS": "600"}
+    with running_devhost(azurite, sandbox, hub_prefix="Dash", settings=settings) as host:
         yield host
 
 
