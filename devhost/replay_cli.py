@@ -61,12 +61,11 @@ def _replay_files(args: argparse.Namespace) -> int:
     bad = diverged = 0
     for path in files:
         try:
-            exported = read_history_file(path)
+            verdict = replay(index, read_history_file(path))
         except HistoryFileError as exc:
             bad += 1
             print(f"BAD      {path}: {exc}")
             continue
-        verdict = replay(index, exported)
         label = f"{verdict.name}" + (f" v{verdict.version}" if verdict.version else "")
         if verdict.ok:
             print(f"ok       {path} ({label})")

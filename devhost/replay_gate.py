@@ -95,12 +95,13 @@ class Verdict:
 
 
 def replay(index: AppIndex, exported: ExportedHistory) -> Verdict:
+    """Replay one history; `HistoryFileError` when the app has no orchestrator of its name."""
     def verdict(divergence: str | None = None) -> Verdict:
         return Verdict(exported.instance_id, exported.name, exported.version, divergence)
 
     orchestrator = index.orchestrator(exported.name)
     if orchestrator is None:
-        return verdict(unknown_orchestrator_message(exported.name, index))
+        raise HistoryFileError(f"from another app: it has no orchestrator named {exported.name!r}")
     history = exported.history
     state, error = invoke_orchestrator(orchestrator.handle, _context(exported))
     if state is None:
