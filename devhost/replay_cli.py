@@ -1,6 +1,7 @@
 """`devhost replay` and `devhost history export`: the replay gate's two commands.
 
-    devhost history export --storage CONN [--hub NAME] [--instance ID ... | --name N] --out DIR
+    devhost history export (--storage CONN [--hub NAME] | --url http://127.0.0.1:7071) \
+        (--instance ID ... | --name N) --out DIR
     devhost replay FILE... [--app-root DIR]
 
 `replay` prints one line per file (`ok`, `DIVERGED` with the first divergence, or `BAD` with what is
@@ -15,6 +16,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from devhost.loader import AppLoadError, load_app
 from devhost.replay_gate import HistoryFileError, exported_from, read_history_file, replay
@@ -35,7 +37,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     history = sub.add_parser("history", help="work with orchestration histories")
     history_sub = history.add_subparsers(dest="history_command", required=True)
     export = history_sub.add_parser("export", help="export instance histories from a task hub")
-    export.add_argument("--storage", required=True, help="an Azure Storage connection string (or Azurite's)")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--storage", help="an Azure Storage connection string (or Azurite's)")
+    source.add_argument("--url", help="a running devhost (e.g. http://127.0.0.1:7071), whatever its store")
+    export.add_argument("--key", default=None, help="with --url and --auth: the host's master key")
     export.add_argument("--hub", default="TestHubName", help="task hub name (default TestHubName)")
     export.add_argument("--instance", action="append", default=[], help="an instance id (repeatable)")
     export.add_argument("--name", default=None, help="every instance of this orchestrator")
@@ -80,7 +85,40 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.instance and not args.name:
         print("devhost: history export needs --instance ID or --name NAME")
         return EXIT_BAD_INPUT
-    return asyncio.run(_export(args))
+    return asyncio.run(_export_from_host(args) if args.url else _export(args))
+
+
+async def _export_from_host(args: argparse.Namespace) -> int:
+    """Through a running devhost's dashboard API: also reaches an in-memory task hub."""
+    import aiohttp
+
+    api = f"{args.url.rstrip('/')}/_devhost/api"
+    headers = {"x-functions-key": args.key} if args.key else {}
+    try:
+        async with aiohttp.ClientSession(headers=headers, raise_for_status=True) as http:
+            ids = list(args.instance)
+            page = 1
+            while args.name:
+                query = {"name": args.name, "page": str(page), "pageSize": str(_PAGE)}
+                async with http.get(f"{api}/instances", params=query) as response:
+                    body = await response.json()
+                ids += [
+                    row["instanceId"] for row in body["instances"] if row["name"].lower() == args.name.lower()
+                ]
+                if page * _PAGE >= body["total"]:
+                    break
+                page += 1
+            args.out.mkdir(parents=True, exist_ok=True)
+            for instance_id in ids:
+                async with http.get(f"{api}/instances/{quote(instance_id, safe='')}/history") as response:
+                    text = await response.text()
+                target = args.out / f"{_file_name(instance_id)}.json"
+                target.write_text(text, encoding="utf-8")
+                print(f"exported {instance_id} -> {target}")
+    except aiohttp.ClientError as exc:
+        print(f"devhost: {args.url} did not answer as a devhost ({type(exc).__name__})")
+        return EXIT_STORAGE
+    return 0
 
 
 async def _export(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from devhost.http.hub import (
 from devhost.http.keys import HostKeys
 from devhost.http.management import json_response, validate_instance_id
 from devhost.http.status import parse_to_token
+from devhost.replay_gate import exported_from
 from devhost.store.base import InstanceExistsError, InstanceRecord
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,8 @@ class DashboardApi:
             return await self._list(request)
         if len(parts) == 2 and parts[0] == "instances" and method == "GET":
             return await self._instance(parts[1])
+        if len(parts) == 3 and parts[0] == "instances" and parts[2] == "history" and method == "GET":
+            return await self._exported(parts[1])
         if method == "POST":
             # An action changes what the list shows: its next answer scans again.
             self.snapshots.clear()
@@ -201,6 +204,14 @@ class DashboardApi:
             raise ApiError(404, f"no instance {instance_id!r} in task hub '{self.hub.hub_name}' "
                                 "(never started, or purged)")
         return record
+
+    async def _exported(self, instance_id: str) -> web.Response:
+        """The instance's history as `devhost history export` writes it (the replay gate's file)."""
+        record = await self._record(instance_id)
+        history = await self.hub.get_history(instance_id)
+        exported = exported_from(record.instance_id, record.name, record.version, history)
+        return web.Response(text=exported.to_json(), content_type="application/json",
+                            headers={"Cache-Control": "no-store"})
 
     async def _instance(self, instance_id: str) -> web.Response:
         record = await self._record(instance_id)
