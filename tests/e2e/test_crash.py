@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.journey import Journey, trip, unique_email
+from tests.support.devhost import REPO_ROOT, devhost_command
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +29,7 @@ SCENARIOS: dict[str, tuple[int, str, str | None]] = {
 
 
 def test_sigkill_with_twenty_bookings_in_flight(
-    journey: Journey, kill_and_restart_devhost: Callable[[], None]
+    journey: Journey, kill_and_restart_devhost: Callable[[], None], tmp_path: Path
 ) -> None:
     started: list[tuple[str, str, str, str | None]] = []
     for tags, (count, status, code) in SCENARIOS.items():
@@ -56,3 +58,14 @@ def test_sigkill_with_twenty_bookings_in_flight(
             )
         journey.assert_made_once(email)
     assert in_flight, "the kill came after every booking had finished: the test proved nothing"
+
+    # The kill -9 recovery path through the replay gate: every history the restart finished (bookings and
+    # their trips) replays against the app as it is — recovery left nothing the code would not do.
+    for name in ("booking", "trip"):
+        exported = devhost_command(
+            "history", "export", "--url", journey.api_url, "--name", name, "--out", str(tmp_path)
+        )
+        assert exported.returncode == 0, exported.stdout + exported.stderr
+    replayed = devhost_command("replay", "--app-root", str(REPO_ROOT), str(tmp_path))
+    assert replayed.returncode == 0, replayed.stdout
+    assert len(list(tmp_path.glob("*.json"))) >= 40  # 20 bookings and their 20 trips (and others of this hub)

@@ -4,9 +4,7 @@ make a running booking take another step fails here, naming the path and where i
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from devhost.app_index import index_app
 from devhost.replay_gate import read_history_file, replay
 from tests.orchestrators.world import make_app
 from tests.support.app_copy import changed_app
+from tests.support.devhost import devhost_command
 
 REPO = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).parent / "corpus" / "histories"
@@ -35,10 +34,8 @@ def test_every_recorded_history_replays_on_the_code_as_it_is(history: Path) -> N
 
 
 def run_gate(app_root: Path, *files: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "devhost", "replay", "--app-root", str(app_root), *map(str, files)]
     # devhost from this checkout; the app from `app_root` (the working directory comes first on the path).
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(command, cwd=app_root, capture_output=True, text=True, timeout=120, env=env)
+    return devhost_command("replay", "--app-root", str(app_root), *map(str, files), cwd=app_root)
 
 
 def test_trying_the_train_before_the_flight_is_caught_naming_the_path_and_the_step(tmp_path: Path) -> None:

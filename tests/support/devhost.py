@@ -185,3 +185,11 @@ def devhost_process(app_root: Path, **options: Unpack[DevhostOptions]) -> Iterat
         yield host
     finally:
         host.close()
+
+
+def devhost_command(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    """`python -m devhost ARGS` to its end (replay, history export): devhost from this checkout, the
+    working directory `cwd` first on the path (an app copied elsewhere imports from there)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "devhost", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=env)

@@ -3,24 +3,16 @@ history as the replay gate reads it; `devhost replay` then checks it against the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from devhost.replay_gate import read_history_file
 from devhost.store.azure import AzureStorageStore
 from tests.devhost.azure.test_engine_on_azure import run_journeys
 from tests.support.azurite import Azurite
+from tests.support.devhost import devhost_command
 
 REPO = Path(__file__).resolve().parents[3]
 APP = Path(__file__).parent / "crash_app"
-
-
-def devhost(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "devhost", *args]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
 
 
 async def test_exported_histories_replay_against_their_app(
@@ -28,7 +20,7 @@ async def test_exported_histories_replay_against_their_app(
 ) -> None:
     await run_journeys(azure_store, {"trip/1": "Oslo", "trip/2": "Lima"})
 
-    exported = devhost(
+    exported = devhost_command(
         "history",
         "export",
         "--storage",
@@ -48,11 +40,13 @@ async def test_exported_histories_replay_against_their_app(
     assert history.history == await azure_store.get_history("trip/1")
     assert azurite.connection_string not in exported.stdout + exported.stderr
 
-    replayed = devhost("replay", "--app-root", str(APP), *map(str, files))
+    replayed = devhost_command("replay", "--app-root", str(APP), *map(str, files))
     assert replayed.returncode == 0, replayed.stdout
     assert replayed.stdout.splitlines()[-1] == "2 histories: 2 ok, 0 diverged, 0 bad"
 
 
 def test_export_needs_an_instance_or_a_name(tmp_path: Path) -> None:
-    result = devhost("history", "export", "--storage", "UseDevelopmentStorage=true", "--out", str(tmp_path))
+    result = devhost_command(
+        "history", "export", "--storage", "UseDevelopmentStorage=true", "--out", str(tmp_path)
+    )
     assert result.returncode == 2 and "needs --instance ID or --name NAME" in result.stdout

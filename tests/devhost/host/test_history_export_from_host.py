@@ -3,9 +3,6 @@ its dashboard API, and the files it writes replay against the app that made them
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -13,13 +10,7 @@ import httpx
 from devhost.replay_gate import read_history_file
 from tests.devhost.host.apps import CHAINING_APP, write_app
 from tests.devhost.host.test_cli import poll_until_done
-from tests.support.devhost import REPO_ROOT, devhost_process
-
-
-def devhost_command(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    command = [sys.executable, "-m", "devhost", *args]
-    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=env)
+from tests.support.devhost import devhost_command, devhost_process
 
 
 def test_histories_exported_from_a_running_in_memory_host_replay(tmp_path: Path) -> None:
