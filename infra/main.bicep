@@ -45,6 +45,9 @@ param expenseApiUrl string
 @description('Durable Functions task hub name (TASKHUB_NAME): letters and digits, starting with a letter.')
 param taskHubName string = 'TripBookings'
 
+@description('Version new orchestrations get (host.json defaultVersion, set per deployment); orchestrators branch on context.version.')
+param orchestrationVersion string = '1.0'
+
 @minValue(60)
 @description('Seconds a booking waits for the payment outcome before it expires (PAYMENT_TIMEOUT_SECONDS).')
 param paymentTimeoutSeconds int = 900
@@ -175,6 +178,7 @@ module functionApp './app/function.bicep' = {
     paymentApiUrl: paymentApiUrl
     expenseApiUrl: expenseApiUrl
     taskHubName: taskHubName
+    orchestrationVersion: orchestrationVersion
     paymentTimeoutSeconds: paymentTimeoutSeconds
     supplierRetryFirstIntervalMs: supplierRetryFirstIntervalMs
     supplierRetryBackoff: supplierRetryBackoff

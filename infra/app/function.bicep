@@ -82,6 +82,9 @@ param expenseApiUrl string
 @maxLength(45)
 param taskHubName string
 
+@description('Version new orchestrations get: host.json defaultVersion, set per deployment.')
+param orchestrationVersion string
+
 @description('Seconds a booking waits for the payment outcome before it expires.')
 @minValue(60)
 param paymentTimeoutSeconds int
@@ -232,6 +235,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PAYMENT_API_URL: paymentApiUrl
     EXPENSE_API_URL: expenseApiUrl
     TASKHUB_NAME: taskHubName
+    // host.json's extensions.durableTask.defaultVersion, overridden per deployment (README, "Changing an
+    // orchestrator safely").
+    AzureFunctionsJobHost__extensions__durableTask__defaultVersion: orchestrationVersion
     PAYMENT_TIMEOUT_SECONDS: string(paymentTimeoutSeconds)
     SUPPLIER_RETRY_FIRST_INTERVAL_MS: string(supplierRetryFirstIntervalMs)
     SUPPLIER_RETRY_BACKOFF: supplierRetryBackoff

@@ -130,6 +130,7 @@ def test_every_setting_the_app_reads_is_configured() -> None:
         ("PAYMENT_API_URL", "paymentApiUrl"),
         ("EXPENSE_API_URL", "expenseApiUrl"),
         ("TASKHUB_NAME", "taskHubName"),
+        ("AzureFunctionsJobHost__extensions__durableTask__defaultVersion", "orchestrationVersion"),
         ("SUPPLIER_RETRY_BACKOFF", "supplierRetryBackoff"),
     ],
 )
