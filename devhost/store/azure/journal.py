@@ -24,10 +24,9 @@ lease. ``split_redelivered`` then recognises each one before the engine sees it:
 sentinel's consumed list (the last checkpoint consumed it: the journal is applied again, i.e. step 2 is
 redone, then step 3), or in the recent list, or its effect is already in history (a completion of a task or
 sub-orchestration already completed, a timer already fired, the start of an execution already started).
-Recognised messages are deleted, not replayed. A journal read cold that this process never wrote nor
-applied (a dead process wrote it) is applied again before the instance's next episode even if none of its
-messages is back yet, because a newer message may come first and its checkpoint replaces the journal
-(``store.py``, ``_drop_redelivered``); an entity's, whenever it is read cold. A checkpoint that
+Recognised messages are deleted, not replayed. An entity's journal read cold (after a restart) is applied
+again before its next episode even if none of its messages is back yet, because a newer message may come
+first and its checkpoint replaces the journal (``store.py``, ``_drop_redelivered``). A checkpoint that
 moved the instance to a new execution (continue-as-new: every entity batch) and died before its row was
 replaced is recognised by the journal's ``from`` execution and applied when the instance is read
 (``load``), instead of being taken for a restart. So history never holds an event twice and no outbound

@@ -80,9 +80,6 @@ class AzureStorageStore(base.TaskHubStore):
         self._rows: InstanceTable | None = None
         self._cache: OrderedDict[str, InstanceState] = OrderedDict()
         self._finishing: dict[str, asyncio.Task[None]] = {}  # instance -> the tail of its last commit
-        # Instances whose last checkpoint this process wrote or applied: their journal, read cold after
-        # the cache dropped them, has been applied already and is not applied again.
-        self._journaled_here: set[str] = set()
         self._effects: dict[str, asyncio.Event] = {}  # instance -> set once that tail's sends are done
         self._background: set[asyncio.Task[None]] = set()
 
@@ -297,21 +294,17 @@ class AzureStorageStore(base.TaskHubStore):
         """Delete messages whose effects are already stored, after re-applying the last checkpoint's journal
         if one of them was consumed by it (``journal.py`` explains why this is safe).
 
-        A journal this process never wrote nor applied (a dead process wrote it) is re-applied even when none
-        of its messages is back yet: a newer message may come first — an entity's next operation, a cancel
-        raised into a booking right after a restart — and its episode replaces the journal, so a message the
-        dead worker never sent (an entity's answer, a sub-orchestration's start) would be lost for good. Its
-        sends are at least once: an activity the dead worker did send runs once more, and its answer is
-        recognised as a redelivery. An entity's is re-applied whenever it is read cold, as before; an
-        orchestration's only once per process, so that its activity work does not run again each time the
-        instance falls out of the cache."""
+        An entity's journal read cold is re-applied even when none of its messages is back yet: entities
+        get new messages all the time, one may come first, and its episode replaces the journal, so an
+        answer the dead worker never sent would be lost for good. Only entities (ids starting with '@', as
+        DTFx tells them apart): an orchestration's journal may hold activity work, which must not run again
+        each time an instance falls out of the cache."""
         keep, applied, replay = split_redelivered(state, visible)
-        cold = bool(keep) and (instance_id.startswith("@") or instance_id not in self._journaled_here)
-        if state.journal is not None and (replay or cold):
-            log.info("re-applying the last checkpoint of %s after a redelivery or a restart", instance_id)
+        cold_entity = instance_id.startswith("@") and bool(keep)
+        if state.journal is not None and (replay or cold_entity):
+            log.info("re-applying the last checkpoint of %s after a redelivery", instance_id)
             await self.journal.apply(state, state.journal)
             state.journal = None
-        self._journaled_here.add(instance_id)
         if applied:
             await self.receiver.delete(instance_id, applied)
         return keep
