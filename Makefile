@@ -6,7 +6,7 @@ AZURITE := node_modules/.bin/azurite
 
 .PHONY: install test lint bench run replay clean chromium
 
-install: $(VENV)/.installed $(AZURITE) chromium
+install: $(VENV)/.installed $(AZURITE)
 
 # The dashboard's browser tests drive Debian's chromium (Playwright never downloads a browser here).
 chromium:
@@ -35,7 +35,7 @@ $(AZURITE): package.json package-lock.json
 # Lint first (a gate that is not enforced rots), then the suite, which starts its own Azurite, sandbox
 # and devhost on free ports and stops them at the end. pytest exits 5 when it collected nothing: that is
 # a failure here, never a pass.
-test: lint
+test: lint chromium
 	$(PY) -m pytest
 
 # Azurite (data under .azurite/, ports 10000-10002), the sandbox on 7080 and devhost on 7071; Ctrl-C stops
