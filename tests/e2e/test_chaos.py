@@ -1,4 +1,4 @@
-"""Chaos: 45 bookings of every scenario under seeded supplier faults, every webhook mode and two
+"""Chaos: 48 bookings of every scenario under seeded supplier faults, every webhook mode and two
 devhost SIGKILLs, then every promise of the product checked per booking.
 
 Promises (per booking, through the public API and the sandbox's inspection endpoints only): it ends;
