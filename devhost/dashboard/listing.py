@@ -44,7 +44,7 @@ class ListFilter:
     def store_query(self) -> InstanceQuery:
         """The part the store filters itself (status is left out: the counts need every status)."""
         return InstanceQuery(created_from=self.created_from, created_to=self.created_to,
-                             instance_id_prefix=self.id_prefix)
+                             instance_id_prefix=self.id_prefix, payloads=False)
 
     def matches_name(self, record: InstanceRecord) -> bool:
         return self.name is None or self.name.lower() in record.name.lower()
@@ -140,7 +140,7 @@ def page_body(
 ) -> dict[str, Any]:
     """The list API's answer: one page newest first, the total, counts per status, and how many
     instances a bulk terminate (running ones) or bulk purge (finished ones) of this filter would touch."""
-    counts = Counter(RuntimeStatus(r.runtime_status).name for r in records)
+    counts = Counter(r.runtime_status for r in records)
     chosen = newest_first(selected(records, flt))
     start = (page - 1) * page_size
     return {
@@ -149,7 +149,7 @@ def page_body(
         "page": page,
         "pageSize": page_size,
         "asOf": format_ts(as_of) if as_of is not None else None,
-        "counts": {status.name: counts.get(status.name, 0) for status in RuntimeStatus},
+        "counts": {status.name: counts.get(status, 0) for status in RuntimeStatus},
         "eligible": {
             "terminate": sum(1 for r in chosen if r.runtime_status in RUNNING_STATUSES),
             "purge": sum(1 for r in chosen if r.runtime_status in TERMINAL_STATUSES),
