@@ -2,10 +2,10 @@
 
 The store interface pages instances in its own stable order (the Azure store: by instance id), has no
 count and no orchestrator-name filter. So one list request reads every instance that the store-side
-filters (created range, id prefix) let through, counts them per status, filters by status and name here,
-sorts newest first and cuts the page. That is one scan per filter, which `Snapshots` shares between the
-refreshes of a watched list (measured in bench/dashboard.py at 10,000 instances); a store with a
-newest-first index and counts would make it one page read.
+filters (created range, id prefix) let through, without payloads (the Azure store then reads only the
+summary columns), counts them per status, filters by status and name here, sorts newest first and cuts
+the page. That is one read per filter, which `Snapshots` shares between the refreshes of a watched list.
+Why no index: devhost/dashboard/README.md; the cost at 10,000 instances: bench/dashboard.py.
 """
 
 from __future__ import annotations
