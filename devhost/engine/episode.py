@@ -263,7 +263,9 @@ class EpisodeRunner:
         error = ""
         failure: str | None = None
         result: ReplayResult | None = None
-        if orch is None:
+        if orch is None or self.index.is_disabled(orch.function_name):
+            # A disabled orchestrator is registered without an executor: the extension fails the instance
+            # with the unknown-function message (PROTOCOL.md §38).
             failure = f"Orchestrator function '{inst.name}' failed: " + unknown_orchestrator_message(
                 inst.name, self.index
             )
