@@ -23,7 +23,6 @@ import httpx
 import pytest
 
 from devhost.disabled import disabled_functions
-from tests.support.azurite import azurite  # noqa: F401  (session fixture)
 from tests.support.devhost import DevhostProcess, devhost_process
 
 APP = textwrap.dedent(
