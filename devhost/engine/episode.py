@@ -264,11 +264,11 @@ class EpisodeRunner:
         failure: str | None = None
         result: ReplayResult | None = None
         if orch is None or self.index.is_disabled(orch.function_name):
-            # A disabled orchestrator is registered without an executor: the extension fails the instance
-            # with the unknown-function message (PROTOCOL.md §38).
-            failure = f"Orchestrator function '{inst.name}' failed: " + unknown_orchestrator_message(
-                inst.name, self.index
-            )
+            # A disabled orchestrator is registered without an executor: the extension logs the
+            # unknown-function message as a warning and fails the instance with it (PROTOCOL.md §38).
+            unknown = unknown_orchestrator_message(inst.name, self.index)
+            log.warning("%s: %s", iid, unknown)
+            failure = f"Orchestrator function '{inst.name}' failed: " + unknown
         else:
             past = self._history_json(iid, xid, hist)
             new_frag = json.dumps(new_hist)[1:-1]

@@ -196,6 +196,7 @@ def test_a_disabled_orchestrator_starts_and_fails_with_the_extension_message(
             "orchestrator function. Additional info: The following are the known orchestrator functions: "
             "'chain', 'off', 'count'."
         )
+        assert "The function 'off' doesn't exist, is disabled" in host.output()  # the extension's warning
         # The other orchestrations run as usual.
         assert _wait(_start(host, "chain"), {"Completed", "Failed"})["output"] == "A"
 
