@@ -34,6 +34,7 @@ from tests.support.devhost import devhost_process
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "openai_agents"
 HAIKU = "Function calls itself,\nLooping in smaller pieces,\nEndless by design."
+WEATHER = "It is 14-20C in Tokyo, sunny with wind."
 TOKEN = "standin-token-" + uuid.uuid4().hex
 IDENTITY_SECRET = uuid.uuid4().hex
 DEPLOYMENT = "gpt-standin"
@@ -69,15 +70,7 @@ class StandIns:
                 "created_at": int(time.time()),
                 "status": "completed",
                 "model": DEPLOYMENT,
-                "output": [
-                    {
-                        "type": "message",
-                        "id": "msg_" + uuid.uuid4().hex,
-                        "status": "completed",
-                        "role": "assistant",
-                        "content": [{"type": "output_text", "text": HAIKU, "annotations": []}],
-                    }
-                ],
+                "output": [self._answer(body)],
                 "parallel_tool_calls": True,
                 "tool_choice": "auto",
                 "tools": [],
@@ -90,6 +83,31 @@ class StandIns:
                 },
             }
         )
+
+
+    @staticmethod
+    def _answer(body: dict[str, Any]) -> dict[str, Any]:
+        """A model that asks for the weather tool when it has one and no tool result yet, else answers."""
+        items = body["input"] if isinstance(body.get("input"), list) else []
+        tool_result = next((i for i in items if i.get("type") == "function_call_output"), None)
+        tools = [t.get("name") for t in body.get("tools") or []]
+        if "get_weather" in tools and tool_result is None:
+            return {
+                "type": "function_call",
+                "id": "fc_" + uuid.uuid4().hex,
+                "call_id": "call_" + uuid.uuid4().hex,
+                "name": "get_weather",
+                "arguments": json.dumps({"city": "Tokyo"}),
+                "status": "completed",
+            }
+        text = HAIKU if tool_result is None else WEATHER
+        return {
+            "type": "message",
+            "id": "msg_" + uuid.uuid4().hex,
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
 
 
 @contextlib.contextmanager
@@ -131,40 +149,48 @@ def storage(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue("azurite").connection_string)
 
 
-def test_hello_world_answers_through_the_model_stand_in(tmp_path: Path, storage: str) -> None:
+def _run(tmp_path: Path, storage: str, orchestrator: str, services: StandIns) -> dict[str, Any]:
+    """Start the sample, POST /api/orchestrators/<orchestrator>, follow statusQueryGetUri to its end."""
     root = tmp_path / "openai_agents"
     shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("SOURCE.md", "__pycache__"))
+    env = {
+        "TASKHUB_NAME": "Agents" + uuid.uuid4().hex[:10],
+        "AZURE_OPENAI_ENDPOINT": services.base_url + "/",
+        "AZURE_OPENAI_DEPLOYMENT": DEPLOYMENT,
+        "AZURE_OPENAI_API_VERSION": "2025-03-01-preview",
+        "IDENTITY_ENDPOINT": services.base_url + "/msi/token",
+        "IDENTITY_HEADER": IDENTITY_SECRET,
+        # The agent SDK would upload traces to api.openai.com; the sample leaves tracing on.
+        "OPENAI_AGENTS_DISABLE_TRACING": "1",
+    }
+    # host.json asks for the Durable Task Scheduler: devhost says so and runs the app on --storage.
+    with devhost_process(root, storage=storage, env=env) as host:
+        assert "azureManaged" in host.output()
+        started = httpx.post(f"{host.base_url}/api/orchestrators/{orchestrator}", timeout=30)
+        assert started.status_code == 202, started.text
+        status_url = started.json()["statusQueryGetUri"]
+        deadline = time.monotonic() + 90
+        while True:
+            status = httpx.get(status_url + "&showHistory=true", timeout=30).json()
+            if status["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
+                break
+            assert time.monotonic() < deadline, (status, host.output())
+            time.sleep(0.3)
+        assert status["runtimeStatus"] == "Completed", (status, host.output())
+        return dict(status)
+
+
+def _activities(status: dict[str, Any]) -> list[str]:
+    """The status API shows each finished activity as one TaskCompleted event with its name."""
+    return [e.get("FunctionName") for e in status["historyEvents"] if e["EventType"] == "TaskCompleted"]
+
+
+def test_hello_world_answers_through_the_model_stand_in(tmp_path: Path, storage: str) -> None:
     with stand_ins() as services:
-        env = {
-            "TASKHUB_NAME": "Agents" + uuid.uuid4().hex[:10],
-            "AZURE_OPENAI_ENDPOINT": services.base_url + "/",
-            "AZURE_OPENAI_DEPLOYMENT": DEPLOYMENT,
-            "AZURE_OPENAI_API_VERSION": "2025-03-01-preview",
-            "IDENTITY_ENDPOINT": services.base_url + "/msi/token",
-            "IDENTITY_HEADER": IDENTITY_SECRET,
-            # The agent SDK would upload traces to api.openai.com; the sample leaves tracing on.
-            "OPENAI_AGENTS_DISABLE_TRACING": "1",
-        }
-        # host.json asks for the Durable Task Scheduler: devhost says so and runs the app on --storage.
-        with devhost_process(root, storage=storage, env=env) as host:
-            assert "azureManaged" in host.output()
-            started = httpx.post(f"{host.base_url}/api/orchestrators/hello_world", timeout=30)
-            assert started.status_code == 202, started.text
-            status_url = started.json()["statusQueryGetUri"]
-            deadline = time.monotonic() + 90
-            while True:
-                status = httpx.get(status_url + "&showHistory=true", timeout=30).json()
-                if status["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
-                    break
-                assert time.monotonic() < deadline, (status, host.output())
-                time.sleep(0.3)
-            assert status["runtimeStatus"] == "Completed", (status, host.output())
-            assert status["output"] == HAIKU
-            # The status API shows a finished activity as one TaskCompleted event with its name.
-            events = status["historyEvents"]
-            done = [e.get("FunctionName") for e in events if e["EventType"] == "TaskCompleted"]
-            assert done == ["run_model"]
-    # One token, asked for the Cognitive Services audience with the managed identity header.
+        status = _run(tmp_path, storage, "hello_world", services)
+    assert status["output"] == HAIKU
+    assert _activities(status) == ["run_model"]
+    # The token was asked of the managed identity endpoint for the Cognitive Services audience.
     assert services.token_requests and services.token_requests[0]["resource"].startswith(
         "https://cognitiveservices.azure.com"
     )
@@ -174,3 +200,18 @@ def test_hello_world_answers_through_the_model_stand_in(tmp_path: Path, storage:
     assert headers["Authorization"] == f"Bearer {TOKEN}"
     assert body["instructions"] == "You only respond in haikus."
     assert json.dumps(body["input"]).count("Tell me about recursion in programming.") == 1
+
+
+def test_tools_runs_the_tool_the_model_asks_for_and_answers_with_its_result(
+    tmp_path: Path, storage: str
+) -> None:
+    with stand_ins() as services:
+        status = _run(tmp_path, storage, "tools", services)
+    assert status["output"] == WEATHER
+    # Two model calls, each an activity; the function tool itself runs in the orchestrator.
+    assert _activities(status) == ["run_model", "run_model"]
+    first, second = (body for _path, _headers, body in services.model_requests)
+    assert [t["name"] for t in first["tools"]] == ["get_weather"]
+    result = next(i for i in second["input"] if i.get("type") == "function_call_output")
+    # openai-agents 0.2 sends a tool's result as str() of what it returned (here a pydantic model).
+    assert result["output"] == "city='Tokyo' temperature_range='14-20C' conditions='Sunny with wind.'"
