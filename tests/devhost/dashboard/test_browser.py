@@ -9,7 +9,6 @@ of an instance are saved under tests/artifacts/dashboard/.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +20,6 @@ from tests.devhost.host.apps import DURABLE_APP, write_app
 from tests.support.devhost import DevhostProcess, devhost_process
 
 pytestmark = pytest.mark.azurite
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    opened.set_default_timeout(20_000)
-    try:
-        yield opened
-    finally:
-        context.close()
 
 
 def row(page: Any, instance_id: str) -> Any:
