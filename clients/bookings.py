@@ -12,6 +12,7 @@ from typing import cast
 import azure.durable_functions as df
 import azure.functions as func
 
+import telemetry
 from booking import CANCEL_REQUESTED, BookingInput, BookingRequest, BookingStatus, CancelRequest
 from booking.errors import BookingAlreadyFinal, BookingNotFound, IdempotencyKeyReused
 from booking.orchestration import BOOKING_ORCHESTRATOR, trip_instance_id
@@ -81,8 +82,17 @@ async def start_booking(
     )
     try:
         # The SDK sends the current trace with the start: the booking's orchestration, its activities and
-        # their supplier requests join the trace of this request.
-        with joined_trace(context.trace_context if context is not None else None):
+        # their supplier requests join the trace of this request, under the span `start booking`.
+        with (
+            joined_trace(context.trace_context if context is not None else None),
+            telemetry.scope(
+                booking_id=booking_id,
+                instance_id=booking_id,
+                function="start_booking",
+                invocation_id=context.invocation_id if context is not None else None,
+            ),
+            telemetry.span("start booking"),
+        ):
             await client.start_new(BOOKING_ORCHESTRATOR, booking_id, accepted.to_wire())
     except Exception as exc:
         # Two identical POSTs at once: the runtime refuses the second start for a Pending/Running
