@@ -94,13 +94,13 @@ async def start_booking(
             telemetry.span("start booking"),
         ):
             await client.start_new(BOOKING_ORCHESTRATOR, booking_id, accepted.to_wire())
+            logger.info("booking %s: started with %d trip(s)", booking_id, len(request.trips))
     except Exception as exc:
         # Two identical POSTs at once: the runtime refuses the second start for a Pending/Running
         # instance, and the first one's input says whether this is a replay or a misuse.
         if key and (replayed := await _replay(client, req, booking_id, key, fingerprint)):
             return replayed
         raise DurableUnavailable(f"start_new failed: {type(exc).__name__}") from exc
-    logger.info("booking %s: started with %d trip(s)", booking_id, len(request.trips))
     return _accepted(req, booking_id, BookingStatus.PENDING)
 
 

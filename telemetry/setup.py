@@ -51,12 +51,16 @@ class CountingExporter(SpanExporter):
         self.inner = inner
         self.exported = 0
         self.failed = 0
+        self.in_flight = 0  # in the batch being exported now (an exporter retrying holds it a while)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.in_flight = len(spans)
         try:
             result = self.inner.export(spans)
         except Exception:  # noqa: BLE001 - an exporter's failure is a count, never the app's error
             result = SpanExportResult.FAILURE
+        finally:
+            self.in_flight = 0
         if result is SpanExportResult.SUCCESS:
             self.exported += len(spans)
         else:
@@ -120,8 +124,15 @@ class Telemetry:
         return True if self.provider is None else self.provider.force_flush(timeout_millis)
 
     def shutdown(self, timeout_millis: int = EXIT_FLUSH_MILLIS) -> None:
-        if self.processor is not None:
-            self.processor._batch_processor.shutdown(timeout_millis=timeout_millis)
+        """Give queued spans `timeout_millis` to leave, then say what became of every span (one line)."""
+        if self.processor is None:
+            return
+        self.processor._batch_processor.shutdown(timeout_millis=timeout_millis)
+        left = len(self.processor._batch_processor._queue) + self.processor.exporter.in_flight
+        log.info(
+            "telemetry: %d spans exported, %d dropped, %d left unsent at exit",
+            self.exported, self.dropped, left,
+        )
 
 
 _lock = threading.Lock()
