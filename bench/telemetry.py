@@ -13,14 +13,17 @@ in-memory task hub), started together and polled until final, once per telemetry
 
 Each round runs the settings in turn (alternating the order) on a fresh devhost; per setting the result
 keeps every round's wall time (first start → last final), the per-booking latency (start → final as seen
-by 50 ms polling: p50, p95, max over all rounds), and what devhost's telemetry said at exit: spans
-exported, dropped (failed exports, full queue) and left unsent.
+by 50 ms polling: p50, p95, max over all rounds), devhost's CPU time over the bookings (user + system,
+from /proc: steadier than wall time on a shared machine), and what devhost's telemetry said at exit:
+spans exported, dropped (failed exports, full queue) and left unsent (queued or in an export still
+retrying when the 2 s exit flush ended).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import socket
 import statistics
@@ -72,6 +75,16 @@ def _environment(setting: str, receiver: OtlpReceiver, silent: int) -> dict[str,
     return {} if endpoint is None else {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
 
 
+async def _expenses_reported(sandbox_url: str, booking_ids: list[str]) -> None:
+    """Wait until every booking's expense report (its last step, after Confirmed shows) reached the
+    sandbox: the host is stopped with no booking mid-way, so every run makes the same spans."""
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=30) as http:
+        for booking_id in booking_ids:
+            params = {"idempotencyKeyPrefix": f"{booking_id}:expenses"}
+            while not (await http.get("/_sandbox/requests", params=params)).json():
+                await asyncio.sleep(0.05)
+
+
 async def _book_all(base_url: str, bookings: int) -> dict[str, Any]:
     body = lambda: {  # noqa: E731
         "traveller": {"name": "Bench Traveller", "email": f"bench+run{uuid.uuid4().hex[:10]}@example.com"},
@@ -80,7 +93,7 @@ async def _book_all(base_url: str, bookings: int) -> dict[str, Any]:
     }
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
 
-        async def one() -> tuple[float, str]:
+        async def one() -> tuple[float, str, str]:
             started = time.perf_counter()
             response = await http.post("/api/bookings", json=body())
             response.raise_for_status()
@@ -88,7 +101,7 @@ async def _book_all(base_url: str, bookings: int) -> dict[str, Any]:
             while True:
                 status = (await http.get(f"/api/bookings/{booking_id}")).json()["status"]
                 if status in FINAL:
-                    return time.perf_counter() - started, status
+                    return time.perf_counter() - started, status, booking_id
                 await asyncio.sleep(0.05)
 
         began = time.perf_counter()
@@ -96,13 +109,14 @@ async def _book_all(base_url: str, bookings: int) -> dict[str, Any]:
         wall = time.perf_counter() - began
     return {
         "wall_s": round(wall, 3),
-        "latencies_s": [round(latency, 3) for latency, _ in results],
-        "statuses": sorted({status for _, status in results}),
+        "latencies_s": [round(latency, 3) for latency, _, _ in results],
+        "statuses": sorted({status for _, status, _ in results}),
+        "booking_ids": [booking_id for _, _, booking_id in results],
     }
 
 
 def _run(
-    setting: str, sandbox_settings: dict[str, str], env: dict[str, str], bookings: int
+    setting: str, sandbox_url: str, sandbox_settings: dict[str, str], env: dict[str, str], bookings: int
 ) -> dict[str, Any]:
     port = _free_port()
     settings = {
@@ -116,7 +130,10 @@ def _run(
     host = DevhostProcess(REPO_ROOT, storage="memory", env=settings, port=port)
     host.start()
     try:
+        cpu_before = _cpu_seconds(host.pid)
         result = asyncio.run(_book_all(host.base_url, bookings))
+        result["devhost_cpu_s"] = round(_cpu_seconds(host.pid) - cpu_before, 3)
+        asyncio.run(_expenses_reported(sandbox_url, result.pop("booking_ids")))
     finally:
         host.stop(timeout=30)
         output = host.output()
@@ -127,8 +144,15 @@ def _run(
         if summary is None
         else dict(zip(("exported", "dropped", "left_unsent"), map(int, summary.groups()), strict=True))
     )
-    print(f"{setting:9} wall {result['wall_s']:.2f} s  spans {result['spans']}", flush=True)
+    print(f"{setting:9} wall {result['wall_s']:.2f} s  devhost cpu {result['devhost_cpu_s']:.2f} s  "
+          f"spans {result['spans']}", flush=True)
     return result
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): what it cost, whatever else ran beside it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -149,7 +173,7 @@ def main() -> None:
             order = SETTINGS if round_number % 2 == 0 else tuple(reversed(SETTINGS))
             for setting in order:
                 env = _environment(setting, receiver, silent)
-                runs[setting].append(_run(setting, sandbox.app_settings(), env, args.bookings))
+                runs[setting].append(_run(setting, sandbox.url, sandbox.app_settings(), env, args.bookings))
         received = len(receiver.all())
 
     settings: dict[str, Any] = {}
@@ -157,6 +181,7 @@ def main() -> None:
         latencies = [latency for r in results for latency in r["latencies_s"]]
         settings[setting] = {
             "wall_s": [r["wall_s"] for r in results],
+            "devhost_cpu_s": [r["devhost_cpu_s"] for r in results],
             "latency_p50_s": _quantile(latencies, 0.5),
             "latency_p95_s": _quantile(latencies, 0.95),
             "latency_max_s": max(latencies),
@@ -164,8 +189,11 @@ def main() -> None:
             "spans": [r["spans"] for r in results],
         }
     off = statistics.median(settings["off"]["wall_s"])
+    off_cpu = statistics.median(settings["off"]["devhost_cpu_s"])
     for setting in SETTINGS:
         settings[setting]["wall_vs_off"] = round(statistics.median(settings[setting]["wall_s"]) / off, 3)
+        cpu = statistics.median(settings[setting]["devhost_cpu_s"])
+        settings[setting]["devhost_cpu_vs_off"] = round(cpu / off_cpu, 3)
     write_results(
         {
             **stamp(),
