@@ -4,16 +4,20 @@ pointed at a receiver in this test (OTLP/HTTP on 127.0.0.1), and with LOG_FORMAT
 One `+flaky` booking (the airline answers 503 twice before it books) sent with a client `traceparent`:
 every span of the booking is in the client's trace; each supplier call is a client span under its
 activity's span, and the `traceparent` the sandbox received names exactly that span; each attempt of the
-retried flight is a span of its own (failed ones marked as errors); no span says anything personal; and
-devhost's JSON log lines of the booking carry its booking id and trace id.
+retried flight is a span of its own (failed ones marked as errors); the payment webhook raises the
+booking's event in a span under its own; no span says anything personal; devhost logged Executing and
+Executed for every activity invocation (a failed attempt `Failed` with its exception); and devhost's JSON
+log lines of the booking carry its booking id and trace id.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
@@ -79,9 +83,13 @@ def test_a_flaky_booking_is_one_trace_of_linked_spans_with_nothing_personal(
     # The booking's spans, wherever they were made, are all in the client's trace; but the payment webhook,
     # which is the provider's request (in a trace of its own), found by its booking.id.
     named = [s for s in receiver.all() if s.attributes.get("booking.id") == booking_id]
-    assert {s.name for s in named if s.trace_id != trace_id} == {"payment webhook"}, [
-        (s.name, s.trace_id) for s in named if s.trace_id != trace_id
-    ]
+    elsewhere = {s.name for s in named if s.trace_id != trace_id}
+    assert elsewhere == {"payment webhook", "raise event PaymentSucceeded"}, elsewhere
+    # The event the webhook raises is a producer span under the webhook's, both naming the booking.
+    (webhook,) = [s for s in named if s.name == "payment webhook"]
+    (raised,) = [s for s in named if s.name == "raise event PaymentSucceeded"]
+    assert (raised.trace_id, raised.parent_id) == (webhook.trace_id, webhook.span_id)
+    assert raised.kind == Span.SPAN_KIND_PRODUCER and raised.attributes["booking.instance_id"] == booking_id
     (start,) = [s for s in spans if s.name == "start booking"]
     assert start.attributes["booking.id"] == booking_id and start.parent_id not in ("", traceparent[36:52])
     assert start.resource["service.name"] == "conference-trips-e2e"
@@ -121,8 +129,32 @@ def test_a_flaky_booking_is_one_trace_of_linked_spans_with_nothing_personal(
 
     # devhost's JSON log lines about this booking carry its trace.
     lines = [json.loads(line) for line in devhost.output().splitlines() if line.startswith("{")]
+    _assert_executions_logged(lines, [s for s in spans if s.name.startswith("activity ")])
     mine = [line for line in lines if line.get("booking.id") == booking_id]
     in_functions = [line for line in mine if "faas.name" in line]
     wrong = [line for line in in_functions if line["trace_id"] != trace_id]
     assert all(line["faas.name"] == "payment_webhook" for line in wrong), wrong  # the provider's own trace
     assert {line["faas.name"] for line in mine if "faas.name" in line} >= {"book_flight", "start_booking"}
+
+
+def _assert_executions_logged(lines: list[dict[str, Any]], activities: list[Received]) -> None:
+    """devhost logged Executing and Executed (as the Functions host does, PROTOCOL.md §32) for every
+    activity invocation of the booking, found by its invocation id; a failed attempt is `Failed`, at
+    ERROR, with its exception."""
+    assert len(activities) >= 7  # ticket, 3 flight attempts, hotel, payment, expenses
+    for activity in activities:
+        invocation = activity.attributes["faas.invocation_id"]
+        mine = [line for line in lines if f"Id={invocation}" in line["message"]]
+        executing, executed = mine  # exactly the two lines, in order
+        function = executing["logger"].removeprefix("Function.")
+        assert executing["message"] == f"Executing 'Functions.{function}' (Reason='(null)', Id={invocation})"
+        outcome = "Failed" if activity.status == Status.STATUS_CODE_ERROR else "Succeeded"
+        assert re.fullmatch(
+            rf"Executed 'Functions\.{function}' \({outcome}, Id={invocation}, Duration=\d+ms\)",
+            executed["message"],
+        ), executed
+        if outcome == "Failed":
+            assert executed["level"] == "ERROR"
+            assert "TransientSupplierError: " in executed["exception"], executed
+        else:
+            assert executed["level"] == "INFO" and "exception" not in executed
