@@ -25,9 +25,19 @@ _TEXT_LABELS = {
 _DEFAULT_TEXT = "[%(asctime)s] %(levelname)s %(name)s: %(message)s"
 
 
+# Fields a host puts on its own records (logging's `extra`), under the names the app's scope uses: devhost's
+# Executing/Executed lines name their function and invocation so. A JSON line carries them as fields; a
+# text line already says them in its message.
+_HOST_FIELDS = ("faas.name", "faas.invocation_id")
+
+
 def _fields(record: logging.LogRecord) -> Mapping[str, str | int]:
     fields = getattr(record, "telemetry", None)
     return fields if isinstance(fields, Mapping) else {}
+
+
+def _host_fields(record: logging.LogRecord) -> dict[str, str]:
+    return {key: value for key in _HOST_FIELDS if isinstance(value := getattr(record, key, None), str)}
 
 
 class TextFormatter(logging.Formatter):
@@ -52,6 +62,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            **_host_fields(record),
             **_fields(record),
         }
         if record.exc_info:

@@ -147,6 +147,8 @@ def _assert_executions_logged(lines: list[dict[str, Any]], activities: list[Rece
         mine = [line for line in lines if f"Id={invocation}" in line["message"]]
         executing, executed = mine  # exactly the two lines, in order
         function = executing["logger"].removeprefix("Function.")
+        for host_line in mine:  # structured too: the function and the invocation as fields
+            assert (host_line["faas.name"], host_line["faas.invocation_id"]) == (function, invocation)
         assert executing["message"] == f"Executing 'Functions.{function}' (Reason='(null)', Id={invocation})"
         outcome = "Failed" if activity.status == Status.STATUS_CODE_ERROR else "Succeeded"
         assert re.fullmatch(

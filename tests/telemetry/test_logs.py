@@ -94,6 +94,27 @@ def test_json_lines_are_one_object_each_with_the_fields_under_their_span_names(
     assert lines[1]["exception"].splitlines()[-1] == "ValueError: bad"
 
 
+def test_a_hosts_function_and_invocation_given_as_extra_are_json_fields_and_not_repeated_in_text(
+    console: tuple[logging.Logger, io.StringIO],
+) -> None:
+    """devhost's Executing/Executed lines pass them so (devhost/execlog.py); the text line already says
+    them in its message."""
+    logger, out = console
+    host = {"faas.name": "book_flight", "faas.invocation_id": "inv-9"}
+    install_log_format("json", logger)
+    logger.info("Executing 'Functions.book_flight' (Reason='(null)', Id=inv-9)", extra=host)
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert (line["faas.name"], line["faas.invocation_id"]) == ("book_flight", "inv-9")
+
+    text_logger = logging.getLogger(f"{logger.name}.text")
+    text_logger.propagate = False
+    text_out = io.StringIO()
+    text_logger.addHandler(logging.StreamHandler(text_out))
+    install_log_format("text", text_logger)
+    text_logger.warning("Executed 'Functions.book_flight' (Failed, Id=inv-9, Duration=3ms)", extra=host)
+    assert text_out.getvalue().rstrip("\n").endswith("(Failed, Id=inv-9, Duration=3ms)")
+
+
 def test_only_plain_console_handlers_get_the_format() -> None:
     class Forwarding(logging.Handler):  # the Functions worker's kind: records go to the host
         def emit(self, record: logging.LogRecord) -> None:
