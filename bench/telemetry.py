@@ -1,9 +1,12 @@
 """Telemetry costs a booking nothing, even with its exporter down.
 
-    .venv/bin/python bench/telemetry.py [--bookings 20] [--rounds 2] [--out bench/results/telemetry.json]
+    .venv/bin/python bench/telemetry.py [--part all|bookings|journeys] [--bookings 20] [--rounds 2]
+                                        [--out bench/results/telemetry.json]
 
-N one-trip bookings through the real processes (the sandbox, and devhost serving function_app.py on the
-in-memory task hub), started together and polled until final, once per telemetry setting, in one run:
+Two parts, each under its own key of the result (a part run alone keeps the other's last result):
+
+bookings: N one-trip bookings through the real processes (the sandbox, and devhost serving function_app.py
+on the in-memory task hub), started together and polled until final, once per telemetry setting:
 
   off        no exporter (the default: no OTEL_* settings)
   refused    OTLP/HTTP to a closed 127.0.0.1 port (every export is refused at once, then retried)
@@ -17,16 +20,23 @@ by 50 ms polling: p50, p95, max over all rounds), devhost's CPU time over the bo
 from /proc: steadier than wall time on a shared machine), and what devhost's telemetry said at exit:
 spans exported, dropped (failed exports, full queue) and left unsent (queued or in an export still
 retrying when the 2 s exit flush ended).
+
+journeys: the journeys suite (tests/e2e/test_journeys.py: Azurite, the sandbox and devhost of its own) run
+once with each of off, refused and silent in the environment its devhost inherits; per setting its wall
+time, the CPU time of the run and every process it started (getrusage of children), and pass/fail counts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
+import resource
 import socket
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -46,6 +56,9 @@ from tests.support.otlp import OtlpReceiver  # noqa: E402
 from tests.support.sandbox import sandbox_process  # noqa: E402
 
 SETTINGS = ("off", "refused", "silent", "receiver")
+JOURNEY_SETTINGS = ("off", "refused", "silent")
+JOURNEYS = "tests/e2e/test_journeys.py"
+_PYTEST_COUNT = re.compile(r"(\d+) (passed|failed|error|errors|skipped)")
 FINAL = {"Confirmed", "Failed", "Cancelled", "Expired"}
 _SUMMARY = re.compile(r"telemetry: (\d+) spans exported, (\d+) dropped, (\d+) left unsent at exit")
 
@@ -155,25 +168,26 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children_cpu_seconds() -> float:
+    """User + system CPU time of every finished child process (and the children they waited for): what
+    a pytest run cost with its Azurite, sandbox and devhost, whatever else ran beside it."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bookings", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "telemetry.json"))
-    args = parser.parse_args()
-
+def _bookings_part(rounds: int, bookings: int) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {s: [] for s in SETTINGS}
     with OtlpReceiver() as receiver, _silent_port() as silent, sandbox_process() as sandbox:
-        for round_number in range(args.rounds):
+        for round_number in range(rounds):
             order = SETTINGS if round_number % 2 == 0 else tuple(reversed(SETTINGS))
             for setting in order:
                 env = _environment(setting, receiver, silent)
-                runs[setting].append(_run(setting, sandbox.url, sandbox.app_settings(), env, args.bookings))
+                runs[setting].append(_run(setting, sandbox.url, sandbox.app_settings(), env, bookings))
         received = len(receiver.all())
 
     settings: dict[str, Any] = {}
@@ -194,16 +208,54 @@ def main() -> None:
         settings[setting]["wall_vs_off"] = round(statistics.median(settings[setting]["wall_s"]) / off, 3)
         cpu = statistics.median(settings[setting]["devhost_cpu_s"])
         settings[setting]["devhost_cpu_vs_off"] = round(cpu / off_cpu, 3)
-    write_results(
-        {
-            **stamp(),
-            "bookings_per_run": args.bookings,
-            "rounds": args.rounds,
-            "spans_received_by_the_receiver": received,
-            "settings": settings,
-        },
-        args.out,
-    )
+    return {
+        **stamp(),
+        "bookings_per_run": bookings,
+        "rounds": rounds,
+        "spans_received_by_the_receiver": received,
+        "settings": settings,
+    }
+
+
+def _journeys_part() -> dict[str, Any]:
+    """The journeys suite once per setting; the exporter setting reaches its devhost through the
+    environment (tests/support/devhost.py passes this process's environment on)."""
+    settings: dict[str, Any] = {}
+    with OtlpReceiver() as receiver, _silent_port() as silent:
+        for setting in JOURNEY_SETTINGS:
+            env = {**os.environ, **_environment(setting, receiver, silent)}
+            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", JOURNEYS]
+            began, cpu_before = time.perf_counter(), _children_cpu_seconds()
+            done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+            wall = round(time.perf_counter() - began, 3)
+            cpu = round(_children_cpu_seconds() - cpu_before, 3)
+            summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+            counts = {kind: int(n) for n, kind in _PYTEST_COUNT.findall(summary)}
+            settings[setting] = {"wall_s": wall, "cpu_s": cpu, "exit_code": done.returncode, **counts}
+            print(f"journeys {setting:8} {wall:.1f} s  cpu {cpu:.1f} s  {summary}", flush=True)
+    off, off_cpu = settings["off"]["wall_s"], settings["off"]["cpu_s"]
+    for setting in JOURNEY_SETTINGS:
+        settings[setting]["wall_vs_off"] = round(settings[setting]["wall_s"] / off, 3)
+        settings[setting]["cpu_vs_off"] = round(settings[setting]["cpu_s"] / off_cpu, 3)
+    return {**stamp(), "suite": JOURNEYS, "settings": settings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=("all", "bookings", "journeys"), default="all")
+    parser.add_argument("--bookings", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "telemetry.json"))
+    args = parser.parse_args()
+
+    out = Path(args.out)
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    result = {part: previous[part] for part in ("bookings", "journeys") if part in previous}
+    if args.part in ("all", "bookings"):
+        result["bookings"] = _bookings_part(args.rounds, args.bookings)
+    if args.part in ("all", "journeys"):
+        result["journeys"] = _journeys_part()
+    write_results(result, out)
 
 
 if __name__ == "__main__":
