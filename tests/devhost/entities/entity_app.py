@@ -99,3 +99,10 @@ def odd_ids(context: df.DurableOrchestrationContext) -> Any:
     entity = df.EntityId(name, key)
     yield context.call_entity(entity, "add", 2)
     return (yield context.call_entity(entity, "get"))
+
+
+@app.orchestration_trigger(context_name="context")
+def signal_unknown_entity(context: df.DurableOrchestrationContext) -> Any:
+    context.signal_entity(df.EntityId("Nope", "k"), "add", 1)
+    yield context.call_entity(df.EntityId("Counter", "after-unknown"), "get")
+    return "unreachable"
