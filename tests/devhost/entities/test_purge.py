@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import aiohttp
 import azure.durable_functions as df
 
 from devhost.http.testing import DurableTestHost
+from devhost.testing import AsyncDurableHarness
 from tests.devhost.entities.test_http import WEBHOOK, client_for, eventually
 
 
@@ -84,3 +86,15 @@ async def test_purge_by_filter_leaves_entities_alone(host: DurableTestHost) -> N
     assert result.instances_deleted >= 1
     assert (await client.get_status(instance_id)).runtime_status is None
     await eventually(host, "Counter", "stays", 10)
+
+
+async def test_a_signal_queued_before_the_purge_still_runs(harness: AsyncDurableHarness) -> None:
+    # Purge deletes the instance's rows and blobs, not its queued messages; DurableTask.AzureStorage then
+    # starts the entity afresh for the next one (IsExecutableInstance lets an entity message start it).
+    await harness.client.signal_entity("Counter", "queued", "add", json.dumps("1"))
+    await harness.run_until_idle()
+    assert await harness.client.read_entity_state("Counter", "queued") == (True, "1")
+    await harness.client.signal_entity("Counter", "queued", "add", json.dumps("5"))
+    assert await harness.store.purge_instance("@counter@queued") == 1
+    await harness.run_until_idle()
+    assert await harness.client.read_entity_state("Counter", "queued") == (True, "5")
