@@ -121,7 +121,7 @@ class MemoryStore(TaskHubStore):
             if query.matches(rec):
                 if len(out) == page_size:
                     return out, "mem:" + out[-1].instance_id
-                out.append(rec.copy())
+                out.append(rec.copy() if query.payloads else rec.without_payloads())
         return out, None
 
     async def purge_instance(self, instance_id: str) -> int:
