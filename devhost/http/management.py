@@ -506,8 +506,8 @@ class ManagementApi:
         record = await self.hub.get_instance(instance_id)
         if record is None:
             return web.Response(status=404)
-        # An entity's instance is always Running; the extension purges it by id all the same
-        # (AzureTableTrackingStore.PurgeInstanceHistoryAsync does not look at the status), PROTOCOL.md §37.
+        # An entity's instance is always Running; the extension's terminal-state check exempts entity ids
+        # and the tracking store purges whatever the status (PROTOCOL.md §37).
         if record.runtime_status not in TERMINAL_STATUSES and not entities.is_entity(instance_id):
             return json_response(
                 "Only orchestrations in a terminal state can be purged, but the orchestration with "
