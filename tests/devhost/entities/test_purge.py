@@ -75,17 +75,34 @@ async def test_purging_a_live_entity_removes_it_and_it_starts_again_empty(host: 
     assert "purged" in await _listed_keys(host, "Counter")
 
 
-async def test_purge_by_filter_leaves_entities_alone(host: DurableTestHost) -> None:
+async def test_purge_by_filter_takes_entities_unless_it_names_a_terminal_status(
+    host: DurableTestHost,
+) -> None:
     client = client_for(host)
-    await client.signal_entity(df.EntityId("Counter", "stays"), "add", 3)
-    await eventually(host, "Counter", "stays", 3)
-    instance_id = await client.start_new("add_and_get", None, "stays")
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    await client.signal_entity(df.EntityId("Counter", "f"), "add", 3)
+    await eventually(host, "Counter", "f", 3)
+    instance_id = await client.start_new("add_and_get", None, "g")
     await host.wait_for(instance_id)
-    result = await client.purge_instance_history_by(created_time_from=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    # The finished orchestration goes; the entities (Running instances) stay.
-    assert result.instances_deleted >= 1
+    # With a terminal status the filter keeps to it: the finished orchestration goes, the entities stay.
+    done = [df.OrchestrationRuntimeStatus.Completed]
+    assert (
+        await client.purge_instance_history_by(created_time_from=since, runtime_status=done)
+    ).instances_deleted == 1
     assert (await client.get_status(instance_id)).runtime_status is None
-    await eventually(host, "Counter", "stays", 10)
+    await eventually(host, "Counter", "g", 7)
+    # Without one (or with only Running) the tracking store filters on nothing but the created time
+    # (AzureTableTrackingStore.PurgeInstanceHistoryAsync): the entities, Running instances, go too.
+    assert (await client.purge_instance_history_by(created_time_from=since)).instances_deleted == 2
+    await _until_missing(host, "Counter", "f")
+    await _until_missing(host, "Counter", "g")
+    await client.signal_entity(df.EntityId("Counter", "f"), "add", 1)
+    await eventually(host, "Counter", "f", 1)
+    running = [df.OrchestrationRuntimeStatus.Running]
+    assert (
+        await client.purge_instance_history_by(created_time_from=since, runtime_status=running)
+    ).instances_deleted == 1
+    await _until_missing(host, "Counter", "f")
 
 
 async def test_a_signal_queued_before_the_purge_still_runs(harness: AsyncDurableHarness) -> None:
