@@ -122,3 +122,27 @@ async def test_large_state_round_trips(harness: AsyncDurableHarness) -> None:
 async def test_call_raced_against_a_timer(harness: AsyncDurableHarness) -> None:
     st = await harness.wait_for_completion(await harness.start_new("call_with_timeout"))
     assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, {"value": 0})
+
+
+async def test_large_requests_and_responses_round_trip(harness: AsyncDurableHarness) -> None:
+    # Nothing limits an entity's state or messages: DurableTask.AzureStorage puts any message or Input too big
+    # for a queue message or a table property into a blob (MessageManager), request, response and state alike.
+    big = "y" * 120_000
+    st = await harness.wait_for_completion(await harness.start_new("appender", big))
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, big)
+    exists, state = await harness.client.read_entity_state("Log", "shared")
+    assert exists and json.loads(state or "") == [f"{big}-0", f"{big}-1", f"{big}-2"]
+
+
+async def test_a_signal_to_an_unknown_entity_fails_the_orchestration_as_a_call_does(
+    harness: AsyncDurableHarness,
+) -> None:
+    # DurableOrchestrationContext.SignalEntity goes through CallDurableTaskFunctionAsync, which checks the
+    # function exists (ThrowIfFunctionDoesNotExist) before anything is sent.
+    st = await harness.wait_for_completion(await harness.start_new("signal_unknown_entity"))
+    assert st.runtime_status is RuntimeStatus.Failed
+    assert str(st.output).startswith(
+        "Orchestrator function 'signal_unknown_entity' failed: The function 'nope' doesn't exist, is "
+        "disabled, or is not an entity function."
+    )
+    assert await harness.client.read_entity_state("Counter", "after-unknown") == (False, None)
