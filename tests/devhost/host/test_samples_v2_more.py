@@ -1,7 +1,8 @@
 """The other apps of Microsoft's samples-v2 (Azure/azure-functions-durable-python), unmodified, under
 `python -m devhost`, each run as its README (or the tutorial it points to) says: `blueprint` (a
-`df.Blueprint` registered on a `func.FunctionApp`), `simple_sub_orchestration` and `fan_in_fan_out` (the
-cloud-backup tutorial: an activity per file, fanned out and summed, each file uploaded to Blob storage).
+`df.Blueprint` registered on a `func.FunctionApp`), `simple_sub_orchestration`, `serialize_arguments` (a
+class with `to_json`/`from_json` as input) and `fan_in_fan_out` (the cloud-backup tutorial: an activity per
+file, fanned out and summed, each file uploaded to Blob storage).
 Copies and their sources: tests/devhost/samples/<name>/SOURCE.md."""
 
 from __future__ import annotations
@@ -86,6 +87,17 @@ def test_simple_sub_orchestration(tmp_path: Path, storage: str) -> None:
         )
         status = _finish(response)
         assert (status["runtimeStatus"], status["output"]) == ("Completed", "Hello Seattle")
+
+
+def test_serialize_arguments(tmp_path: Path, storage: str) -> None:
+    # The starter passes SerializableClass(5); the SDK stores it through the class's to_json, and the
+    # orchestrator gets a SerializableClass back (show_number() would fail on anything else) and returns 5.
+    root = _copy(tmp_path, "serialize_arguments")
+    with devhost_process(root, storage=storage, env=_hub("Serialize")) as host:
+        status = _finish(_get(host, "/api/orchestrators/orchestrator"))
+        assert (status["runtimeStatus"], status["output"]) == ("Completed", 5), status
+        # The input as the status API shows it: the SDK's envelope of the class, not a bare number.
+        assert "SerializableClass" in json.dumps(status["input"]), status["input"]
 
 
 @pytest.mark.azurite
