@@ -32,6 +32,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from booking.activity_io import Conference, HotelOrder, TicketOrder, TravelBooking, TravelOrder
+from booking.circuit import CircuitPolicy
 from booking.events import CANCEL_REQUESTED
 from booking.orchestration import TRIP_ORCHESTRATOR, TripInput
 from booking.status import FailureCode, TripStatus
@@ -39,6 +40,7 @@ from booking.trip_steps import FLIGHT, HOTEL, TICKET, TRAIN, OutcomeT, SupplierS
 from booking.view import Failure, TripView
 from booking.wire import WireModel
 from orchestrators._blueprint import bp
+from orchestrators.breaker import Circuit, breaker_on
 from orchestrators.outcomes import TripFailed
 from orchestrators.reclaim import book_step
 from orchestrators.steps import Steps, log
@@ -90,6 +92,12 @@ class TripRun:
         # The traveller's cancel, raised into this trip by the edge beside the booking: created once,
         # raced against every booking attempt and backoff (PROTOCOL.md §30: one wait, kept open).
         self.cancel = context.wait_for_external_event(CANCEL_REQUESTED)
+        # From version 2.0 every booking attempt asks the supplier's circuit breaker first; older trips
+        # (parked before the deploy) keep their path. A 2.0 trip of a booking started before 2.0 has
+        # no snapshot of the breaker's settings: it takes their defaults.
+        self.circuit_policy: CircuitPolicy | None = None
+        if breaker_on(context):
+            self.circuit_policy = order.circuit or CircuitPolicy()
 
     def publish(self) -> None:
         self.context.set_custom_status(self.view.to_wire())
@@ -108,7 +116,13 @@ class TripRun:
         (cancelled), which unwinds what was booked."""
         if self.cancel.is_completed:
             raise cancelled()
-        attempts = yield from book_step(self.context, step, order, self.order.retry, stop=self.cancel)
+        circuit = None
+        if self.circuit_policy is not None:
+            # The flight has a fallback (the train): an open airline circuit sends the trip there at once.
+            circuit = Circuit(self.context, step.supplier, self.circuit_policy, has_fallback=step is FLIGHT)
+        attempts = yield from book_step(
+            self.context, step, order, self.order.retry, stop=self.cancel, circuit=circuit
+        )
         if attempts.stopped:
             raise cancelled()
         if attempts.gave_up:

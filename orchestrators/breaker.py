@@ -1,0 +1,119 @@
+"""A trip step's side of the supplier circuit breaker (`booking.circuit`, the `supplier_circuit` entity).
+
+Before each attempt the step asks the supplier's circuit (an entity call: recorded in history, so a
+replay takes the same decision); after it, the step reports how it went:
+
+- a failure is a *call*: its answer says whether the circuit is now open, so the step moves on at once
+  (to its fallback, or to waiting for the probe) instead of sleeping a backoff first;
+- a success is a *signal* (nothing to wait for), and only when it can change something (the circuit
+  had failures, or this call was the probe): on the happy path a step costs one entity call.
+
+Told to wait, a step with a fallback (the flight: the train) skips at once; the others wait on a durable
+timer until the probe time, raced against the traveller's cancel like every backoff. Undo, reclaim and
+refund steps never ask: a circuit never keeps a booking from being undone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import azure.durable_functions as df
+
+from booking.circuit import (
+    CIRCUIT_ENTITY,
+    CircuitAsk,
+    CircuitPolicy,
+    CircuitReport,
+    CircuitStatus,
+    Decision,
+    Verdict,
+)
+from orchestrators.steps import Clearance, Steps, cancel_timer, log
+
+
+def at_least(version: str, wanted: tuple[int, ...]) -> bool:
+    """Whether an orchestration version (`"2.0"`) is at least `wanted`; blank or not numeric is older."""
+    try:
+        parts = tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return False
+    return bool(version) and parts >= wanted
+
+
+# The first orchestration version whose trips consult the breaker (README: changing an orchestrator safely).
+BREAKER_SINCE = (2, 0)
+
+
+def breaker_on(context: df.DurableOrchestrationContext) -> bool:
+    return at_least(context.version or "", BREAKER_SINCE)
+
+
+@dataclass
+class Circuit:
+    """One step's view of one supplier's circuit."""
+
+    context: df.DurableOrchestrationContext
+    supplier: str
+    policy: CircuitPolicy
+    has_fallback: bool
+    probing: bool = False
+    failures_seen: int = 0
+    # The answer to the last failure's report: when it says the circuit is open, the next clearance
+    # acts on it instead of asking again.
+    answered: Decision | None = None
+
+    @property
+    def entity(self) -> df.EntityId:
+        return df.EntityId(CIRCUIT_ENTITY, self.supplier)
+
+    def clearance(self, stop: Any) -> Steps[Clearance]:
+        """Ask before an attempt. Told to wait: a step with a fallback skips; the others wait on a durable
+        timer until the probe time (WAITED, in place of an attempt), or, while another caller holds the
+        probe, a little and ask again (not counted: the probe's lease bounds those waits)."""
+        while True:
+            decision, self.answered = self.answered, None
+            if decision is None:
+                then = "skip" if self.has_fallback else "wait"
+                asked = CircuitAsk(now=self.context.current_utc_datetime, policy=self.policy, then=then)
+                answer = yield self.context.call_entity(self.entity, "ask", asked.to_wire())
+                decision = Decision.from_wire(answer)
+            self.probing = decision.verdict is Verdict.PROBE
+            self.failures_seen = decision.failures
+            if decision.verdict is not Verdict.WAIT:
+                return Clearance.GO
+            if self.has_fallback:
+                log(self.context, logging.INFO, "%s circuit %s: skipped", self.supplier, decision.status)
+                return Clearance.SKIP
+            until = decision.retry_at or self.context.current_utc_datetime
+            log(self.context, logging.INFO, "%s circuit %s: wait", self.supplier, decision.status)
+            timer = self.context.create_timer(until)
+            if stop is None:
+                yield timer
+            else:
+                yield self.context.task_any([timer, stop])
+                if stop.is_completed:
+                    cancel_timer(timer)
+                    return Clearance.STOPPED
+            if decision.status is not CircuitStatus.HALF_OPEN:
+                return Clearance.WAITED
+
+    def succeeded(self) -> None:
+        if self.probing or self.failures_seen:
+            self.context.signal_entity(self.entity, "report", self._report(ok=True).to_wire())
+
+    def failed(self) -> Steps[bool]:
+        """Report a transient failure; True when the circuit is no longer closed."""
+        answer = yield self.context.call_entity(self.entity, "report", self._report(ok=False).to_wire())
+        decision = Decision.from_wire(answer)
+        self.probing = False
+        if decision.verdict is not Verdict.WAIT:
+            return False
+        self.answered = decision
+        return True
+
+    def _report(self, *, ok: bool) -> CircuitReport:
+        return CircuitReport(
+            now=self.context.current_utc_datetime, policy=self.policy, ok=ok, probe=self.probing
+        )
