@@ -9,7 +9,8 @@ that came too late. Their histories are read concurrently and merged in time ord
 History is what the management API shows with showHistory (PROTOCOL.md §5.3): TaskScheduled already
 merged into TaskCompleted/TaskFailed (`FunctionName`, `ScheduledTime`). Each entry says when, where
 (`scope`) and what happened: a supplier call and its outcome, a failure, the retry it caused, a
-fallback to the train, an undo, a payment event. Inputs are never copied (they hold the
+fallback to the train, a step skipped or held back by an open supplier circuit, an undo, a payment
+event. Inputs are never copied (they hold the
 traveller's email); results only contribute references, codes and statuses.
 
 Like the other endpoint modules, this one does not postpone annotations (no `from __future__ import
@@ -27,6 +28,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
+from booking.circuit import CIRCUIT_ENTITY
 from booking.errors import BookingNotFound
 from booking.orchestration import refund_instance_id, trip_instance_id, undo_trip_instance_id
 from clients.blueprint import endpoint
@@ -121,25 +123,67 @@ def _event_facts(payload: Any) -> dict[str, Any]:
     }
 
 
+CIRCUIT_PREFIX = f"@{CIRCUIT_ENTITY}@"
+
+
+def _circuit_request(event: Mapping[str, Any]) -> tuple[str, str, str, Mapping[str, Any]] | None:
+    """(request id, supplier, operation, operation input) of a message to a supplier's circuit."""
+    target = str(event.get("InstanceId", ""))
+    if not target.startswith(CIRCUIT_PREFIX):
+        return None
+    request = _json(event.get("Input"))
+    if not isinstance(request, Mapping):
+        return None
+    operation_input = _json(request.get("input"))
+    return (
+        str(request.get("id", "")),
+        target.removeprefix(CIRCUIT_PREFIX),
+        str(request.get("op", "")),
+        operation_input if isinstance(operation_input, Mapping) else {},
+    )
+
+
 def entries_of(
     scope: str, history: Sequence[Mapping[str, Any]], payment_deadline: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Timeline entries of one orchestration's history, in history order. The first timer set for
     `payment_deadline` is named as such; the payment wait re-arms that same deadline every round, and
-    those repeats say nothing new."""
+    those repeats say nothing new.
+
+    A trip asks a supplier's circuit before each call (orchestrators/breaker.py). The entity's answer is
+    not in this history, but what the trip did next is: a timer right after an `ask` is a wait for the
+    circuit's probe time (`circuit_wait`); an `ask` followed by no call to that supplier (the next
+    thing is another supplier's `ask`, or the end) skipped it (`circuit_open`, outcome `skipped`)."""
     entries: list[dict[str, Any]] = []
     deadline_named = False
     last_failed: str | None = None
     travelled_by: set[str] = set()
+    circuit_calls: set[str] = set()  # request ids: their answers are bookkeeping, not timeline events
+    asked: tuple[str, str, datetime] | None = None  # (supplier, what it does when held back, when)
     for event in history:
         kind = str(event.get("EventType", ""))
         at = parse_time(event.get("Timestamp"))
         if at is None:
             continue
         entry: dict[str, Any] | None = None
+        request = _circuit_request(event) if kind == "EventSent" else None
+        ends = kind in ("ExecutionCompleted", "ExecutionTerminated")
+        if asked is not None and asked[1] == "skip" and (request is not None or ends):
+            skipped = {"type": "circuit_open", "supplier": asked[0], "outcome": "skipped"}
+            entries.append({"at": _iso(asked[2]), "scope": scope, **skipped})
+            if asked[0] == "airline":
+                travelled_by.add("flight")  # so the train that follows shows as the fallback it is
+            asked = None
+        if request is not None:
+            request_id, supplier, operation, operation_input = request
+            circuit_calls.add(request_id)
+            then = str(operation_input.get("then", "wait"))
+            asked = (supplier, then, at) if operation == "ask" else None
+            continue
         if kind == "ExecutionStarted":
             entry = {"type": "started"}
         elif kind in ("TaskCompleted", "TaskFailed"):
+            asked = None  # the call the circuit let through
             step = str(event.get("FunctionName", ""))
             started = parse_time(event.get("ScheduledTime")) or at
             entry = {"type": _kind_of(step), "step": step, "completedAt": _iso(at)}
@@ -158,7 +202,10 @@ def entries_of(
                 travelled_by.add(mode)
         elif kind == "TimerCreated":
             fire_at = parse_time(event.get("FireAt"))
-            if last_failed is not None:
+            if asked is not None:
+                entry = {"type": "circuit_wait", "supplier": asked[0]}
+                asked, last_failed = None, None
+            elif last_failed is not None:
                 entry = {"type": "retry", "step": last_failed}
             elif fire_at is not None and fire_at == payment_deadline:
                 if deadline_named:
@@ -170,6 +217,8 @@ def entries_of(
                 entry["fireAt"] = _iso(fire_at)
         elif kind == "EventRaised":
             name = str(event.get("Name", ""))
+            if name in circuit_calls:
+                continue
             entry = {"type": "payment_event" if name.startswith("Payment") else "event", "name": name}
             entry.update(_event_facts(event.get("Input")))
         elif kind == "ExecutionCompleted":

@@ -3,14 +3,16 @@
 Before each attempt the step asks the supplier's circuit (an entity call: recorded in history, so a
 replay takes the same decision); after it, the step reports how it went:
 
-- a failure is a *call*: its answer says whether the circuit is now open, so the step moves on at once
-  (to its fallback, or to waiting for the probe) instead of sleeping a backoff first;
+- a failure is a *call*: its answer says whether the circuit is now open, so the step asks again at
+  once (and skips to its fallback, or waits for the probe) instead of sleeping a backoff first;
 - a success is a *signal* (nothing to wait for), and only when it can change something (the circuit
   had failures, or this call was the probe): on the happy path a step costs one entity call.
 
 Told to wait, a step with a fallback (the flight: the train) skips at once; the others wait on a durable
 timer until the probe time, raced against the traveller's cancel like every backoff. Undo, reclaim and
-refund steps never ask: a circuit never keeps a booking from being undone.
+refund steps never ask: a circuit never keeps a booking from being undone. Every skip or wait follows
+an `ask` at once, so the history shows which `ask` held a step back (clients/timeline.py reads it
+there: an entity's answers are not in the history the status API shows).
 """
 
 from __future__ import annotations
@@ -60,9 +62,6 @@ class Circuit:
     has_fallback: bool
     probing: bool = False
     failures_seen: int = 0
-    # The answer to the last failure's report: when it says the circuit is open, the next clearance
-    # acts on it instead of asking again.
-    answered: Decision | None = None
 
     @property
     def entity(self) -> df.EntityId:
@@ -73,12 +72,10 @@ class Circuit:
         timer until the probe time (WAITED, in place of an attempt), or, while another caller holds the
         probe, a little and ask again (not counted: the probe's lease bounds those waits)."""
         while True:
-            decision, self.answered = self.answered, None
-            if decision is None:
-                then = "skip" if self.has_fallback else "wait"
-                asked = CircuitAsk(now=self.context.current_utc_datetime, policy=self.policy, then=then)
-                answer = yield self.context.call_entity(self.entity, "ask", asked.to_wire())
-                decision = Decision.from_wire(answer)
+            then = "skip" if self.has_fallback else "wait"
+            asked = CircuitAsk(now=self.context.current_utc_datetime, policy=self.policy, then=then)
+            answer = yield self.context.call_entity(self.entity, "ask", asked.to_wire())
+            decision = Decision.from_wire(answer)
             self.probing = decision.verdict is Verdict.PROBE
             self.failures_seen = decision.failures
             if decision.verdict is not Verdict.WAIT:
@@ -106,12 +103,8 @@ class Circuit:
     def failed(self) -> Steps[bool]:
         """Report a transient failure; True when the circuit is no longer closed."""
         answer = yield self.context.call_entity(self.entity, "report", self._report(ok=False).to_wire())
-        decision = Decision.from_wire(answer)
         self.probing = False
-        if decision.verdict is not Verdict.WAIT:
-            return False
-        self.answered = decision
-        return True
+        return Decision.from_wire(answer).verdict is Verdict.WAIT
 
     def _report(self, *, ok: bool) -> CircuitReport:
         return CircuitReport(

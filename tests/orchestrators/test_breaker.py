@@ -19,7 +19,9 @@ from booking import (
     TripView,
 )
 from booking.circuit import CircuitPolicy, CircuitState, CircuitStatus
+from clients.timeline import entries_of
 from devhost.history import EventType, RuntimeStatus
+from devhost.http.status import history_events
 from devhost.testing import DurableHarness
 from tests.orchestrators.booking_run import BOOKING_ID, cancel, finish, pay, start, status_of
 from tests.orchestrators.world import Suppliers
@@ -100,7 +102,8 @@ def test_failures_open_the_airline_circuit_and_the_trip_takes_the_train_without_
     state = circuit(harness, "airline")
     assert state.status is CircuitStatus.OPEN and len(state.failures) == 3
     ops = [op for supplier, op, _ in entity_ops(harness, "b-1:trip:0") if supplier == "airline"]
-    assert ops == ["ask", "report", "ask", "report", "ask", "report"]  # failures are calls
+    # Failures are calls; the one that opened the circuit is followed by the ask that skips the airline.
+    assert ops == ["ask", "report", "ask", "report", "ask", "report", "ask"]
 
 
 def test_with_the_airline_circuit_open_a_trip_goes_by_train_at_once(world_v2):
@@ -289,3 +292,42 @@ def test_trips_before_2_0_never_ask_a_circuit(world):
     assert suppliers.calls[Activity.BOOK_FLIGHT] == POLICY.max_attempts  # the old path: every attempt
     assert entity_ops(harness, "b-1:trip:0") == []
     assert harness.get_status("@supplier_circuit@airline") is None
+
+
+def timeline_of(harness: DurableHarness, iid: str) -> list[dict[str, Any]]:
+    """The trip's timeline entries as the events endpoint builds them from the status API's history."""
+    return entries_of("trip[0]", history_events(harness.history(iid), True))
+
+
+def test_the_timeline_says_the_flight_was_skipped_for_an_open_circuit(world_v2):
+    harness, suppliers = world_v2
+    open_airline(harness, suppliers)
+    run_trip(harness, "b-2")
+    kinds = [(e["type"], e.get("supplier") or e.get("step")) for e in timeline_of(harness, "b-2:trip:0")]
+    assert kinds == [
+        ("started", None),
+        ("supplier_call", "book_ticket"),
+        ("circuit_open", "airline"),
+        ("fallback", "book_train"),
+        ("supplier_call", "book_hotel"),
+        ("completed", None),
+    ]
+    # The entity's answers are bookkeeping, not events of the booking.
+    assert not [e for e in timeline_of(harness, "b-2:trip:0") if e["type"] == "event"]
+
+
+def test_the_timeline_says_when_a_step_waited_for_the_circuit(world_v2):
+    harness, suppliers = world_v2
+    open_hotel(harness, suppliers)
+    probe_at = circuit(harness, "hotel").probe_at
+    assert probe_at is not None
+    iid = start_trip(harness, "b-1")
+    harness.wait_for_completion(iid)
+    waits = [e for e in timeline_of(harness, iid) if e["type"] == "circuit_wait"]
+    # Until the probe time; then, while an opener's probe was under way, a short wait more.
+    assert {e["supplier"] for e in waits} == {"hotel"}
+    assert waits[0]["fireAt"] == probe_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    opener = [(e["type"], e.get("step") or e.get("supplier")) for e in timeline_of(harness, "b-o0:trip:0")]
+    # An opener: its hotel call failed (a retry), then it waited for the probe like the others.
+    assert ("supplier_call", "book_hotel") in opener
+    assert not [e for e in timeline_of(harness, iid) if e["type"] == "retry"]
