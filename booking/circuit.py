@@ -101,12 +101,13 @@ class CircuitAsk(WireModel):
 
 class CircuitReport(WireModel):
     """`report`: how a call went. `ok`: the supplier answered (a business outcome included); `probe`: the
-    call was the probe the breaker handed out."""
+    call was the probe the breaker handed out; `then` as for `CircuitAsk`."""
 
     now: datetime
     policy: CircuitPolicy = CircuitPolicy()
     ok: bool
     probe: bool = False
+    then: str = "wait"
 
 
 class Decision(WireModel):

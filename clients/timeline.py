@@ -126,8 +126,9 @@ def _event_facts(payload: Any) -> dict[str, Any]:
 CIRCUIT_PREFIX = f"@{CIRCUIT_ENTITY}@"
 
 
-def _circuit_request(event: Mapping[str, Any]) -> tuple[str, str, str, Mapping[str, Any]] | None:
-    """(request id, supplier, operation, operation input) of a message to a supplier's circuit."""
+def _circuit_request(event: Mapping[str, Any]) -> tuple[str, str, str, Mapping[str, Any], bool] | None:
+    """(request id, supplier, operation, operation input, is a signal) of a message to a supplier's
+    circuit."""
     target = str(event.get("InstanceId", ""))
     if not target.startswith(CIRCUIT_PREFIX):
         return None
@@ -140,6 +141,7 @@ def _circuit_request(event: Mapping[str, Any]) -> tuple[str, str, str, Mapping[s
         target.removeprefix(CIRCUIT_PREFIX),
         str(request.get("op", "")),
         operation_input if isinstance(operation_input, Mapping) else {},
+        request.get("signal") is True,
     )
 
 
@@ -150,16 +152,19 @@ def entries_of(
     `payment_deadline` is named as such; the payment wait re-arms that same deadline every round, and
     those repeats say nothing new.
 
-    A trip asks a supplier's circuit before each call (orchestrators/breaker.py). The entity's answer is
-    not in this history, but what the trip did next is: a timer right after an `ask` is a wait for the
-    circuit's probe time (`circuit_wait`); an `ask` followed by no call to that supplier (the next
-    thing is another supplier's `ask`, or the end) skipped it (`circuit_open`, outcome `skipped`)."""
+    A trip asks a supplier's circuit before each call and reports each failure (orchestrators/breaker.py).
+    The entity's answers are not in this history, but what the trip did next is: a timer right after an
+    `ask` is a wait for the circuit's probe time (`circuit_wait`); an `ask` or a failure's `report` of a
+    step that skips when held back, followed by no call to that supplier (the next thing is another
+    supplier's circuit, or the end), skipped it (`circuit_open`, outcome `skipped`). A timer after a
+    `report` is the step's backoff (`retry`)."""
     entries: list[dict[str, Any]] = []
     deadline_named = False
     last_failed: str | None = None
     travelled_by: set[str] = set()
     circuit_calls: set[str] = set()  # request ids: their answers are bookkeeping, not timeline events
-    asked: tuple[str, str, datetime] | None = None  # (supplier, what it does when held back, when)
+    # The last circuit message that may hold a step back: (supplier, what it does then, when, operation).
+    asked: tuple[str, str, datetime, str] | None = None
     for event in history:
         kind = str(event.get("EventType", ""))
         at = parse_time(event.get("Timestamp"))
@@ -175,10 +180,11 @@ def entries_of(
                 travelled_by.add("flight")  # so the train that follows shows as the fallback it is
             asked = None
         if request is not None:
-            request_id, supplier, operation, operation_input = request
+            request_id, supplier, operation, operation_input, signal = request
             circuit_calls.add(request_id)
             then = str(operation_input.get("then", "wait"))
-            asked = (supplier, then, at) if operation == "ask" else None
+            # A signal has no answer to act on (a success, or the failure of a step's last attempt).
+            asked = None if signal or operation not in ("ask", "report") else (supplier, then, at, operation)
             continue
         if kind == "ExecutionStarted":
             entry = {"type": "started"}
@@ -202,9 +208,11 @@ def entries_of(
                 travelled_by.add(mode)
         elif kind == "TimerCreated":
             fire_at = parse_time(event.get("FireAt"))
-            if asked is not None:
-                entry = {"type": "circuit_wait", "supplier": asked[0]}
-                asked, last_failed = None, None
+            supplier_of_wait = asked[0] if asked is not None else ""
+            held_back, asked = asked is not None and asked[3] == "ask", None
+            if held_back:
+                entry = {"type": "circuit_wait", "supplier": supplier_of_wait}
+                last_failed = None
             elif last_failed is not None:
                 entry = {"type": "retry", "step": last_failed}
             elif fire_at is not None and fire_at == payment_deadline:

@@ -3,16 +3,18 @@
 Before each attempt the step asks the supplier's circuit (an entity call: recorded in history, so a
 replay takes the same decision); after it, the step reports how it went:
 
-- a failure is a *call*: its answer says whether the circuit is now open, so the step asks again at
-  once (and skips to its fallback, or waits for the probe) instead of sleeping a backoff first;
+- a failure is a *call*: its answer says whether the circuit is now open, so the step moves on at once
+  instead of sleeping a backoff first: to its fallback, or to asking for the probe time (the failure of
+  a step's last attempt is a signal: the step gives up whatever the answer);
 - a success is a *signal* (nothing to wait for), and only when it can change something (the circuit
   had failures, or this call was the probe): on the happy path a step costs one entity call.
 
 Told to wait, a step with a fallback (the flight: the train) skips at once; the others wait on a durable
 timer until the probe time, raced against the traveller's cancel like every backoff. Undo, reclaim and
-refund steps never ask: a circuit never keeps a booking from being undone. Every skip or wait follows
-an `ask` at once, so the history shows which `ask` held a step back (clients/timeline.py reads it
-there: an entity's answers are not in the history the status API shows).
+refund steps never ask: a circuit never keeps a booking from being undone. Every skip follows an
+`ask` or a failure's `report` at once, and every wait an `ask`, each naming what the step does when held
+back (`then`), so the history shows which message held a step back (clients/timeline.py reads it there:
+an entity's answers are not in the history the status API shows).
 """
 
 from __future__ import annotations
@@ -100,13 +102,19 @@ class Circuit:
         if self.probing or self.failures_seen:
             self.context.signal_entity(self.entity, "report", self._report(ok=True).to_wire())
 
-    def failed(self) -> Steps[bool]:
-        """Report a transient failure; True when the circuit is no longer closed."""
-        answer = yield self.context.call_entity(self.entity, "report", self._report(ok=False).to_wire())
+    def failed(self, *, last: bool = False) -> Steps[bool]:
+        """Report a transient failure; True when the circuit is no longer closed. The step's `last`
+        failure is signalled: the step gives up whatever the answer."""
+        report = self._report(ok=False).to_wire()
         self.probing = False
+        if last:
+            self.context.signal_entity(self.entity, "report", report)
+            return False
+        answer = yield self.context.call_entity(self.entity, "report", report)
         return Decision.from_wire(answer).verdict is Verdict.WAIT
 
     def _report(self, *, ok: bool) -> CircuitReport:
+        then = "skip" if self.has_fallback else "wait"
         return CircuitReport(
-            now=self.context.current_utc_datetime, policy=self.policy, ok=ok, probe=self.probing
+            now=self.context.current_utc_datetime, policy=self.policy, ok=ok, probe=self.probing, then=then
         )

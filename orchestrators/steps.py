@@ -96,7 +96,8 @@ def with_backoff(
     how each went. While it is open a step with a fallback gives up at once (no attempt made), and
     one without waits until the probe time, each such wait taking the place of an attempt, so a
     supplier that stays down still ends the step after `max_attempts`, without calling it each time.
-    A failure that opens it ends the step's backoff at once: the circuit decides what comes next.
+    A failure whose report finds the circuit open ends the step's backoff at once: a step with a
+    fallback gives up there and then, one without asks for the probe time.
     """
     payload = order.to_wire()
     started = context.current_utc_datetime
@@ -134,19 +135,22 @@ def with_backoff(
         except Exception as exc:  # an activity failure, thrown into the generator by the SDK
             error = first_line(str(exc))
             unknown = unknown or outcome_unknown_from_failure(str(exc))
+            spent = attempt >= policy.max_attempts
             opened = False
             if circuit is not None:
-                opened = yield from circuit.failed()
+                opened = yield from circuit.failed(last=spent or (stop is not None and stop.is_completed))
             if stop is not None and stop.is_completed:
                 return Attempts(
                     result=None, error=error, count=attempt, outcome_unknown=unknown, stopped=True
                 )
-            spent = attempt >= policy.max_attempts
             if spent and (patience is None or context.current_utc_datetime - started >= patience):
                 log(context, logging.WARNING, "%s gave up after %d attempts: %s", activity, attempt, error)
                 return Attempts(result=None, error=error, count=attempt, outcome_unknown=unknown)
+            if opened and circuit is not None and circuit.has_fallback:
+                log(context, logging.WARNING, "%s: %s circuit opened: gave up", activity, circuit.supplier)
+                return Attempts(result=None, error=error, count=attempt, outcome_unknown=unknown)
             if opened:
-                continue  # no backoff: the circuit's next answer skips this supplier or waits for the probe
+                continue  # no backoff: the circuit's next answer sets the wait for the probe
             backoff = policy.patient() if spent else policy
             delay = backoff.delay(attempt, retry_after_from_failure(str(exc)))
             log(context, logging.INFO, "%s failed (attempt %d), retry in %s", activity, attempt, delay)

@@ -102,8 +102,8 @@ def test_failures_open_the_airline_circuit_and_the_trip_takes_the_train_without_
     state = circuit(harness, "airline")
     assert state.status is CircuitStatus.OPEN and len(state.failures) == 3
     ops = [op for supplier, op, _ in entity_ops(harness, "b-1:trip:0") if supplier == "airline"]
-    # Failures are calls; the one that opened the circuit is followed by the ask that skips the airline.
-    assert ops == ["ask", "report", "ask", "report", "ask", "report", "ask"]
+    # Failures are calls: the answer to the one that opened the circuit sent the trip on to the train.
+    assert ops == ["ask", "report", "ask", "report", "ask", "report"]
 
 
 def test_with_the_airline_circuit_open_a_trip_goes_by_train_at_once(world_v2):
@@ -331,3 +331,20 @@ def test_the_timeline_says_when_a_step_waited_for_the_circuit(world_v2):
     # An opener: its hotel call failed (a retry), then it waited for the probe like the others.
     assert ("supplier_call", "book_hotel") in opener
     assert not [e for e in timeline_of(harness, iid) if e["type"] == "retry"]
+
+
+def test_a_step_that_spends_its_attempts_signals_its_last_failure_and_is_not_shown_skipped(world_v2):
+    harness, suppliers = world_v2
+    suppliers.airline_down = True
+    patient = CircuitPolicy(failure_threshold=10, window_seconds=60, cooldown_seconds=30)
+    iid = harness.start_new("trip", {**trip_input("b-1"), "circuit": patient.to_wire()}, "b-1:trip:0")
+    trip = harness.wait_for_completion(iid).output_as(TripView)
+
+    assert trip.travel is not None and trip.travel.mode is TravelMode.TRAIN
+    assert suppliers.calls[Activity.BOOK_FLIGHT] == POLICY.max_attempts  # the circuit never opened
+    reports = [signal for supplier, op, signal in entity_ops(harness, iid) if op == "report"]
+    assert reports == [False] * (POLICY.max_attempts - 1) + [True]
+    kinds = [e["type"] for e in timeline_of(harness, iid)]
+    assert "circuit_open" not in kinds and kinds.count("retry") == POLICY.max_attempts - 1
+    assert "fallback" in kinds
+    assert circuit(harness, "airline").recent_failures(harness.now, patient) == POLICY.max_attempts
