@@ -7,11 +7,13 @@ A private Azurite, the sandbox and devhost serving this repository's app with it
 (local.settings.json: retry 1 s first interval, ×2, 5 attempts; circuit threshold 5 in 60 s, 10 s
 cool-down). Phases, each `--bookings` bookings started at once and waited for to their end:
 
-1. airline up (version 2.0);
-2. airline down: the sandbox answers every airline request 503 (version 2.0);
-3. recovery: the fault cleared, one booking a second until one flies (seconds from clearing);
-4. baseline: airline down again on a devhost restarted at version 1.0 (the breaker off), on a fresh
-   task hub.
+1. `up`: the airline up (version 2.0);
+2. `down`: the outage starts as the bookings do: the sandbox answers every airline request 503 from
+   then on, and the airline's circuit is closed when they start (their failures open it);
+3. `down_known`: 20 more at once while the outage goes on (the circuit is open, or probing);
+4. recovery: the fault cleared, one booking a second until one flies (seconds from clearing);
+5. `down_without_breaker`: the airline down again on a devhost restarted at version 1.0 (the breaker
+   off), on a fresh task hub.
 
 Per booking, from its timeline (`GET /api/bookings/{id}/events`): ticket booked = the ticket call's
 `completedAt`, travel booked = the booked flight's or train's `completedAt`; the outage's cost is the
@@ -194,6 +196,7 @@ def main() -> None:
             run.airline(errors=True)
             result["down"] = run.wave(args.bookings)
             result["suppliers_while_down"] = run.suppliers()["airline"]
+            result["down_known"] = run.wave(args.bookings)
             result["recovery"] = {**run.recovery(cooldown), "cooldown_s": cooldown}
         if not args.no_baseline:
             with devhost(azurite.connection_string, sandbox, "1.0") as api:
@@ -201,14 +204,24 @@ def main() -> None:
                 run.airline(errors=True)
                 result["down_without_breaker"] = run.wave(args.bookings)
                 run.airline(errors=False)
-    up, down = result["up"]["ticket_to_travel_s"]["median"], result["down"]["ticket_to_travel_s"]["median"]
-    cost = round(down - up, 3)
-    result["outage_cost_s"] = cost
+    def median(phase: str) -> float:
+        return float(result[phase]["ticket_to_travel_s"]["median"])
+
+    def by_train(phase: str) -> bool:
+        wave = result[phase]
+        every = {"Confirmed": args.bookings}, {"train": args.bookings}
+        return bool((wave["statuses"], wave["travel"]) == every)
+
+    result["outage_cost_s"] = {
+        phase: round(median(phase) - median("up"), 3)
+        for phase in ("down", "down_known", "down_without_breaker")
+        if phase in result
+    }
     recovered = result["recovery"]["seconds_until_a_booking_flew"]
     result["targets"] = {
-        "all_down_bookings_confirmed_by_train": result["down"]["statuses"] == {"Confirmed": args.bookings}
-        and result["down"]["travel"] == {"train": args.bookings},
-        "outage_cost_at_most_3_s": cost <= 3,
+        "all_down_bookings_confirmed_by_train": by_train("down") and by_train("down_known"),
+        "outage_cost_at_most_3_s": result["outage_cost_s"]["down"] <= 3,
+        "outage_cost_at_most_3_s_once_known": result["outage_cost_s"]["down_known"] <= 3,
         "airline_calls_per_booking_at_most_1": result["down"]["airline_calls_per_booking"] <= 1,
         "airline_shown_open_while_down": result["suppliers_while_down"]["circuit"] in ("open", "half_open"),
         "flies_again_within_one_cooldown": recovered is not None and recovered <= cooldown,
