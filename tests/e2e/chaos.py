@@ -66,9 +66,8 @@ def europe_trips(count: int, offset: int, hotel_every: int = 1) -> list[dict[str
     return [trip(c, o, hotel=(i % hotel_every == 0)) for i, (c, o) in enumerate(picked)]
 
 
-def wave(n: int, cancel_while_booking: bool = True) -> list[Case]:
-    """The same mix in every wave (the webhook mode differs): 12 bookings, 20 trips (11 and 18 without the
-    cancel while booking)."""
+def wave(n: int) -> list[Case]:
+    """The same mix in every wave (the webhook mode differs): 12 bookings, 20 trips."""
     ok = {"Confirmed", "Failed"}
     not_confirmed = {"Cancelled", "Failed"}
     return [
@@ -100,18 +99,8 @@ def wave(n: int, cancel_while_booking: bool = True) -> list[Case]:
             allowed=set(FINAL_STATUSES),
         ),
         # The airline is down: the trips are in their flight retries when the traveller cancels.
-        *(
-            [
-                Case(
-                    f"w{n}-downcancel",
-                    "down",
-                    europe_trips(2, n + 4),
-                    action="cancel_booking",
-                    allowed={"Cancelled"},
-                )
-            ]
-            if cancel_while_booking
-            else []
+        Case(
+            f"w{n}-downcancel", "down", europe_trips(2, n + 4), action="cancel_booking", allowed={"Cancelled"}
         ),
         Case(
             f"w{n}-hand",

@@ -15,8 +15,9 @@ so a checkpoint is written in three steps, and the first one makes the episode d
    hosts cannot both extend one history: the loser gets ``LockLostError`` and its episode is redone. History
    too large for one transaction (100 operations / ~4 MB) goes in several; every batch but the last writes
    the *previous* sentinel marked incomplete, so readers see the previous checkpoint until the last lands.
-2. **Apply the journal**: replace the instance row, create child rows (only if absent or finished), send the
-   messages. Each is idempotent or deduplicated by its receiver, so it may run twice.
+2. **Apply the journal**: create child rows (only if absent or finished), send the messages, and last
+   replace the instance row — so a row that shows the checkpoint proves the messages were sent (``applied``).
+   Each write is idempotent or deduplicated by its receiver, so it may run twice.
 3. **Delete** the consumed messages from their queues (``receiver.py``).
 
 A crash between any two steps leaves the consumed messages in their queues; they come back after their
@@ -24,9 +25,11 @@ lease. ``split_redelivered`` then recognises each one before the engine sees it:
 sentinel's consumed list (the last checkpoint consumed it: the journal is applied again, i.e. step 2 is
 redone, then step 3), or in the recent list, or its effect is already in history (a completion of a task or
 sub-orchestration already completed, a timer already fired, the start of an execution already started).
-Recognised messages are deleted, not replayed. An entity's journal read cold (after a restart) is applied
-again before its next episode even if none of its messages is back yet, because a newer message may come
-first and its checkpoint replaces the journal (``store.py``, ``_drop_redelivered``). A checkpoint that
+Recognised messages are deleted, not replayed. A journal read cold whose row does not show it (a crash cut
+step 2 short) is applied before the instance's next episode even if none of its messages is back yet,
+because a newer message may come first — a cancel raised right after a restart — and its checkpoint replaces
+the journal (``store.py``, ``_drop_redelivered``); a journal whose row shows it is never applied again, so
+a finished checkpoint's activity work is not sent twice. A checkpoint that
 moved the instance to a new execution (continue-as-new: every entity batch) and died before its row was
 replaced is recognised by the journal's ``from`` execution and applied when the instance is read
 (``load``), instead of being taken for a restart. So history never holds an event twice and no outbound
@@ -343,34 +346,51 @@ class Journal:
     async def apply(
         self, state: InstanceState, journal: dict[str, Any], sends: list[Outgoing] | None = None
     ) -> None:
-        """Write an episode's non-history effects: instance row, sub-orchestration rows, then messages.
-        Idempotent, so that it can run again after a crash."""
-        record = _record_from_json(journal.get("instance"))
-        writes: list[Awaitable[None]] = []
-        creates: list[Awaitable[None]] = []
-        for raw in journal.get("newInstances") or []:
-            child = _record_from_json(raw)
-            if child is not None:
-                creates.append(self._create_child(child))
-                if record is not None and child.instance_id == record.instance_id:
-                    # An entity's first episode creates its own row (DTFx starts an entity on its first
-                    # message): the row must exist before it is replaced below.
-                    await asyncio.gather(*creates)
-                    creates = []
-        if record is not None:
-            writes.append(self.rows.update(record))
-            state.record = record
-        await asyncio.gather(*writes, *creates)
+        """Write an episode's non-history effects: sub-orchestration rows, then the messages, then the
+        instance's own row. Idempotent, so that it can run again after a crash.
+
+        The own row goes last on purpose: a row that shows the checkpoint (``applied``) proves that every
+        message of the journal was sent, so a journal read cold is applied again only when a crash really
+        cut it short — never re-sending the activity work of a checkpoint that was finished."""
+        creates = [
+            self._create_child(child)
+            for child in map(_record_from_json, journal.get("newInstances") or [])
+            if child is not None
+        ]
+        # Children first: a child's start message must find its row (an entity's first episode creates its
+        # own row here too, as DTFx starts an entity on its first message).
+        await asyncio.gather(*creates)
         if sends is None:
             sends = [
                 Outgoing(queue, body, parse_ts(visible) if visible else None)
                 for queue, body, visible in journal.get("sends") or []
             ]
         await asyncio.gather(*(self._send(s) for s in sends))
+        record = _record_from_json(journal.get("instance"))
+        if record is not None:
+            await self.rows.update(record)
+            state.record = record
 
     async def _create_child(self, record: InstanceRecord) -> None:
         if await self.rows.create_child(record):
             self._forget(record.instance_id)
+
+
+def applied(record: InstanceRecord | None, journal: dict[str, Any]) -> bool | None:
+    """Whether a checkpoint's journal was applied to the end, judged by the instance row it writes last
+    (``Journal.apply``): the row shows the checkpoint's execution, status and update time. None: the
+    journal carries no row, so its row cannot tell. An instance whose row is gone was purged: nothing of
+    its journal is to be sent any more."""
+    target = _record_from_json(journal.get("instance"))
+    if target is None:
+        return None
+    if record is None:
+        return True
+    return (
+        record.execution_id == target.execution_id
+        and record.runtime_status is target.runtime_status
+        and record.last_updated_time == target.last_updated_time
+    )
 
 
 def _estimated_bytes(entity: dict[str, Any]) -> int:

@@ -33,7 +33,7 @@ from devhost.store import base
 from devhost.store.azure import keys
 from devhost.store.azure.clients import HubClients, RequestCounter, one_line
 from devhost.store.azure.instances import InstanceTable
-from devhost.store.azure.journal import InstanceState, Journal, journal_of, split_redelivered
+from devhost.store.azure.journal import InstanceState, Journal, applied, journal_of, split_redelivered
 from devhost.store.azure.payloads import LargePayloads
 from devhost.store.azure.queues import MIN_POLL
 from devhost.store.azure.receiver import Outgoing, Received, Receiver
@@ -291,22 +291,28 @@ class AzureStorageStore(base.TaskHubStore):
     async def _drop_redelivered(
         self, instance_id: str, state: InstanceState, visible: list[Received]
     ) -> list[Received]:
-        """Delete messages whose effects are already stored, after re-applying the last checkpoint's journal
-        if one of them was consumed by it (``journal.py`` explains why this is safe).
+        """Delete messages whose effects are already stored, after finishing the last checkpoint if a crash
+        cut it short (``journal.py`` explains why this is safe).
 
-        An entity's journal read cold is re-applied even when none of its messages is back yet: entities
-        get new messages all the time, one may come first, and its episode replaces the journal, so an
-        answer the dead worker never sent would be lost for good. Only entities (ids starting with '@', as
-        DTFx tells them apart): an orchestration's journal may hold activity work, which must not run again
-        each time an instance falls out of the cache."""
-        keep, applied, replay = split_redelivered(state, visible)
-        cold_entity = instance_id.startswith("@") and bool(keep)
-        if state.journal is not None and (replay or cold_entity):
-            log.info("re-applying the last checkpoint of %s after a redelivery", instance_id)
-            await self.journal.apply(state, state.journal)
-            state.journal = None
-        if applied:
-            await self.receiver.delete(instance_id, applied)
+        A journal read cold whose row shows it was not applied to the end (``applied``) is applied now, even
+        when none of its consumed messages is back yet: after a restart a newer message may come first — a
+        cancel raised into a booking, an entity's next operation — and its episode replaces the journal, so
+        a message the dead worker never sent (a trip's start, an entity's answer) would be lost for good. A
+        finished checkpoint is never applied again, so its activity work never runs twice. Where the
+        journal carries no row, it is applied when one of its messages comes back (and an entity's whenever
+        it is read cold, as entities get new messages all the time)."""
+        keep, redelivered, replay = split_redelivered(state, visible)
+        if state.journal is not None:
+            done = applied(state.record, state.journal)
+            cold_entity = instance_id.startswith("@") and bool(keep)
+            if done is False or (done is None and (replay or cold_entity)):
+                log.info("finishing the last checkpoint of %s, which a crash cut short", instance_id)
+                await self.journal.apply(state, state.journal)
+                state.journal = None
+            elif done:
+                state.journal = None
+        if redelivered:
+            await self.receiver.delete(instance_id, redelivered)
         return keep
 
     async def commit_episode(self, item: base.OrchestrationWorkItem, commit: base.EpisodeCommit) -> None:
