@@ -122,3 +122,19 @@ async def test_large_state_round_trips(harness: AsyncDurableHarness) -> None:
 async def test_call_raced_against_a_timer(harness: AsyncDurableHarness) -> None:
     st = await harness.wait_for_completion(await harness.start_new("call_with_timeout"))
     assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, {"value": 0})
+
+
+async def test_queued_operations_run_as_one_batch(harness: AsyncDurableHarness) -> None:
+    # The extension calls an out-of-process entity function once per batch with every queued request
+    # (TaskEntityShim.ExecuteOutOfProcBatch, PROTOCOL.md §37): six signals waiting make one episode, one
+    # continue-as-new, and apply in the order they were sent. Callers of a busy entity therefore wait
+    # for one batch, not for one episode per operation ahead of them.
+    for i in range(6):
+        await harness.client.signal_entity("Log", "batched", "append", json.dumps(json.dumps(f"s{i}")))
+    before = harness.engine.episodes
+    await harness.run_until_idle()
+    assert harness.engine.episodes - before == 1
+    rec = await harness.store.get_instance("@log@batched")
+    assert rec is not None and rec.generation == 1
+    exists, state = await harness.client.read_entity_state("Log", "batched")
+    assert exists and json.loads(state or "") == [f"s{i}" for i in range(6)]
