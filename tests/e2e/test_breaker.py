@@ -3,8 +3,8 @@ sandbox with the airline answering every request 503.
 
 Bookings started at once during the outage all end Confirmed by train, most of them without waiting out
 the airline's retries; the airline is called far less than once per attempt the retry policy allows;
-`GET /api/suppliers` shows its circuit open; once the outage is over, a booking made one cool-down later
-flies again and the circuit is closed.
+`GET /api/suppliers` shows its circuit open, and still open after devhost is killed and restarted; once the
+outage is over, a booking made one cool-down later flies again and the circuit is closed.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def travel_of(journey: Journey, email: str) -> list[str]:
 
 
 def test_with_the_airline_down_bookings_go_by_train_and_fly_again_once_it_is_back(
-    journey: Journey, airline_down: None
+    journey: Journey, devhost: DevhostProcess, airline_down: None
 ) -> None:
     emails = [unique_email() for _ in range(BOOKINGS)]
     with ThreadPoolExecutor(BOOKINGS) as pool:
@@ -96,6 +96,13 @@ def test_with_the_airline_down_bookings_go_by_train_and_fly_again_once_it_is_bac
     airline = suppliers(journey)["airline"]
     assert airline["circuit"] in ("open", "half_open"), airline
     assert airline["recentFailures"] >= 3 and "nextProbeAt" in airline
+
+    # devhost killed (SIGKILL) while the circuit is open: the circuit is the entity's durable state, so
+    # it comes back open, the same opening, and still gives way to a probe after its cool-down (below).
+    devhost.restart(kill=True, same_port=True)
+    after_crash = suppliers(journey)["airline"]
+    assert after_crash["circuit"] in ("open", "half_open"), after_crash
+    assert after_crash["openedAt"] == airline["openedAt"], (airline, after_crash)
 
     # The outage ends; one cool-down later the next booking's flight is the probe, and it flies.
     journey.http.delete(f"{journey.sandbox_url}/_sandbox/faults").raise_for_status()
