@@ -137,6 +137,17 @@ def ask(state: CircuitState, request: CircuitAsk) -> tuple[CircuitState, Decisio
     return state, Decision(verdict=Verdict.WAIT, status=state.status, failures=failures, retry_at=retry_at)
 
 
+def peek(state: CircuitState, request: CircuitAsk) -> tuple[CircuitState, Decision]:
+    """`peek`: whether the circuit is closed, changing nothing (so never handing out the probe). A step
+    asks its fallback's circuit this way beside reporting its own failure: when that report sends it to
+    the fallback, a closed fallback circuit lets its first call go without another round trip."""
+    failures = state.recent_failures(request.now, request.policy)
+    if state.status is CircuitStatus.CLOSED:
+        return state, Decision(verdict=Verdict.GO, status=state.status, failures=failures)
+    held = Decision(verdict=Verdict.WAIT, status=state.status, failures=failures, retry_at=state.probe_at)
+    return state, held
+
+
 def report(state: CircuitState, request: CircuitReport) -> tuple[CircuitState, Decision]:
     now, policy = request.now, request.policy
     if request.ok:
@@ -173,8 +184,10 @@ def run(operation: str, raw_state: Any, raw_input: Any) -> tuple[CircuitState, D
     try:
         if operation == "ask":
             return ask(state, CircuitAsk.from_wire(raw_input))
+        if operation == "peek":
+            return peek(state, CircuitAsk.from_wire(raw_input))
         if operation == "report":
             return report(state, CircuitReport.from_wire(raw_input))
     except ValidationError as exc:
         raise ValueError(f"bad input for {operation}: {exc.error_count()} error(s)") from None
-    raise ValueError(f"unknown operation {operation!r} (ask, report)")
+    raise ValueError(f"unknown operation {operation!r} (ask, peek, report)")

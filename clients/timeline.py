@@ -31,6 +31,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from booking.circuit import CIRCUIT_ENTITY
 from booking.errors import BookingNotFound
 from booking.orchestration import refund_instance_id, trip_instance_id, undo_trip_instance_id
+from booking.trip_steps import SUPPLIER_STEPS
 from clients.blueprint import endpoint
 from clients.durable import status_of
 from clients.idempotency import is_booking_id
@@ -124,6 +125,8 @@ def _event_facts(payload: Any) -> dict[str, Any]:
 
 
 CIRCUIT_PREFIX = f"@{CIRCUIT_ENTITY}@"
+# The supplier whose circuit each booking activity asks (a call to another one ends a skip).
+STEP_SUPPLIERS = {step.book.value.lower(): step.supplier for step in SUPPLIER_STEPS}
 
 
 def _circuit_request(event: Mapping[str, Any]) -> tuple[str, str, str, Mapping[str, Any], bool] | None:
@@ -156,8 +159,9 @@ def entries_of(
     The entity's answers are not in this history, but what the trip did next is: a timer right after an
     `ask` is a wait for the circuit's probe time (`circuit_wait`); an `ask` or a failure's `report` of a
     step that skips when held back, followed by no call to that supplier (the next thing is another
-    supplier's circuit, or the end), skipped it (`circuit_open`, outcome `skipped`). A timer after a
-    `report` is the step's backoff (`retry`)."""
+    supplier's circuit or call, or the end), skipped it (`circuit_open`, outcome `skipped`). A timer after
+    a `report` is the step's backoff (`retry`). A `peek` (the flight's look at the rail's circuit beside
+    its failure's report) decides nothing by itself: the report's answer does."""
     entries: list[dict[str, Any]] = []
     deadline_named = False
     last_failed: str | None = None
@@ -173,7 +177,13 @@ def entries_of(
         entry: dict[str, Any] | None = None
         request = _circuit_request(event) if kind == "EventSent" else None
         ends = kind in ("ExecutionCompleted", "ExecutionTerminated")
-        if asked is not None and asked[1] == "skip" and (request is not None or ends):
+        if request is not None and request[2] == "peek":
+            circuit_calls.add(request[0])
+            continue
+        other_call = kind in ("TaskCompleted", "TaskFailed") and asked is not None and (
+            STEP_SUPPLIERS.get(str(event.get("FunctionName", "")).lower()) != asked[0]
+        )
+        if asked is not None and asked[1] == "skip" and (request is not None or ends or other_call):
             skipped = {"type": "circuit_open", "supplier": asked[0], "outcome": "skipped"}
             entries.append({"at": _iso(asked[2]), "scope": scope, **skipped})
             if asked[0] == "airline":

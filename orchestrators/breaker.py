@@ -9,6 +9,11 @@ replay takes the same decision); after it, the step reports how it went:
 - a success is a *signal* (nothing to wait for), and only when it can change something (the circuit
   had failures, or this call was the probe): on the happy path a step costs one entity call.
 
+A step with a fallback (the flight) also `peek`s at its fallback's circuit (the rail's) beside each failure
+report, both answers awaited together: when the report sends the trip to the train and the rail's circuit
+is closed, the train's first call goes without asking again. That is one round trip less on an outage's
+path; a peek changes nothing in the circuit, so it never takes the probe for a train that is not called.
+
 Told to wait, a step with a fallback (the flight: the train) skips at once; the others wait on a durable
 timer until the probe time, raced against the traveller's cancel like every backoff. Undo, reclaim and
 refund steps never ask: a circuit never keeps a booking from being undone. Every skip follows an
@@ -62,8 +67,12 @@ class Circuit:
     supplier: str
     policy: CircuitPolicy
     has_fallback: bool
+    # The circuit of the step this one falls back to (the flight's: the rail's), peeked at on failures.
+    fallback: Circuit | None = None
     probing: bool = False
     failures_seen: int = 0
+    # A peek found this circuit closed as its step became the next to run: its first attempt goes at once.
+    cleared: bool = False
 
     @property
     def entity(self) -> df.EntityId:
@@ -73,6 +82,9 @@ class Circuit:
         """Ask before an attempt. Told to wait: a step with a fallback skips; the others wait on a durable
         timer until the probe time (WAITED, in place of an attempt), or, while another caller holds the
         probe, a little and ask again (not counted: the probe's lease bounds those waits)."""
+        if self.cleared:
+            self.cleared = False
+            return Clearance.GO
         while True:
             then = "skip" if self.has_fallback else "wait"
             asked = CircuitAsk(now=self.context.current_utc_datetime, policy=self.policy, then=then)
@@ -110,8 +122,24 @@ class Circuit:
         if last:
             self.context.signal_entity(self.entity, "report", report)
             return False
-        answer = yield self.context.call_entity(self.entity, "report", report)
-        return Decision.from_wire(answer).verdict is Verdict.WAIT
+        reported = self.context.call_entity(self.entity, "report", report)
+        if self.fallback is None:
+            answer = yield reported
+            return Decision.from_wire(answer).verdict is Verdict.WAIT
+        fallback = self.fallback
+        asked = CircuitAsk(now=self.context.current_utc_datetime, policy=fallback.policy, then="wait")
+        peeked = self.context.call_entity(fallback.entity, "peek", asked.to_wire())
+        answer, fallback_answer = yield self.context.task_all([reported, peeked])
+        opened = Decision.from_wire(answer).verdict is Verdict.WAIT
+        if opened:
+            # The step gives up on this supplier now, and its fallback runs next, in this same episode.
+            fallback.take_peek(Decision.from_wire(fallback_answer))
+        return opened
+
+    def take_peek(self, decision: Decision) -> None:
+        self.cleared = decision.verdict is Verdict.GO
+        self.probing = False
+        self.failures_seen = decision.failures
 
     def _report(self, *, ok: bool) -> CircuitReport:
         then = "skip" if self.has_fallback else "wait"

@@ -1,7 +1,8 @@
 """The `supplier_circuit` entity: one per supplier API (the key: `conference`, `airline`, `rail`, `hotel`),
 holding that supplier's circuit breaker (`booking.circuit`, where the transitions and why are).
 
-Operations, each answering a `Decision`: `ask` (may I call now?) and `report` (how the call went). The
+Operations, each answering a `Decision`: `ask` (may I call now?), `peek` (is it closed? changing nothing)
+and `report` (how the call went). The
 entity runs one operation at a time (PROTOCOL.md §37), so bookings racing for the one probe cannot both
 get it. Times and the policy come in each operation's input, from the calling orchestration.
 """

@@ -96,6 +96,7 @@ class TripRun:
         # (parked before the deploy) keep their path. A 2.0 trip of a booking started before 2.0 has
         # no snapshot of the breaker's settings: it takes their defaults.
         self.circuit_policy: CircuitPolicy | None = None
+        self.circuits: dict[str, Circuit] = {}
         if breaker_on(context):
             self.circuit_policy = order.circuit or CircuitPolicy()
 
@@ -109,6 +110,17 @@ class TripRun:
         """Supplier idempotency key: the trip's instance id (`<bookingId>:trip:<n>`) and the step."""
         return f"{self.context.instance_id}:{step.name}"
 
+    def circuit(self, step: SupplierStep[Any], policy: CircuitPolicy) -> Circuit:
+        """The step's view of its supplier's circuit, one per supplier for the whole trip: the flight has a
+        fallback (the train), so an open airline circuit sends the trip there at once, and the flight's
+        failures peek at the rail's circuit for the train (`orchestrators.breaker`)."""
+        if step.supplier not in self.circuits:
+            fallback = self.circuit(TRAIN, policy) if step is FLIGHT else None
+            self.circuits[step.supplier] = Circuit(
+                self.context, step.supplier, policy, has_fallback=fallback is not None, fallback=fallback
+            )
+        return self.circuits[step.supplier]
+
     def book(self, step: SupplierStep[OutcomeT], order: WireModel) -> Steps[OutcomeT | None]:
         """Book one step (retried, an unknown outcome reclaimed); its outcome, None when the supplier
         stayed unavailable. A booking made is pushed on the compensation stack (the view) at once.
@@ -116,10 +128,7 @@ class TripRun:
         (cancelled), which unwinds what was booked."""
         if self.cancel.is_completed:
             raise cancelled()
-        circuit = None
-        if self.circuit_policy is not None:
-            # The flight has a fallback (the train): an open airline circuit sends the trip there at once.
-            circuit = Circuit(self.context, step.supplier, self.circuit_policy, has_fallback=step is FLIGHT)
+        circuit = None if self.circuit_policy is None else self.circuit(step, self.circuit_policy)
         attempts = yield from book_step(
             self.context, step, order, self.order.retry, stop=self.cancel, circuit=circuit
         )

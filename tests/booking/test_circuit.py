@@ -15,6 +15,7 @@ from booking.circuit import (
     CircuitStatus,
     Verdict,
     ask,
+    peek,
     report,
     run,
 )
@@ -141,3 +142,15 @@ def test_the_entity_operation_runs_on_wire_state_and_rejects_bad_input() -> None
         run("reset", stored, {})
     with pytest.raises(ValueError, match="bad input for report"):
         run("report", stored, {"now": "soon"})
+
+
+def test_a_peek_says_whether_the_circuit_is_closed_and_never_takes_the_probe() -> None:
+    closed = fail(CircuitState(), 0)
+    state, decision = peek(closed, CircuitAsk(now=at(1), policy=POLICY))
+    assert state == closed and (decision.verdict, decision.failures) == (Verdict.GO, 1)
+    opened = opened_at(0)
+    # Cooled down: an ask would hand this caller the probe; a peek leaves it for the caller that calls.
+    state, decision = peek(opened, CircuitAsk(now=at(40), policy=POLICY))
+    assert state == opened and decision.verdict is Verdict.WAIT
+    assert asked(state, 40)[1] is Verdict.PROBE
+    assert run("peek", opened.to_wire(), CircuitAsk(now=at(40), policy=POLICY).to_wire())[0] == opened

@@ -104,6 +104,25 @@ def test_failures_open_the_airline_circuit_and_the_trip_takes_the_train_without_
     ops = [op for supplier, op, _ in entity_ops(harness, "b-1:trip:0") if supplier == "airline"]
     # Failures are calls: the answer to the one that opened the circuit sent the trip on to the train.
     assert ops == ["ask", "report", "ask", "report", "ask", "report"]
+    # Each failure's report went with a peek at the rail's circuit; the last found it closed, so the
+    # train was called without asking (one round trip less), and the rail's circuit is as it was.
+    assert [op for supplier, op, _ in entity_ops(harness, "b-1:trip:0") if supplier == "rail"] == ["peek"] * 3
+    assert circuit(harness, "rail") == CircuitState()
+    # The timeline reads the skip from the report's answer, the peeks are not events of the booking.
+    kinds = [(e["type"], e.get("supplier") or e.get("step")) for e in timeline_of(harness, "b-1:trip:0")]
+    flight = [("supplier_call", "book_flight"), ("retry", "book_flight")]
+    assert kinds == [
+        ("started", None),
+        ("supplier_call", "book_ticket"),
+        *flight,
+        *flight,
+        ("supplier_call", "book_flight"),
+        ("circuit_open", "airline"),
+        ("fallback", "book_train"),
+        ("supplier_call", "book_hotel"),
+        ("completed", None),
+    ]
+    assert not [e for e in timeline_of(harness, "b-1:trip:0") if e["type"] == "event"]
 
 
 def test_with_the_airline_circuit_open_a_trip_goes_by_train_at_once(world_v2):
@@ -348,3 +367,23 @@ def test_a_step_that_spends_its_attempts_signals_its_last_failure_and_is_not_sho
     assert "circuit_open" not in kinds and kinds.count("retry") == POLICY.max_attempts - 1
     assert "fallback" in kinds
     assert circuit(harness, "airline").recent_failures(harness.now, patient) == POLICY.max_attempts
+
+
+def test_a_rail_circuit_that_is_not_closed_is_asked_before_the_train(world_v2):
+    """The peek beside the airline's failure finds the rail's circuit open, cooled down: the peek leaves
+    the probe alone, and the train asks for it (and, the rail being up, closes the circuit)."""
+    harness, suppliers = world_v2
+    suppliers.down.add("train")
+    suppliers.airline_down = True
+    open_airline_and_rail = run_trip(harness, "b-o")  # both fail: the trip fails, both circuits open
+    assert open_airline_and_rail.status is TripStatus.FAILED
+    assert circuit(harness, "rail").status is CircuitStatus.OPEN
+    suppliers.down.discard("train")
+    harness.advance(COOL_DOWN)
+    # The airline's circuit is cooled down too: this trip's flight is its probe, fails, and the report
+    # that opens it again goes with a peek that finds the rail open (the probe time passed): ask it.
+    trip = run_trip(harness, "b-1")
+    assert trip.travel is not None and trip.travel.mode is TravelMode.TRAIN
+    rail_ops = [op for supplier, op, _ in entity_ops(harness, "b-1:trip:0") if supplier == "rail"]
+    assert rail_ops[:2] == ["peek", "ask"]
+    assert circuit(harness, "rail").status is CircuitStatus.CLOSED

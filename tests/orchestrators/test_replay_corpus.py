@@ -92,7 +92,7 @@ def test_the_same_change_behind_a_version_check_replays_cleanly(tmp_path: Path) 
 def test_a_change_to_the_breakers_decisions_is_caught_on_the_2_0_paths_only(tmp_path: Path) -> None:
     # Trips of 2.0 skip an open airline for the train; making the flight wait instead changes the recorded
     # 2.0 path where the airline's circuit opened, and no path recorded before 2.0.
-    wait_instead = ("orchestrators/trip.py", "has_fallback=step is FLIGHT", "has_fallback=False")
+    wait_instead = ("orchestrators/trip.py", "has_fallback=fallback is not None", "has_fallback=False")
     changed = changed_app(tmp_path, wait_instead)
     result = run_gate(changed, HISTORIES)
     assert result.returncode == 1, result.stdout
