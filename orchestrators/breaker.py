@@ -71,7 +71,8 @@ class Circuit:
     fallback: Circuit | None = None
     probing: bool = False
     failures_seen: int = 0
-    # A peek found this circuit closed as its step became the next to run: its first attempt goes at once.
+    # A peek found this circuit closed as its step became the next to run: its first attempt goes without
+    # asking (`forget_fallback_clearance` undoes that when something else runs first).
     cleared: bool = False
 
     @property
@@ -135,6 +136,12 @@ class Circuit:
             # The step gives up on this supplier now, and its fallback runs next, in this same episode.
             fallback.take_peek(Decision.from_wire(fallback_answer))
         return opened
+
+    def forget_fallback_clearance(self) -> None:
+        """The fallback does not run next (a reclaim of this step's lost booking comes first, and may take
+        long): what the peek saw is stale, so the fallback asks for itself."""
+        if self.fallback is not None:
+            self.fallback.cleared = False
 
     def take_peek(self, decision: Decision) -> None:
         self.cleared = decision.verdict is Verdict.GO

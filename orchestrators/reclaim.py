@@ -35,6 +35,8 @@ def book_step(
     never asks the `circuit`: like an undo, it must finish whatever the breaker thinks."""
     attempts = yield from with_backoff(context, step.book, order, policy, stop=stop, circuit=circuit)
     if attempts.gave_up and attempts.outcome_unknown:
+        if circuit is not None:
+            circuit.forget_fallback_clearance()
         yield from reclaim(context, step, order, policy)
     return attempts
 

@@ -387,3 +387,15 @@ def test_a_rail_circuit_that_is_not_closed_is_asked_before_the_train(world_v2):
     rail_ops = [op for supplier, op, _ in entity_ops(harness, "b-1:trip:0") if supplier == "rail"]
     assert rail_ops[:2] == ["peek", "ask"]
     assert circuit(harness, "rail").status is CircuitStatus.CLOSED
+
+
+def test_after_a_reclaim_the_train_asks_the_rail_circuit_itself(world_v2):
+    """The flight's third lost answer opens the airline's circuit and its peek finds the rail's closed, but
+    the flight's possible booking is reclaimed and undone first (which may take long): the train asks."""
+    harness, suppliers = world_v2
+    suppliers.lost_answers["flight"] = CIRCUIT.failure_threshold
+    trip = run_trip(harness, "b-1")
+    assert trip.travel is not None and trip.travel.mode is TravelMode.TRAIN
+    assert [b.kind for b in suppliers.bookings.values() if b.status == "undone"] == ["flight"]
+    rail_ops = [op for supplier, op, _ in entity_ops(harness, "b-1:trip:0") if supplier == "rail"]
+    assert rail_ops == ["peek"] * CIRCUIT.failure_threshold + ["ask"]
