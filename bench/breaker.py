@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import socket
 import statistics
 import sys
@@ -125,9 +126,15 @@ class Run:
             ids = list(pool.map(lambda _: self.book(), range(count)))
             finals = list(pool.map(self.wait_final, ids))
         wall = time.monotonic() - started
-        gaps, modes = [], []
+        load_after = os.getloadavg()[0]
+        gaps, modes, ticket_calls = [], [], []
         for booking_id in ids:
             events = self.events(booking_id)
+            ticket_calls += [
+                (parse(e["completedAt"]) - parse(e["at"])).total_seconds()
+                for e in events
+                if e.get("step") == "book_ticket" and e["type"] == "supplier_call"
+            ]
             booked = {
                 e["step"]: parse(e["completedAt"])
                 for e in events
@@ -150,6 +157,10 @@ class Run:
             "airline_calls_per_booking": round(sum(calls) / count, 2),
             "airline_calls_max": max(calls),
             "wall_s": round(wall, 1),
+            # How long one hop takes in this phase: the ticket call (scheduled to its result recorded), the
+            # same step in every phase, so it shows the machine's pace (load changes between phases).
+            "ticket_call_s_median": round(statistics.median(ticket_calls), 3) if ticket_calls else None,
+            "load_average_1m_after": round(load_after, 2),
         }
 
     def recovery(self, cooldown: float) -> dict[str, Any]:
