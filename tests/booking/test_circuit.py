@@ -154,3 +154,28 @@ def test_a_peek_says_whether_the_circuit_is_closed_and_never_takes_the_probe() -
     assert state == opened and decision.verdict is Verdict.WAIT
     assert asked(state, 40)[1] is Verdict.PROBE
     assert run("peek", opened.to_wire(), CircuitAsk(now=at(40), policy=POLICY).to_wire())[0] == opened
+
+
+def test_a_flapping_supplier_opens_and_closes_the_circuit_and_a_probe_always_comes() -> None:
+    """Up and down by turns (each probe's outcome alternating, bursts of failures between): whatever the
+    history, an ask at or after the time the circuit names always gets through (a probe or a call)."""
+    state, now = CircuitState(), 0.0
+    for round_ in range(6):
+        for _ in range(POLICY.failure_threshold):  # a burst of failures opens it
+            now += 1
+            state = fail(state, now)
+        assert state.status is CircuitStatus.OPEN and state.probe_at is not None
+        now = (state.probe_at - T0).total_seconds()
+        state, verdict, _ = asked(state, now)
+        assert verdict is Verdict.PROBE
+        ok = round_ % 2 == 0
+        now += 1
+        state, _ = report(state, CircuitReport(now=at(now), policy=POLICY, ok=ok, probe=True))
+        if not ok:  # the probe failed: open again for one cool-down, then the next probe
+            assert state.status is CircuitStatus.OPEN and state.probe_at == at(now + POLICY.cooldown_seconds)
+            now = (state.probe_at - T0).total_seconds()
+            state, verdict, _ = asked(state, now)
+            assert verdict is Verdict.PROBE
+            now += 1
+            state, _ = report(state, CircuitReport(now=at(now), policy=POLICY, ok=True, probe=True))
+        assert state == CircuitState()  # closed, the failures forgotten
