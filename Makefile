@@ -58,6 +58,7 @@ bench: .venv-bench/.installed $(AZURITE)
 	$(BENCH_PY) bench/host.py
 	$(BENCH_PY) bench/replay.py
 	$(BENCH_PY) bench/dashboard.py
+	$(BENCH_PY) bench/breaker.py
 
 # The replay gate: the recorded booking histories against the orchestrators as they are now (also part
 # of `make test`). HISTORIES= another folder of `devhost history export` files.

@@ -146,3 +146,19 @@ async def test_a_signal_to_an_unknown_entity_fails_the_orchestration_as_a_call_d
         "disabled, or is not an entity function."
     )
     assert await harness.client.read_entity_state("Counter", "after-unknown") == (False, None)
+
+
+async def test_queued_operations_run_as_one_batch(harness: AsyncDurableHarness) -> None:
+    # The extension calls an out-of-process entity function once per batch with every queued request
+    # (TaskEntityShim.ExecuteOutOfProcBatch, PROTOCOL.md §37): six signals waiting make one episode, one
+    # continue-as-new, and apply in the order they were sent. Callers of a busy entity therefore wait
+    # for one batch, not for one episode per operation ahead of them.
+    for i in range(6):
+        await harness.client.signal_entity("Log", "batched", "append", json.dumps(json.dumps(f"s{i}")))
+    before = harness.engine.episodes
+    await harness.run_until_idle()
+    assert harness.engine.episodes - before == 1
+    rec = await harness.store.get_instance("@log@batched")
+    assert rec is not None and rec.generation == 1
+    exists, state = await harness.client.read_entity_state("Log", "batched")
+    assert exists and json.loads(state or "") == [f"s{i}" for i in range(6)]
