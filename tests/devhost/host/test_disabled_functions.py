@@ -107,13 +107,6 @@ def test_which_settings_disable_a_function(settings: dict[str, str], expected: l
     assert disabled_functions(["chain", "shout"], settings) == expected
 
 
-@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
-def storage(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory"
-    return str(request.getfixturevalue("azurite").connection_string)
-
-
 def _write_app(root: Path, settings: dict[str, str]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "function_app.py").write_text(APP)

@@ -8,26 +8,16 @@ API (`POST /runtime/webhooks/durabletask/orchestrators/orchestrator`), as the HT
 
 from __future__ import annotations
 
-import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
+from tests.devhost.host.sample_runs import copy_sample, own_hub, run_to_end
 from tests.support.devhost import DevhostProcess, devhost_process
 
 WEBHOOK = "/runtime/webhooks/durabletask"
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "entities_docs"
-
-
-@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
-def storage(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory"
-    return str(request.getfixturevalue("azurite").connection_string)
 
 
 def _read_until(host: DevhostProcess, wanted: str, timeout: float = 60.0) -> str:
@@ -42,23 +32,12 @@ def _read_until(host: DevhostProcess, wanted: str, timeout: float = 60.0) -> str
 
 
 def _run_orchestrator(host: DevhostProcess) -> dict[str, Any]:
-    response = httpx.post(f"{host.base_url}{WEBHOOK}/orchestrators/orchestrator", timeout=30)
-    assert response.status_code == 202, response.text
-    status_url = response.json()["statusQueryGetUri"]
-    deadline = time.monotonic() + 60
-    while True:
-        status = dict(httpx.get(status_url, timeout=30).json())
-        if status["runtimeStatus"] not in ("Pending", "Running"):
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.1)
+    return run_to_end(httpx.post(f"{host.base_url}{WEBHOOK}/orchestrators/orchestrator", timeout=30))
 
 
 def test_the_articles_counter_client_and_orchestrator(tmp_path: Path, storage: str) -> None:
-    root = tmp_path / "entities_docs"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("SOURCE.md", "__pycache__"))
-    env = {"AzureFunctionsJobHost__extensions__durableTask__hubName": "EntDocs" + uuid.uuid4().hex[:10]}
-    with devhost_process(root, storage=storage, env=env) as host:
+    root = copy_sample(tmp_path, "entities_docs")
+    with devhost_process(root, storage=storage, env=own_hub("EntDocs")) as host:
         # Before any operation the entity does not exist.
         assert _read_until(host, "No state found") == "No state found"
         # "Client signals an entity": the function answers at once; the entity applies `add` 1 later.

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import socket
 import threading
 import time
@@ -27,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from aiohttp import web
 
+from tests.devhost.host.sample_runs import copy_sample
 from tests.support.devhost import devhost_process
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "openai_agents"
 HAIKU = "Function calls itself,\nLooping in smaller pieces,\nEndless by design."
 WEATHER = "It is 14-20C in Tokyo, sunny with wind."
 TOKEN = "standin-token-" + uuid.uuid4().hex
@@ -142,17 +140,9 @@ def stand_ins() -> Iterator[StandIns]:
         loop.close()
 
 
-@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
-def storage(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory"
-    return str(request.getfixturevalue("azurite").connection_string)
-
-
 def _run(tmp_path: Path, storage: str, orchestrator: str, services: StandIns) -> dict[str, Any]:
     """Start the sample, POST /api/orchestrators/<orchestrator>, follow statusQueryGetUri to its end."""
-    root = tmp_path / "openai_agents"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("SOURCE.md", "__pycache__"))
+    root = copy_sample(tmp_path, "openai_agents")
     env = {
         "TASKHUB_NAME": "Agents" + uuid.uuid4().hex[:10],
         "AZURE_OPENAI_ENDPOINT": services.base_url + "/",

@@ -9,37 +9,25 @@ so the output holds that line as well (tests/devhost/samples/orchestration_versi
 
 from __future__ import annotations
 
-import shutil
-import time
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.devhost.host.sample_runs import copy_sample, own_hub, wait_for_status
 from tests.support.devhost import DevhostProcess, devhost_process
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "orchestration_versioning"
 WAITING = "Waiting for Continue event..."
 
 
-@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
-def storage(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory"
-    return str(request.getfixturevalue("azurite").connection_string)
-
-
 def _copy(tmp_path: Path) -> Path:
-    root = tmp_path / "orchestration_versioning"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("SOURCE.md", "__pycache__"))
-    return root
+    return copy_sample(tmp_path, "orchestration_versioning")
 
 
 def _env() -> dict[str, str]:
-    # A hub of its own on the shared Azurite, set as an app setting: the sample's files stay as published.
-    return {"AzureFunctionsJobHost__extensions__durableTask__hubName": "Versioning" + uuid.uuid4().hex[:10]}
+    return own_hub("Versioning")
 
 
 def _set_default_version(root: Path, version: str) -> None:
@@ -56,14 +44,8 @@ def _start(host: DevhostProcess, query: str = "") -> dict[str, Any]:
     return dict(response.json())
 
 
-def _wait(urls: dict[str, Any], until: Any, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = dict(httpx.get(urls["statusQueryGetUri"], timeout=30).json())
-        if until(status):
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
+def _wait(urls: dict[str, Any], until: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    return wait_for_status(urls["statusQueryGetUri"], until)
 
 
 def _waiting(urls: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,6 @@ Copies and their sources: tests/devhost/samples/<name>/SOURCE.md."""
 from __future__ import annotations
 
 import json
-import shutil
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,38 +16,10 @@ import httpx
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from tests.devhost.host.sample_runs import copy_sample as _copy
+from tests.devhost.host.sample_runs import own_hub as _hub
+from tests.devhost.host.sample_runs import run_to_end as _finish
 from tests.support.devhost import DevhostProcess, devhost_process
-
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-
-
-@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
-def storage(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory"
-    return str(request.getfixturevalue("azurite").connection_string)
-
-
-def _copy(tmp_path: Path, name: str) -> Path:
-    root = tmp_path / name
-    shutil.copytree(SAMPLES / name, root, ignore=shutil.ignore_patterns("SOURCE.md", "__pycache__"))
-    return root
-
-
-def _hub(prefix: str) -> dict[str, str]:
-    return {"AzureFunctionsJobHost__extensions__durableTask__hubName": prefix + uuid.uuid4().hex[:10]}
-
-
-def _finish(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 202, response.text
-    status_url = response.json()["statusQueryGetUri"]
-    deadline = time.monotonic() + 60
-    while True:
-        status = dict(httpx.get(status_url, timeout=30).json())
-        if status["runtimeStatus"] not in ("Pending", "Running"):
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.1)
 
 
 def _get(host: DevhostProcess, path: str) -> httpx.Response:
