@@ -50,13 +50,13 @@ class Stack:
         return self.devhost.base_url
 
     def counts(self) -> dict[str, int]:
-        """devhost's storage requests so far, by service (the file lags by at most 0.1 s)."""
+        """devhost's storage requests so far, by service (the file lags by at most 0.5 s)."""
         try:
             return dict(json.loads(self.counts_file.read_text()))
         except (OSError, ValueError):
             return {"table": 0, "queue": 0, "blob": 0}
 
-    def settled_counts(self, quiet: float = 0.3) -> dict[str, int]:
+    def settled_counts(self, quiet: float = 1.1) -> dict[str, int]:
         """The counts once they stopped moving for `quiet` s (background polls aside, the hub is idle)."""
         last = self.counts()
         deadline = time.monotonic() + 10
@@ -154,8 +154,9 @@ class Watcher:
     def __init__(self, http: httpx.AsyncClient, api: str, since: dt.datetime, poll: float) -> None:
         self._http = http
         self._url = f"{api}/runtime/webhooks/durabletask/instances"
-        self._params = {"createdTimeFrom": since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                        "instanceIdPrefix": "bk_", "showInput": "false", "top": "1000"}
+        self._since = since
+        self._params = {"instanceIdPrefix": "bk_", "showInput": "false", "top": "1000"}
+        self._started: dict[str, dt.datetime] = {}
         self._poll = poll
         self._waiting: dict[str, asyncio.Future[tuple[str, float]]] = {}
         self.queries = 0  # HTTP requests made
@@ -174,8 +175,15 @@ class Watcher:
             self._waiting[booking_id] = asyncio.get_running_loop().create_future()
         return self._waiting[booking_id]
 
-    async def final(self, booking_id: str, timeout: float = 180) -> tuple[str, float]:
-        """(final status, perf_counter time it was first seen)."""
+    def params(self) -> dict[str, str]:
+        """Only what was created since the oldest booking still waiting (a second of clock slack)."""
+        waiting = [self._started[i] for i, f in self._waiting.items() if not f.done() and i in self._started]
+        since = min(waiting, default=self._since) - dt.timedelta(seconds=1)
+        return {**self._params, "createdTimeFrom": since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+
+    async def final(self, booking_id: str, posted: dt.datetime, timeout: float = 180) -> tuple[str, float]:
+        """(final status, perf_counter time it was first seen) of a booking POSTed at `posted`."""
+        self._started[booking_id] = posted
         return await asyncio.wait_for(asyncio.shield(self._future(booking_id)), timeout)
 
     async def _run(self) -> None:
@@ -184,7 +192,7 @@ class Watcher:
                 token = ""
                 while True:
                     headers = {"x-ms-continuation-token": token} if token else {}
-                    response = await self._http.get(self._url, params=self._params, headers=headers)
+                    response = await self._http.get(self._url, params=self.params(), headers=headers)
                     self.queries += 1
                     seen = time.perf_counter()
                     response.raise_for_status()

@@ -50,7 +50,7 @@ _CACHE_SIZE = 2000
 # Benchmarks only: a file this process keeps rewriting with its storage request counts by service, so a
 # benchmark driving devhost from outside can count the requests a booking costs (bench/booking.py).
 COUNTS_FILE_SETTING = "DEVHOST_STORAGE_COUNTS_FILE"
-_COUNTS_EVERY = 0.1  # seconds
+_COUNTS_EVERY = 0.5  # seconds; the file is written in a thread, never on the event loop
 
 
 class StorageUnavailableError(base.StoreError):
@@ -164,9 +164,7 @@ class AzureStorageStore(base.TaskHubStore):
         while True:
             counts = self.counter.snapshot()
             if counts != last:
-                with open(path + ".tmp", "w") as f:
-                    json.dump(counts, f)
-                os.replace(path + ".tmp", path)
+                await asyncio.to_thread(_write_json, path, counts)
                 last = counts
             await asyncio.sleep(_COUNTS_EVERY)
 
@@ -474,6 +472,12 @@ class AzureStorageStore(base.TaskHubStore):
     # ------------------------------------------------------------------ introspection for tests and bench
     def held_message_count(self) -> int:
         return self.receiver.held_count() if self._receiver is not None else 0
+
+
+def _write_json(path: str, value: Any) -> None:
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f)
+    os.replace(path + ".tmp", path)
 
 
 def _finished(state: InstanceState) -> bool:
