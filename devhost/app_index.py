@@ -79,6 +79,10 @@ class AppIndex:
     http_functions: list[HttpFunction] = field(default_factory=list)
     entities: dict[str, EntityFunction] = field(default_factory=dict)  # key: durable name, lower
     other_functions: list[Any] = field(default_factory=list)  # timers, blobs, ... (not run by devhost)
+    function_names: list[str] = field(default_factory=list)  # every function, in the app's order
+    # Function names (lower case) the app settings disable (AzureWebJobs.<name>.Disabled, PROTOCOL.md §38).
+    # Set by the loader from the host's settings; the index itself stays a pure view of the app.
+    disabled: frozenset[str] = frozenset()
 
     @property
     def app(self) -> Any:
@@ -92,6 +96,10 @@ class AppIndex:
 
     def entity(self, name: str) -> EntityFunction | None:
         return self.entities.get(name.lower())
+
+    def is_disabled(self, function_name: str) -> bool:
+        """The host's function name, not the durable name: the setting names the function."""
+        return function_name.lower() in self.disabled
 
 
 # Weak keys: an app object is indexed once for as long as it lives (tests build one app per test).
@@ -147,6 +155,7 @@ def _build(app: Any) -> AppIndex:
     for f in app.get_functions():
         bindings = tuple(json.loads(b) for b in f.get_raw_bindings())
         fname = f.get_function_name()
+        index.function_names.append(fname)
         trigger = next((b for b in bindings if b["type"].lower().endswith("trigger")), None)
         ttype = trigger["type"] if trigger else ""
         fn = f.get_user_function()

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from devhost.app_index import AppIndex, AppIndexError, index_app
+from devhost.disabled import disabled_functions
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,11 @@ def load_app(app_root: Path, env: Mapping[str, str] | None = None) -> tuple[type
         index = index_app(module)
     except (AppIndexError, ValueError) as exc:
         raise AppLoadError(f"{script}: {exc}") from exc
+    disabled = disabled_functions(index.function_names, env)
+    index.disabled = frozenset(name.lower() for name in disabled)
+    for name in disabled:
+        # The WebJobs host's line when it skips a disabled function's listener (HostListenerFactory).
+        log.info("Function '%s' is disabled", name)
     return module, index
 
 

@@ -263,10 +263,12 @@ class EpisodeRunner:
         error = ""
         failure: str | None = None
         result: ReplayResult | None = None
-        if orch is None:
-            failure = f"Orchestrator function '{inst.name}' failed: " + unknown_orchestrator_message(
-                inst.name, self.index
-            )
+        if orch is None or self.index.is_disabled(orch.function_name):
+            # A disabled orchestrator is registered without an executor: the extension logs the
+            # unknown-function message as a warning and fails the instance with it (PROTOCOL.md §38).
+            unknown = unknown_orchestrator_message(inst.name, self.index)
+            log.warning("%s: %s", iid, unknown)
+            failure = f"Orchestrator function '{inst.name}' failed: " + unknown
         else:
             past = self._history_json(iid, xid, hist)
             new_frag = json.dumps(new_hist)[1:-1]

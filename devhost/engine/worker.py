@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import inspect
 import json
@@ -19,6 +20,7 @@ from typing import Any
 from devhost import history as h
 from devhost.app_index import AppIndex
 from devhost.clock import Clock, SystemClock
+from devhost.engine import entities
 from devhost.engine.activity import ActivityOutcome, run_activity
 from devhost.engine.episode import EpisodeRunner, unknown_activity_message
 from devhost.engine.sdk_speedups import install_timestamp_cache
@@ -35,7 +37,8 @@ from devhost.tracing import TraceContext, from_dtfx
 from devhost.versioning import MISMATCH_ERROR_TYPE, MISMATCH_MESSAGE, FailureStrategy, Versioning
 
 log = logging.getLogger("devhost.engine")
-# How long an instance this host may not run is held before its messages go back (Reject strategy).
+# How long an instance this host may not run is held before its messages go back (Reject strategy), and
+# how long the work of a disabled activity or entity is held before it is offered again (§38).
 REJECTED_PAUSE_SECONDS = 5.0
 
 
@@ -75,6 +78,7 @@ class Engine:
         self._inflight: dict[str, int] = {}  # instance id -> activities this worker is running for it
         self._drained: dict[str, asyncio.Event] = {}
         self._held_since: dict[str, float] = {}
+        self._warned_disabled: set[tuple[str, str]] = set()  # (instance id, function): warned once
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -97,7 +101,48 @@ class Engine:
         if self.versioning.failure is FailureStrategy.REJECT and self.refuses(item):
             await self.store.abandon_orchestration(item)
             return False
+        if self.disabled_entity(item):
+            await self.store.abandon_orchestration(item)
+            return False
         await self.process_orchestration(item)
+        return True
+
+    def _warn_disabled(self, instance_id: str, kind: str, function_name: str) -> None:
+        key = (instance_id, function_name.lower())
+        if key in self._warned_disabled:
+            return
+        self._warned_disabled.add(key)
+        log.warning(
+            "%s: %s function '%s' is disabled (app setting AzureWebJobs.%s.Disabled); its work is kept and "
+            "retried until the function is enabled again",
+            instance_id, kind, function_name, function_name,
+        )
+
+    def disabled_entity(self, item: OrchestrationWorkItem) -> bool:
+        """An entity whose function is disabled: the extension finds no executor for it and the work item
+        is abandoned and retried, so its operations wait (PROTOCOL.md §38)."""
+        if not entities.is_entity(item.instance_id):
+            return False
+        try:
+            name, _key = entities.parse_scheduler_id(item.instance_id)
+        except entities.EntityIdError:
+            return False
+        fn = self.index.entity(name)
+        if fn is None or not self.index.is_disabled(fn.function_name):
+            return False
+        self._warn_disabled(item.instance_id, "entity", fn.function_name)
+        return True
+
+    def disabled_activity(self, item: ActivityWorkItem) -> bool:
+        """An activity whose function is disabled: the extension cannot build its shim (no executor), DTFx
+        abandons the work item and retries it, so the calling orchestration waits (PROTOCOL.md §38)."""
+        name = str(item.message.event.get("Name"))
+        if name.lower() in self.activity_overrides:
+            return False
+        act = self.index.activity(name)
+        if act is None or not self.index.is_disabled(act.function_name):
+            return False
+        self._warn_disabled(item.message.instance_id, "activity", act.function_name)
         return True
 
     def refuses(self, item: OrchestrationWorkItem) -> bool:
@@ -261,7 +306,15 @@ class Engine:
         holding: set[asyncio.Task[None]] = set()
         wake = asyncio.Event()
 
+        def keep(task_coro: Any) -> None:
+            t = asyncio.create_task(task_coro)
+            holding.add(t)
+            t.add_done_callback(holding.discard)
+
         def launch(ai: ActivityWorkItem) -> None:
+            if self.disabled_activity(ai):
+                keep(self._abandon_activity_later(ai, stop))
+                return
             iid = ai.message.instance_id
             self._inflight[iid] = self._inflight.get(iid, 0) + 1
             done = False
@@ -318,9 +371,10 @@ class Engine:
                     if self.versioning.failure is FailureStrategy.REJECT and self.refuses(item):
                         # Left for another host, as DTFx abandons the work item: its messages come
                         # back after a pause, so a host that may not run it does not spin on it.
-                        t = asyncio.create_task(self._abandon_later(item))
-                        holding.add(t)
-                        t.add_done_callback(holding.discard)
+                        keep(self._abandon_later(item, stop))
+                        continue
+                    if self.disabled_entity(item):
+                        keep(self._abandon_later(item, stop))
                         continue
                     await self.process_orchestration(item)
                     await asyncio.sleep(0)
@@ -355,9 +409,13 @@ class Engine:
         if running or holding:
             await asyncio.gather(*running, *holding, return_exceptions=True)
 
-    async def _abandon_later(self, item: OrchestrationWorkItem) -> None:
-        await asyncio.sleep(REJECTED_PAUSE_SECONDS)
+    async def _abandon_later(self, item: OrchestrationWorkItem, stop: asyncio.Event) -> None:
+        await _pause(stop)
         await self.store.abandon_orchestration(item)
+
+    async def _abandon_activity_later(self, item: ActivityWorkItem, stop: asyncio.Event) -> None:
+        await _pause(stop)
+        await self.store.abandon_activity(item)
 
     def _should_hold(self, item: OrchestrationWorkItem, window: float) -> bool:
         iid = item.instance_id
@@ -368,6 +426,12 @@ class Engine:
         now = time.monotonic()
         since = self._held_since.setdefault(iid, now)
         return now - since < window
+
+
+async def _pause(stop: asyncio.Event) -> None:
+    """REJECTED_PAUSE_SECONDS, cut short when the host stops (held work goes back at once)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), REJECTED_PAUSE_SECONDS)
 
 
 def _activity_input(raw: Any) -> str | None:

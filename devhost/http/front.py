@@ -122,6 +122,16 @@ def _presented_key(request: web.Request) -> str | None:
     return request.headers.get("x-functions-key") or request.query.get("code")
 
 
+def _runs_authorization(level: str, request: web.Request) -> bool:
+    """FunctionInvocationMiddleware.RequiresAuthz: an anonymous function is authorized (and its caller
+    given claims) only when the request carries a key or an App Service identity header."""
+    if level != "ANONYMOUS":
+        return True
+    return any(h in request.headers for h in ("x-functions-key", "x-ms-client-principal")) or (
+        "code" in request.query
+    )
+
+
 class HttpFront:
     """Dispatches requests under the route prefix to the app's HTTP-triggered functions."""
 
@@ -134,8 +144,10 @@ class HttpFront:
         executor: Executor | None,
         app_root: Path,
         keys: HostKeys | None = None,
+        disabled: frozenset[str] = frozenset(),
     ) -> None:
         self.served = compile_functions(functions)
+        self.disabled = disabled  # function names, lower case
         for fn in functions:
             for binding in fn.bindings:
                 if binding.get("type") not in _SERVED_BINDINGS:
@@ -190,6 +202,20 @@ class HttpFront:
             return self.keys.is_master(key)
         return self.keys.allows_function(served.name, key)
 
+    def _disabled(self, served: ServedFunction) -> bool:
+        return served.name.lower() in self.disabled
+
+    def _admin(self, served: ServedFunction, request: web.Request) -> bool:
+        """Whether the caller holds the admin level. Without --auth every authorized request does, as under
+        `func start` (its CliAuthenticationHandler gives every request the Admin claim); with --auth only the
+        master key does."""
+        if not _runs_authorization(served.function.auth_level.upper(), request):
+            return False
+        if self.keys is None:
+            return True
+        key = _presented_key(request)
+        return key is not None and self.keys.is_master(key)
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.path in ("", "/"):
             return web.Response(text="Your devhost Functions app is up and running.")
@@ -200,6 +226,9 @@ class HttpFront:
         served, route_values = found
         if not self._authorized(served, request):
             return web.Response(status=401)
+        if self._disabled(served) and not self._admin(served, request):
+            # The host answers a disabled function's route 404 unless the caller is admin (PROTOCOL.md §38).
+            return web.Response(status=404)
         body = await request.read()
         return await self.invoke(served, request, body, route_values)
 

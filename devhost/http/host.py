@@ -81,6 +81,7 @@ class DevHost:
             app_root=self.app_root,
             executor=self._executor,
             keys=self.keys,
+            disabled=self.index.disabled,
         )
         try:
             self._runner = await serve(self.web, sock)

@@ -111,12 +111,13 @@ def build_app(
     app_root: Path,
     executor: Executor | None = None,
     keys: HostKeys | None = None,
+    disabled: frozenset[str] = frozenset(),
 ) -> HostApp:
     app = web.Application(client_max_size=MAX_BODY)
     management = ManagementApi(hub, urls, keys=keys)
     dashboard = dashboard_api.DashboardApi(hub, keys=keys)
     front = HttpFront(functions, route_prefix=route_prefix, urls=urls, executor=executor, app_root=app_root,
-                      keys=keys)
+                      keys=keys, disabled=disabled)
 
     async def ping(request: web.Request) -> web.Response:
         # The host's anonymous liveness probe.
