@@ -35,6 +35,7 @@ from bench.stack import (  # noqa: E402
     book,
     booking_body,
     pct,
+    profiled,
     running_stack,
     summary,
 )
@@ -57,6 +58,7 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
     ids: list[str] = []
     before = await asyncio.to_thread(stack.settled_counts)
     cpu0 = stack.cpu_seconds()
+    by_process0 = stack.cpu_by_process()
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     t_start = time.perf_counter()
     async with httpx.AsyncClient(timeout=30) as http:
@@ -76,6 +78,7 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
                 await asyncio.gather(*(one() for _ in range(min(concurrency, count - start))))
     wall = time.perf_counter() - t_start
     cpu = stack.cpu_seconds() - cpu0
+    by_process = {k: v - by_process0[k] for k, v in stack.cpu_by_process().items()}
     after = await asyncio.to_thread(stack.settled_counts)
     return {
         "trips": n_trips,
@@ -85,29 +88,49 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
         "bookings_per_second": round(count / wall, 2),
         "wall_s": round(wall, 2),
         "cpu_s": cpu,
+        # Share of one core each process used over the phase (status queries included): a process near
+        # 100 % (Azurite is one node.js thread) bounds the phase's throughput.
+        "cpu_pct_of_one_core": {k: round(100 * v / wall, 1) for k, v in by_process.items()},
+        "load_average_1m": float(Path("/proc/loadavg").read_text().split()[0]),
         "requests": {k: after[k] - before[k] for k in after},
         "status_queries": watcher.queries,
+        "status_rows": watcher.rows,
         "since": since,
         "ids": ids,
     }
 
 
-async def cost_per_query(stack: Stack, since: dt.datetime, idle_rps: float, n: int = 30) -> dict[str, float]:
-    """Storage requests (background polls taken out) and devhost CPU seconds of one status query over the
-    bookings created since `since` (the last phase: at least as many as a query of a phase returned)."""
-    before = await asyncio.to_thread(stack.settled_counts)
-    cpu0 = stack.cpu_seconds()
-    t0 = time.perf_counter()
-    async with httpx.AsyncClient(timeout=30) as http:
-        watcher = Watcher(http, stack.api, since, 0)
-        for _ in range(n):
-            response = await http.get(watcher._url, params=watcher.params())
-            response.raise_for_status()
-    cpu = stack.cpu_seconds() - cpu0
-    elapsed = time.perf_counter() - t0
-    after = await asyncio.to_thread(stack.settled_counts)
-    background = {"table": 0.0, "queue": idle_rps * elapsed, "blob": 0.0}  # idle polls are queue receives
-    return {**{k: max(0.0, after[k] - before[k] - background[k]) / n for k in after}, "cpu_s": cpu / n}
+async def cost_per_query(
+    stack: Stack, since: dt.datetime, idle_rps: float, n: int = 30
+) -> dict[str, float]:
+    """Storage requests (background polls taken out) and devhost CPU seconds of one status query as the
+    phases make them, as a fixed part plus a part per instance returned: `n` queries over nothing, then `n`
+    over the bookings created since `since` (the last phase's)."""
+
+    async def measure(window: dt.datetime) -> tuple[dict[str, float], float]:
+        before = await asyncio.to_thread(stack.settled_counts)
+        cpu0 = stack.cpu_seconds()
+        t0 = time.perf_counter()
+        rows = 0
+        async with httpx.AsyncClient(timeout=30) as http:
+            watcher = Watcher(http, stack.api, window, 0)
+            for _ in range(n):
+                response = await http.get(watcher.url, params=watcher.params())
+                response.raise_for_status()
+                rows += len(response.json())
+        cpu = stack.cpu_seconds() - cpu0
+        elapsed = time.perf_counter() - t0
+        after = await asyncio.to_thread(stack.settled_counts)
+        background = {"table": 0.0, "queue": idle_rps * elapsed, "blob": 0.0}  # idle polls: queue receives
+        per = {k: max(0.0, after[k] - before[k] - background[k]) / n for k in after}
+        return {**per, "cpu_s": cpu / n}, rows / n
+
+    empty, _ = await measure(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    full, rows = await measure(since)
+    per_row = max(0.0, (full["cpu_s"] - empty["cpu_s"]) / rows) if rows else 0.0
+    return {**{k: round(v, 2) for k, v in empty.items() if k != "cpu_s"},
+            "cpu_s": round(empty["cpu_s"], 5), "cpu_s_per_instance_returned": round(per_row, 6),
+            "measured_with_instances_returned": rows}
 
 
 async def idle_requests_per_second(stack: Stack, seconds: float = 3.0) -> float:
@@ -124,9 +147,16 @@ def net_requests(result: dict[str, Any], per_query: dict[str, float]) -> dict[st
     return {k: round((v - per_query[k] * q) / n, 1) for k, v in result["requests"].items()}
 
 
+def query_cpu(result: dict[str, Any], per_query: dict[str, float]) -> float:
+    """devhost CPU seconds the phase's status queries cost (fixed part + per instance returned)."""
+    return per_query["cpu_s"] * result["status_queries"] + per_query["cpu_s_per_instance_returned"] * result[
+        "status_rows"
+    ]
+
+
 def net_cpu(result: dict[str, Any], per_query: dict[str, float]) -> float:
     """devhost CPU seconds per booking, the status queries taken out."""
-    return round((result["cpu_s"] - per_query["cpu_s"] * result["status_queries"]) / result["bookings"], 4)
+    return round((result["cpu_s"] - query_cpu(result, per_query)) / result["bookings"], 4)
 
 
 INBOUND = {EventType.ExecutionStarted, EventType.TaskCompleted, EventType.TaskFailed,
@@ -178,22 +208,28 @@ def floor(s: dict[str, Any]) -> dict[str, int]:
     return {"table": table, "queue": queue, "blob": 0, "total": table + queue}
 
 
+async def all_phases(stack: Stack, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    return {
+        "1 trip, sequential": await phase(stack, 1, args.sequential, 1, SEQUENTIAL_POLL),
+        "3 trips, sequential": await phase(stack, 3, args.sequential, 1, SEQUENTIAL_POLL),
+        f"1 trip, {args.concurrent} concurrent": await phase(
+            stack, 1, args.concurrent * args.waves, args.concurrent, CONCURRENT_POLL
+        ),
+        f"3 trips, {args.concurrent} concurrent": await phase(
+            stack, 3, args.concurrent * args.waves, args.concurrent, CONCURRENT_POLL
+        ),
+    }
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with running_stack(SETTINGS) as stack:
         rtt_before = await azurite_rtt(stack.azurite.connection_string)
         idle_rps = await idle_requests_per_second(stack)
         # Warm-up: connections, the app's first imports, the first episode of each orchestrator.
         await phase(stack, 3, 3, 1, SEQUENTIAL_POLL)
-        phases = {
-            "1 trip, sequential": await phase(stack, 1, args.sequential, 1, SEQUENTIAL_POLL),
-            "3 trips, sequential": await phase(stack, 3, args.sequential, 1, SEQUENTIAL_POLL),
-            f"1 trip, {args.concurrent} concurrent": await phase(
-                stack, 1, args.concurrent * args.waves, args.concurrent, CONCURRENT_POLL
-            ),
-            f"3 trips, {args.concurrent} concurrent": await phase(
-                stack, 3, args.concurrent * args.waves, args.concurrent, CONCURRENT_POLL
-            ),
-        }
+        with profiled(stack.devhost.pid, args.profile):
+            phases = await all_phases(stack, args)
+
         per_query = await cost_per_query(stack, list(phases.values())[-1]["since"], idle_rps)
         rtt_after = await azurite_rtt(stack.azurite.connection_string)
         reader = create_store(stack.azurite.connection_string, hub_name=stack.hub)
@@ -218,6 +254,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         out_phases[name] = {
             **{k: v for k, v in p.items() if k not in ("ids", "requests", "cpu_s", "since")},
             "devhost_cpu_s_per_booking": net_cpu(p, per_query),
+            "devhost_cpu_s_raw": round(p["cpu_s"], 2),
+            "devhost_cpu_s_of_status_queries": round(query_cpu(p, per_query), 2),
             "post_to_confirmed_in_rtt": round(p["post_to_confirmed_ms"]["p50"] / rtt_p50, 1),
             "requests_by_service_raw": p["requests"],
             "requests_per_booking_by_service": net,
@@ -258,6 +296,7 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--waves", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "booking.json"))
+    parser.add_argument("--profile", default="", help="py-spy devhost during the phases, raw stacks to FILE")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     write_results(asyncio.run(asyncio.wait_for(run(args), 600)), args.out)

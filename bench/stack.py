@@ -14,8 +14,12 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
+import signal
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -70,14 +74,51 @@ class Stack:
 
     def cpu_seconds(self) -> float:
         """devhost's user + system CPU time (its threads included)."""
-        fields = Path(f"/proc/{self.devhost.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return process_cpu_seconds(self.devhost.pid)
+
+    def cpu_by_process(self) -> dict[str, float]:
+        """CPU seconds so far of each process of the stack: what saturates first when bookings queue up."""
+        return {"devhost": process_cpu_seconds(self.devhost.pid),
+                "azurite": process_cpu_seconds(self.azurite.pid),
+                "sandbox": process_cpu_seconds(self.sandbox.pid)}
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.devhost.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return 0.0
+
+
+@contextlib.contextmanager
+def profiled(pid: int, out: str | None, rate: int = 50) -> Iterator[None]:
+    """py-spy samples process `pid` while the block runs (only the thread holding the GIL: where its CPU
+    goes; nothing if `out` is empty) and writes the stacks in py-spy's raw (collapsed) format to `out`;
+    `bench/profile_top.py` summarises such a file."""
+    if not out:
+        yield
+        return
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise RuntimeError("py-spy is not installed (requirements-dev.txt pins it)")
+    proc = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", str(rate), "--nonblocking", "--gil",
+         "--output", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` (its threads included), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def free_port() -> int:
@@ -153,13 +194,14 @@ class Watcher:
 
     def __init__(self, http: httpx.AsyncClient, api: str, since: dt.datetime, poll: float) -> None:
         self._http = http
-        self._url = f"{api}/runtime/webhooks/durabletask/instances"
+        self.url = f"{api}/runtime/webhooks/durabletask/instances"
         self._since = since
         self._params = {"instanceIdPrefix": "bk_", "showInput": "false", "top": "1000"}
         self._started: dict[str, dt.datetime] = {}
         self._poll = poll
         self._waiting: dict[str, asyncio.Future[tuple[str, float]]] = {}
         self.queries = 0  # HTTP requests made
+        self.rows = 0  # instances those requests returned in all
         self._task: asyncio.Task[None] | None = None
 
     def __enter__(self) -> Watcher:
@@ -192,11 +234,13 @@ class Watcher:
                 token = ""
                 while True:
                     headers = {"x-ms-continuation-token": token} if token else {}
-                    response = await self._http.get(self._url, params=self.params(), headers=headers)
+                    response = await self._http.get(self.url, params=self.params(), headers=headers)
                     self.queries += 1
                     seen = time.perf_counter()
                     response.raise_for_status()
-                    for body in response.json():
+                    bodies = response.json()
+                    self.rows += len(bodies)
+                    for body in bodies:
                         status = booking_status(body)
                         if status in FINAL:
                             future = self._future(str(body["instanceId"]))
