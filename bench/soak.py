@@ -60,6 +60,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "rss_mb": round(stack.rss_mb(), 1),
                 "cpu_s": round(stack.cpu_seconds() - cpu0, 2),
                 "finished": finished,
+                "load_1m": float(Path("/proc/loadavg").read_text().split()[0]),
             })
 
         async with httpx.AsyncClient(timeout=30) as http:
