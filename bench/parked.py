@@ -136,6 +136,17 @@ async def parked(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(args.idle)
         counts1, cpu1, rss1 = sum(stack.counts().values()), stack.cpu_seconds(), stack.rss_mb()
         idle_cpu_pct = (cpu1 - cpu0) / args.idle * 100
+        idle = {
+            "start_s": {"posted": round(posted, 1), "all_parked": round(parked_after, 1)},
+            "rss_mb": {"empty_host": round(rss_empty, 1), "parked_idle_start": round(rss0, 1),
+                       "parked_idle_end": round(rss1, 1),
+                       "per_parked_booking_kb": round((rss1 - rss_empty) * 1024 / args.bookings, 1)},
+            "idle": {"seconds": args.idle, "load_average_1m_at_start": load_idle,
+                     "cpu_pct_of_one_core": round(idle_cpu_pct, 2),
+                     "storage_requests_per_s": round((counts1 - counts0) / args.idle, 2)},
+        }
+        if args.no_pay:
+            return idle
 
         # Everyone pays at once: the sandbox sends each booking's payment.succeeded webhook.
         rate = None if args.memory else await azurite_requests_per_second(stack.azurite.connection_string)
@@ -168,15 +179,10 @@ async def parked(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     pay_requests = sum(after_pay.values()) - sum(before_pay.values())
     per_booking = pay_requests / args.bookings
     out: dict[str, Any] = {
-        "start_s": {"posted": round(posted, 1), "all_parked": round(parked_after, 1)},
-        "rss_mb": {"empty_host": round(rss_empty, 1), "parked_idle_start": round(rss0, 1),
-                   "parked_idle_end": round(rss1, 1), "all_confirmed": round(rss_done, 1),
-                   "per_parked_booking_kb": round((rss1 - rss_empty) * 1024 / args.bookings, 1)},
-        "idle": {"seconds": args.idle, "load_average_1m_at_start": load_idle,
-                 "cpu_pct_of_one_core": round(idle_cpu_pct, 2),
-                 "storage_requests_per_s": round((counts1 - counts0) / args.idle, 2)},
+        **idle,
         "pay_all": {
             "load_average_1m_at_end": load_pay,
+            "rss_mb_all_confirmed": round(rss_done, 1),
             "webhooks_sent_s": round(sent, 1),
             "all_confirmed_s": round(all_confirmed, 1),
             "bookings_per_s": round(args.bookings / all_confirmed, 1),
@@ -197,6 +203,7 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=500)
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--memory", action="store_true", help="devhost on its in-memory store")
+    parser.add_argument("--no-pay", action="store_true", help="stop after the idle part (nobody pays)")
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     name = f"parked-memory-{args.bookings}.json" if args.memory else f"parked-{args.bookings}.json"
