@@ -6,7 +6,8 @@ Supplier errors become booking errors here: a transient failure raises `Transien
 whose message carries the supplier's Retry-After and whether the outcome is unknown (the call may
 have been carried out without an answer) to the orchestrator (the only channel there is).
 The runtime passes the invocation's `context`; its W3C trace is current while the body runs, so every
-supplier request of the activity carries the booking's trace.
+supplier request of the activity carries the booking's trace. Each invocation (each attempt of a retried
+step) is one span, child of that trace, with the booking, trip and invocation ids its order names.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any, TypeVar, cast
 import azure.functions as func
 
 import suppliers
+import telemetry
 from activities.clients import ClientsFor, SupplierClients
+from activities.scope import order_scope
 from booking.errors import SupplierProtocolError, TransientSupplierError
 from booking.wire import WireModel
 from suppliers.base import joined_trace
@@ -40,7 +43,12 @@ def activity(
     async def run(order: Any, context: func.Context = _NO_CONTEXT) -> dict[str, Any]:
         parsed = order_type.from_wire(order)
         clients = clients_for(bool(getattr(parsed, "patient", None)))
-        with joined_trace(context.trace_context if context is not None else None):
+        invocation = context.invocation_id if context is not None else None
+        with (
+            joined_trace(context.trace_context if context is not None else None),
+            telemetry.scope(function=name, invocation_id=invocation, **order_scope(parsed)),
+            telemetry.span(f"activity {name}"),
+        ):
             async with supplier_errors():
                 outcome = await body(parsed, clients)
         return outcome.to_wire()

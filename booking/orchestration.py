@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
+from booking.circuit import CircuitPolicy
 from booking.request import BookingRequest, Traveller, TripRequest
 from booking.view import TripView
 from booking.wire import WireModel
@@ -62,6 +63,7 @@ class OrchestrationSettings(WireModel):
     """The settings snapshot that steers one booking (see `booking.settings.Settings.snapshot`)."""
 
     retry: RetryPolicy = RetryPolicy()
+    circuit: CircuitPolicy = CircuitPolicy()
     payment_timeout_seconds: int = Field(default=900, gt=0, le=MAX_PAYMENT_TIMEOUT_SECONDS)
     payment_callback_url: str
 
@@ -84,6 +86,8 @@ class TripInput(WireModel):
     trip: TripRequest
     traveller: Traveller
     retry: RetryPolicy
+    # Set for trips of version 2.0 on (the supplier circuit breaker); older trips' inputs have none.
+    circuit: CircuitPolicy | None = None
 
 
 class UndoTripInput(WireModel):

@@ -13,6 +13,7 @@ import functools
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from booking.circuit import CircuitPolicy
 from booking.errors import ConfigurationError
 from booking.orchestration import MAX_PAYMENT_TIMEOUT_SECONDS, OrchestrationSettings, RetryPolicy
 
@@ -48,6 +49,15 @@ class Settings(BaseSettings):
     )
     supplier_retry_max_attempts: int = Field(
         default=5, ge=1, le=50, validation_alias="SUPPLIER_RETRY_MAX_ATTEMPTS"
+    )
+    circuit_failure_threshold: int = Field(
+        default=5, ge=1, le=1000, validation_alias="CIRCUIT_FAILURE_THRESHOLD"
+    )
+    circuit_window_seconds: int = Field(
+        default=60, gt=0, le=86_400, validation_alias="CIRCUIT_WINDOW_SECONDS"
+    )
+    circuit_cooldown_seconds: int = Field(
+        default=30, gt=0, le=86_400, validation_alias="CIRCUIT_COOLDOWN_SECONDS"
     )
     public_base_url: HttpUrl = Field(
         default=HttpUrl("http://127.0.0.1:7071"), validation_alias="PUBLIC_BASE_URL"
@@ -105,10 +115,19 @@ class Settings(BaseSettings):
             max_attempts=self.supplier_retry_max_attempts,
         )
 
+    @property
+    def circuit_policy(self) -> CircuitPolicy:
+        return CircuitPolicy(
+            failure_threshold=self.circuit_failure_threshold,
+            window_seconds=self.circuit_window_seconds,
+            cooldown_seconds=self.circuit_cooldown_seconds,
+        )
+
     def snapshot(self) -> OrchestrationSettings:
         """What a new booking orchestration is steered by (goes into its input, so into history)."""
         return OrchestrationSettings(
             retry=self.retry_policy,
+            circuit=self.circuit_policy,
             payment_timeout_seconds=self.payment_timeout_seconds,
             payment_callback_url=self.payment_callback_url,
         )

@@ -23,6 +23,7 @@ OutcomeT = TypeVar("OutcomeT", TicketOutcome, TravelOutcome, HotelOutcome)
 @dataclass(frozen=True)
 class SupplierStep(Generic[OutcomeT]):
     name: Literal["ticket", "flight", "train", "hotel"]  # also the expense line's category
+    supplier: Literal["conference", "airline", "rail", "hotel"]  # the supplier API: its circuit's key
     part: PartName
     book: Activity
     undo: Activity
@@ -30,16 +31,16 @@ class SupplierStep(Generic[OutcomeT]):
 
 
 TICKET: SupplierStep[TicketOutcome] = SupplierStep(
-    "ticket", "ticket", Activity.BOOK_TICKET, Activity.UNDO_TICKET, TicketOutcome
+    "ticket", "conference", "ticket", Activity.BOOK_TICKET, Activity.UNDO_TICKET, TicketOutcome
 )
 FLIGHT: SupplierStep[TravelOutcome] = SupplierStep(
-    "flight", "travel", Activity.BOOK_FLIGHT, Activity.UNDO_FLIGHT, TravelOutcome
+    "flight", "airline", "travel", Activity.BOOK_FLIGHT, Activity.UNDO_FLIGHT, TravelOutcome
 )
 TRAIN: SupplierStep[TravelOutcome] = SupplierStep(
-    "train", "travel", Activity.BOOK_TRAIN, Activity.UNDO_TRAIN, TravelOutcome
+    "train", "rail", "travel", Activity.BOOK_TRAIN, Activity.UNDO_TRAIN, TravelOutcome
 )
 HOTEL: SupplierStep[HotelOutcome] = SupplierStep(
-    "hotel", "hotel", Activity.BOOK_HOTEL, Activity.UNDO_HOTEL, HotelOutcome
+    "hotel", "hotel", "hotel", Activity.BOOK_HOTEL, Activity.UNDO_HOTEL, HotelOutcome
 )
 
 SUPPLIER_STEPS = (TICKET, FLIGHT, TRAIN, HOTEL)

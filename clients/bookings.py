@@ -12,6 +12,7 @@ from typing import cast
 import azure.durable_functions as df
 import azure.functions as func
 
+import telemetry
 from booking import CANCEL_REQUESTED, BookingInput, BookingRequest, BookingStatus, CancelRequest
 from booking.errors import BookingAlreadyFinal, BookingNotFound, IdempotencyKeyReused
 from booking.orchestration import BOOKING_ORCHESTRATOR, trip_instance_id
@@ -81,16 +82,25 @@ async def start_booking(
     )
     try:
         # The SDK sends the current trace with the start: the booking's orchestration, its activities and
-        # their supplier requests join the trace of this request.
-        with joined_trace(context.trace_context if context is not None else None):
+        # their supplier requests join the trace of this request, under the span `start booking`.
+        with (
+            joined_trace(context.trace_context if context is not None else None),
+            telemetry.scope(
+                booking_id=booking_id,
+                instance_id=booking_id,
+                function="start_booking",
+                invocation_id=context.invocation_id if context is not None else None,
+            ),
+            telemetry.span("start booking"),
+        ):
             await client.start_new(BOOKING_ORCHESTRATOR, booking_id, accepted.to_wire())
+            logger.info("booking %s: started with %d trip(s)", booking_id, len(request.trips))
     except Exception as exc:
         # Two identical POSTs at once: the runtime refuses the second start for a Pending/Running
         # instance, and the first one's input says whether this is a replay or a misuse.
         if key and (replayed := await _replay(client, req, booking_id, key, fingerprint)):
             return replayed
         raise DurableUnavailable(f"start_new failed: {type(exc).__name__}") from exc
-    logger.info("booking %s: started with %d trip(s)", booking_id, len(request.trips))
     return _accepted(req, booking_id, BookingStatus.PENDING)
 
 

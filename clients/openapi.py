@@ -15,6 +15,7 @@ from booking import BookingRequest, BookingResource, BookingStatus, CancelReques
 from clients.blueprint import endpoint
 from clients.idempotency import KEY_PATTERN
 from clients.responses import json_response
+from clients.suppliers import SupplierList
 
 _REF = "#/components/schemas/{model}"
 _PROBLEM = "application/problem+json"
@@ -66,6 +67,8 @@ def _edge_schemas() -> dict[str, Any]:
                         "supplier_call",
                         "fallback",
                         "retry",
+                        "circuit_open",
+                        "circuit_wait",
                         "undo",
                         "payment",
                         "expenses",
@@ -81,6 +84,11 @@ def _edge_schemas() -> dict[str, Any]:
                 "detail": {"type": "string"},
                 "completedAt": {"type": "string", "format": "date-time"},
                 "fireAt": {"type": "string", "format": "date-time"},
+                "supplier": {
+                    "type": "string",
+                    "description": "circuit_open / circuit_wait: the supplier whose circuit was open",
+                    "examples": ["airline"],
+                },
             },
         },
         "PaymentWebhook": {
@@ -280,6 +288,13 @@ def _paths() -> dict[str, Any]:
                 }),
             }
         },
+        "/api/suppliers": {
+            "get": {
+                "operationId": "listSuppliers",
+                "summary": "Each supplier's circuit breaker: state, recent failures, next probe (operators)",
+                "responses": _with_host_codes({"200": _json(_ref("SupplierList"), "the circuits")}),
+            }
+        },
         "/api/webhooks/payments": {
             "post": {
                 "operationId": "paymentWebhook",
@@ -331,7 +346,12 @@ def _paths() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (built once per process)."""
     _, generated = models_json_schema(
-        [(BookingRequest, "validation"), (CancelRequest, "validation"), (BookingResource, "serialization")],
+        [
+            (BookingRequest, "validation"),
+            (CancelRequest, "validation"),
+            (BookingResource, "serialization"),
+            (SupplierList, "serialization"),
+        ],
         ref_template=_REF,
     )
     schemas = {**generated.get("$defs", {}), **_edge_schemas()}

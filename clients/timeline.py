@@ -9,7 +9,8 @@ that came too late. Their histories are read concurrently and merged in time ord
 History is what the management API shows with showHistory (PROTOCOL.md §5.3): TaskScheduled already
 merged into TaskCompleted/TaskFailed (`FunctionName`, `ScheduledTime`). Each entry says when, where
 (`scope`) and what happened: a supplier call and its outcome, a failure, the retry it caused, a
-fallback to the train, an undo, a payment event. Inputs are never copied (they hold the
+fallback to the train, a step skipped or held back by an open supplier circuit, an undo, a payment
+event. Inputs are never copied (they hold the
 traveller's email); results only contribute references, codes and statuses.
 
 Like the other endpoint modules, this one does not postpone annotations (no `from __future__ import
@@ -27,8 +28,10 @@ import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
+from booking.circuit import CIRCUIT_ENTITY
 from booking.errors import BookingNotFound
 from booking.orchestration import refund_instance_id, trip_instance_id, undo_trip_instance_id
+from booking.trip_steps import SUPPLIER_STEPS
 from clients.blueprint import endpoint
 from clients.durable import status_of
 from clients.idempotency import is_booking_id
@@ -121,25 +124,82 @@ def _event_facts(payload: Any) -> dict[str, Any]:
     }
 
 
+CIRCUIT_PREFIX = f"@{CIRCUIT_ENTITY}@"
+# The supplier whose circuit each booking activity asks (a call to another one ends a skip).
+STEP_SUPPLIERS = {step.book.value.lower(): step.supplier for step in SUPPLIER_STEPS}
+
+
+def _circuit_request(event: Mapping[str, Any]) -> tuple[str, str, str, Mapping[str, Any], bool] | None:
+    """(request id, supplier, operation, operation input, is a signal) of a message to a supplier's
+    circuit."""
+    target = str(event.get("InstanceId", ""))
+    if not target.startswith(CIRCUIT_PREFIX):
+        return None
+    request = _json(event.get("Input"))
+    if not isinstance(request, Mapping):
+        return None
+    operation_input = _json(request.get("input"))
+    return (
+        str(request.get("id", "")),
+        target.removeprefix(CIRCUIT_PREFIX),
+        str(request.get("op", "")),
+        operation_input if isinstance(operation_input, Mapping) else {},
+        request.get("signal") is True,
+    )
+
+
 def entries_of(
     scope: str, history: Sequence[Mapping[str, Any]], payment_deadline: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Timeline entries of one orchestration's history, in history order. The first timer set for
     `payment_deadline` is named as such; the payment wait re-arms that same deadline every round, and
-    those repeats say nothing new."""
+    those repeats say nothing new.
+
+    A trip asks a supplier's circuit before each call and reports each failure (orchestrators/breaker.py).
+    The entity's answers are not in this history, but what the trip did next is: a timer right after an
+    `ask` is a wait for the circuit's probe time (`circuit_wait`); an `ask` or a failure's `report` of a
+    step that skips when held back, followed by no call to that supplier (the next thing is another
+    supplier's circuit or call, or the end), skipped it (`circuit_open`, outcome `skipped`). A timer after
+    a `report` is the step's backoff (`retry`). A `peek` (the flight's look at the rail's circuit beside
+    its failure's report) decides nothing by itself: the report's answer does."""
     entries: list[dict[str, Any]] = []
     deadline_named = False
     last_failed: str | None = None
     travelled_by: set[str] = set()
+    circuit_calls: set[str] = set()  # request ids: their answers are bookkeeping, not timeline events
+    # The last circuit message that may hold a step back: (supplier, what it does then, when, operation).
+    asked: tuple[str, str, datetime, str] | None = None
     for event in history:
         kind = str(event.get("EventType", ""))
         at = parse_time(event.get("Timestamp"))
         if at is None:
             continue
         entry: dict[str, Any] | None = None
+        request = _circuit_request(event) if kind == "EventSent" else None
+        ends = kind in ("ExecutionCompleted", "ExecutionTerminated")
+        if request is not None and request[2] == "peek":
+            circuit_calls.add(request[0])
+            continue
+        other_call = kind in ("TaskCompleted", "TaskFailed") and asked is not None and (
+            STEP_SUPPLIERS.get(str(event.get("FunctionName", "")).lower()) != asked[0]
+        )
+        if asked is not None and asked[1] == "skip" and (request is not None or ends or other_call):
+            skipped = {"type": "circuit_open", "supplier": asked[0], "outcome": "skipped"}
+            entries.append({"at": _iso(asked[2]), "scope": scope, **skipped})
+            if asked[0] == "airline":
+                travelled_by.add("flight")  # so the train that follows shows as the fallback it is
+            asked = None
+        if request is not None:
+            request_id, supplier, operation, operation_input, signal = request
+            circuit_calls.add(request_id)
+            then = str(operation_input.get("then", "wait"))
+            # A signal has no answer to act on (a success, or the failure of a step's last attempt).
+            asked = None if signal or operation not in ("ask", "report") else (supplier, then, at, operation)
+            continue
         if kind == "ExecutionStarted":
             entry = {"type": "started"}
         elif kind in ("TaskCompleted", "TaskFailed"):
+            asked = None  # the call the circuit let through
             step = str(event.get("FunctionName", ""))
             started = parse_time(event.get("ScheduledTime")) or at
             entry = {"type": _kind_of(step), "step": step, "completedAt": _iso(at)}
@@ -158,7 +218,12 @@ def entries_of(
                 travelled_by.add(mode)
         elif kind == "TimerCreated":
             fire_at = parse_time(event.get("FireAt"))
-            if last_failed is not None:
+            supplier_of_wait = asked[0] if asked is not None else ""
+            held_back, asked = asked is not None and asked[3] == "ask", None
+            if held_back:
+                entry = {"type": "circuit_wait", "supplier": supplier_of_wait}
+                last_failed = None
+            elif last_failed is not None:
                 entry = {"type": "retry", "step": last_failed}
             elif fire_at is not None and fire_at == payment_deadline:
                 if deadline_named:
@@ -170,6 +235,8 @@ def entries_of(
                 entry["fireAt"] = _iso(fire_at)
         elif kind == "EventRaised":
             name = str(event.get("Name", ""))
+            if name in circuit_calls:
+                continue
             entry = {"type": "payment_event" if name.startswith("Payment") else "event", "name": name}
             entry.update(_event_facts(event.get("Input")))
         elif kind == "ExecutionCompleted":

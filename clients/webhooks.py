@@ -7,12 +7,14 @@ no longer take: a `payment.succeeded` then starts `late_payment_refund` once per
 
 import logging
 import re
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import azure.durable_functions as df
 import azure.functions as func
+from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+import telemetry
 from booking import PAYMENT_FAILED, PAYMENT_SUCCEEDED, BookingStatus, PaymentEvent, refund_instance_id
 from booking.errors import BookingNotFound
 from booking.orchestration import LATE_PAYMENT_REFUND_ORCHESTRATOR
@@ -26,8 +28,11 @@ from clients.idempotency import is_booking_id
 from clients.responses import json_response
 from clients.signatures import verify
 from clients.views import current_view, is_booking
+from suppliers.base import joined_trace
 
 logger = logging.getLogger(__name__)
+# A direct call (a test) may pass no context; the runtime always passes one.
+_NO_CONTEXT = cast(func.Context, None)
 
 # A decimal string as the contract writes money ("1234.50"). Checked here, before the Decimal parse:
 # "1e999999" is a valid Decimal that overflows the context when booking/ rounds it to cents.
@@ -84,7 +89,21 @@ async def _ended(client: df.DurableOrchestrationClient, event: PaymentEvent, boo
 
 
 @endpoint("webhooks/payments", "POST", auth_level=func.AuthLevel.ANONYMOUS)
-async def payment_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def payment_webhook(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, context: func.Context = _NO_CONTEXT
+) -> func.HttpResponse:
+    # A span in the request's own trace (a provider sends none of the booking's), named by booking.id.
+    with (
+        joined_trace(context.trace_context if context is not None else None),
+        telemetry.scope(
+            function="payment_webhook", invocation_id=context.invocation_id if context is not None else None
+        ),
+        telemetry.span("payment webhook"),
+    ):
+        return await _payment_webhook(req, client)
+
+
+async def _payment_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     body = check_size(req)
     secret = get_settings().payment_webhook_secret.get_secret_value()
     webhook_id = verify(secret, req.headers, body)
@@ -95,6 +114,14 @@ async def payment_webhook(req: func.HttpRequest, client: df.DurableOrchestration
     booking_id = event.booking_id or ""
     if not is_booking_id(booking_id):
         raise BookingNotFound(booking_id)
+    with telemetry.scope(booking_id=booking_id, instance_id=booking_id):
+        trace.get_current_span().set_attribute("booking.id", booking_id)
+        return await _raise_payment(client, webhook_id, event, booking_id)
+
+
+async def _raise_payment(
+    client: df.DurableOrchestrationClient, webhook_id: str, event: PaymentEvent, booking_id: str
+) -> func.HttpResponse:
     status = await status_of(client, booking_id)
     if not is_booking(status):
         raise BookingNotFound(booking_id)
@@ -105,7 +132,9 @@ async def payment_webhook(req: func.HttpRequest, client: df.DurableOrchestration
     else:
         name = PAYMENT_SUCCEEDED if event.succeeded else PAYMENT_FAILED
         try:
-            await raise_event(client, booking_id, name, event.to_wire())
+            # The event as a producer span under the webhook's, as DTFx traces a client's raised event.
+            with telemetry.span(f"raise event {name}", trace.SpanKind.PRODUCER):
+                await raise_event(client, booking_id, name, event.to_wire())
         except InstanceMissing:
             raise BookingNotFound(booking_id) from None
         except InstanceGone:

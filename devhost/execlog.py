@@ -38,8 +38,15 @@ def execution(
 ) -> Iterator[Execution]:
     """Log Executing now and Executed when the block ends (Failed if it raised or called `failed`)."""
     run = Execution(function_name, invocation_id, level)
+    # Also as fields, for a structured log line (the app's LOG_FORMAT=json formatter prints them).
+    fields = {"faas.name": function_name, "faas.invocation_id": invocation_id}
     run.logger.log(
-        level, "Executing 'Functions.%s' (Reason='%s', Id=%s)", function_name, reason, invocation_id
+        level,
+        "Executing 'Functions.%s' (Reason='%s', Id=%s)",
+        function_name,
+        reason,
+        invocation_id,
+        extra=fields,
     )
     started = time.monotonic()
     try:
@@ -56,6 +63,7 @@ def execution(
                 function_name,
                 invocation_id,
                 duration,
+                extra=fields,
             )
         else:
             run.logger.error(
@@ -64,4 +72,5 @@ def execution(
                 invocation_id,
                 duration,
                 exc_info=(type(run.error), run.error, run.error.__traceback__),
+                extra=fields,
             )

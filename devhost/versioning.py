@@ -31,7 +31,9 @@ class FailureStrategy(StrEnum):
 MISMATCH_ERROR_TYPE = "VersionMismatch"
 MISMATCH_MESSAGE = "Orchestration version did not comply with Worker Versioning"
 
-_DOTNET_VERSION = re.compile(r"^\s*\d+(\s*\.\s*\d+){1,3}\s*$")
+# One part of a .NET Version: `int.TryParse(part, NumberStyles.Integer, InvariantCulture)`, i.e. ASCII digits
+# with an optional sign and the white space NumberStyles allows (tab, line breaks, space) around them.
+_VERSION_PART = re.compile(r"^[\t\n\v\f\r ]*[+-]?[0-9]+[\t\n\v\f\r ]*$")
 _INT32_MAX = 2**31 - 1
 
 
@@ -68,16 +70,26 @@ def compare_versions(source: str, other: str) -> int:
     a, b = _dotnet_version(source), _dotnet_version(other)
     if a is not None and b is not None:
         return (a > b) - (a < b)
-    left, right = source.upper(), other.upper()
+    left, right = _ordinal_ignore_case(source), _ordinal_ignore_case(other)
     return (left > right) - (left < right)
+
+
+def _ordinal_ignore_case(text: str) -> list[int]:
+    """The UTF-16 code units `StringComparison.OrdinalIgnoreCase` compares: each character upper-cased by
+    the simple one-to-one mapping (so "ß" stays "ß", where Python's upper() gives "SS")."""
+    upper = "".join(u if len(u := c.upper()) == 1 else c for c in text)
+    data = upper.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
 def _dotnet_version(text: str) -> tuple[int, int, int, int] | None:
     """`System.Version.TryParse`: two to four dot-separated non-negative Int32 parts."""
-    if not _DOTNET_VERSION.match(text):
+    texts = text.split(".")
+    if not 2 <= len(texts) <= 4 or not all(_VERSION_PART.match(t) for t in texts):
         return None
-    parts = [int(p) for p in text.split(".")]
-    if any(p > _INT32_MAX for p in parts):
+    parts = [int(t.strip("\t\n\v\f\r ")) for t in texts]
+    # A part must fit an Int32 and not be negative ("-0" is 0, and allowed).
+    if any(p < 0 or p > _INT32_MAX for p in parts):
         return None
     padded = parts + [-1] * (4 - len(parts))
     return padded[0], padded[1], padded[2], padded[3]

@@ -32,6 +32,7 @@ from booking.status import BookingStatus, FailureCode, PaymentStatus, TripStatus
 from booking.trip_steps import booked_parts
 from booking.view import Failure, TripView
 from orchestrators._blueprint import bp
+from orchestrators.breaker import breaker_on
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
 from orchestrators.payment import collect_payment, request_payment, settle_unpaid, sweep_strays
 from orchestrators.steps import Steps, cancel_timer, log, with_backoff
@@ -104,6 +105,7 @@ def book_trips(
                 trip=request,
                 traveller=order.request.traveller,
                 retry=order.settings.retry,
+                circuit=order.settings.circuit if breaker_on(context) else None,
             ).to_wire(),
             trip_instance_id(order.booking_id, index),
         )

@@ -16,6 +16,7 @@ from booking.activity_io import UndoOrder
 from booking.orchestration import RetryPolicy
 from booking.trip_steps import SupplierStep
 from booking.wire import WireModel
+from orchestrators.breaker import Circuit
 from orchestrators.steps import MUST_FINISH, Attempts, Steps, log, with_backoff
 
 
@@ -26,12 +27,16 @@ def book_step(
     policy: RetryPolicy,
     *,
     stop: Any = None,
+    circuit: Circuit | None = None,
 ) -> Steps[Attempts]:
     """`with_backoff` for a booking activity (stopped early by `stop`); when it gives up with an
     outcome unknown, the booking that may have been made is reclaimed and undone before the caller
-    sees it gave up — stopped or not: a cancel must not leave a booking behind either."""
-    attempts = yield from with_backoff(context, step.book, order, policy, stop=stop)
+    sees it gave up — stopped or not: a cancel must not leave a booking behind either. The reclaim
+    never asks the `circuit`: like an undo, it must finish whatever the breaker thinks."""
+    attempts = yield from with_backoff(context, step.book, order, policy, stop=stop, circuit=circuit)
     if attempts.gave_up and attempts.outcome_unknown:
+        if circuit is not None:
+            circuit.forget_fallback_clearance()
         yield from reclaim(context, step, order, policy)
     return attempts
 

@@ -32,6 +32,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from booking.activity_io import Conference, HotelOrder, TicketOrder, TravelBooking, TravelOrder
+from booking.circuit import CircuitPolicy
 from booking.events import CANCEL_REQUESTED
 from booking.orchestration import TRIP_ORCHESTRATOR, TripInput
 from booking.status import FailureCode, TripStatus
@@ -39,6 +40,7 @@ from booking.trip_steps import FLIGHT, HOTEL, TICKET, TRAIN, OutcomeT, SupplierS
 from booking.view import Failure, TripView
 from booking.wire import WireModel
 from orchestrators._blueprint import bp
+from orchestrators.breaker import Circuit, breaker_on
 from orchestrators.outcomes import TripFailed
 from orchestrators.reclaim import book_step
 from orchestrators.steps import Steps, log
@@ -90,6 +92,13 @@ class TripRun:
         # The traveller's cancel, raised into this trip by the edge beside the booking: created once,
         # raced against every booking attempt and backoff (PROTOCOL.md §30: one wait, kept open).
         self.cancel = context.wait_for_external_event(CANCEL_REQUESTED)
+        # From version 2.0 every booking attempt asks the supplier's circuit breaker first; older trips
+        # (parked before the deploy) keep their path. A 2.0 trip of a booking started before 2.0 has
+        # no snapshot of the breaker's settings: it takes their defaults.
+        self.circuit_policy: CircuitPolicy | None = None
+        self.circuits: dict[str, Circuit] = {}
+        if breaker_on(context):
+            self.circuit_policy = order.circuit or CircuitPolicy()
 
     def publish(self) -> None:
         self.context.set_custom_status(self.view.to_wire())
@@ -101,6 +110,17 @@ class TripRun:
         """Supplier idempotency key: the trip's instance id (`<bookingId>:trip:<n>`) and the step."""
         return f"{self.context.instance_id}:{step.name}"
 
+    def circuit(self, step: SupplierStep[Any], policy: CircuitPolicy) -> Circuit:
+        """The step's view of its supplier's circuit, one per supplier for the whole trip: the flight has a
+        fallback (the train), so an open airline circuit sends the trip there at once, and the flight's
+        failures peek at the rail's circuit for the train (`orchestrators.breaker`)."""
+        if step.supplier not in self.circuits:
+            fallback = self.circuit(TRAIN, policy) if step is FLIGHT else None
+            self.circuits[step.supplier] = Circuit(
+                self.context, step.supplier, policy, has_fallback=fallback is not None, fallback=fallback
+            )
+        return self.circuits[step.supplier]
+
     def book(self, step: SupplierStep[OutcomeT], order: WireModel) -> Steps[OutcomeT | None]:
         """Book one step (retried, an unknown outcome reclaimed); its outcome, None when the supplier
         stayed unavailable. A booking made is pushed on the compensation stack (the view) at once.
@@ -108,7 +128,10 @@ class TripRun:
         (cancelled), which unwinds what was booked."""
         if self.cancel.is_completed:
             raise cancelled()
-        attempts = yield from book_step(self.context, step, order, self.order.retry, stop=self.cancel)
+        circuit = None if self.circuit_policy is None else self.circuit(step, self.circuit_policy)
+        attempts = yield from book_step(
+            self.context, step, order, self.order.retry, stop=self.cancel, circuit=circuit
+        )
         if attempts.stopped:
             raise cancelled()
         if attempts.gave_up:

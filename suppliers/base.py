@@ -7,6 +7,8 @@ any other 4xx or an unreadable body → `SupplierProtocolError`.
 
 Every request carries the W3C `traceparent` (and `tracestate`) of the current OpenTelemetry context,
 so a supplier's records join the booking's trace; `joined_trace` makes an invocation's trace current.
+With telemetry on, each request is also a client span (httpx instrumentation, telemetry.setup) whose own
+`traceparent` replaces that one, and which names the supplier (`supplier.name`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+import telemetry
 from suppliers.errors import SupplierProtocolError, SupplierUnavailable
 from suppliers.models import Rejected, RejectionCode, SupplierBooking
 
@@ -116,9 +119,10 @@ class SupplierClient:
         _W3C.inject(headers)  # the current trace, when there is one
         timeout = httpx.USE_CLIENT_DEFAULT if self._timeout is None else self._timeout
         try:
-            response = await self._http.request(
-                method, path, json=json, params=params, headers=headers, timeout=timeout
-            )
+            with telemetry.scope(supplier=self.supplier):  # the request's span and log lines name it
+                response = await self._http.request(
+                    method, path, json=json, params=params, headers=headers, timeout=timeout
+                )
         except httpx.TransportError as exc:  # timeouts included
             name = type(exc).__name__
             what = f"timed out ({name})" if isinstance(exc, httpx.TimeoutException) else f"failed: {name}"

@@ -22,6 +22,7 @@ HTTP_FUNCTIONS = {
     ("bookings/{bookingId}", "GET"): ("get_booking", "FUNCTION"),
     ("bookings/{bookingId}/cancel", "POST"): ("cancel_booking", "FUNCTION"),
     ("bookings/{bookingId}/events", "GET"): ("booking_events", "FUNCTION"),
+    ("suppliers", "GET"): ("list_suppliers", "FUNCTION"),
     ("webhooks/payments", "POST"): ("payment_webhook", "ANONYMOUS"),
     ("health", "GET"): ("health", "ANONYMOUS"),
     ("openapi.json", "GET"): ("openapi_document", "FUNCTION"),

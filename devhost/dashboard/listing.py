@@ -2,10 +2,10 @@
 
 The store interface pages instances in its own stable order (the Azure store: by instance id), has no
 count and no orchestrator-name filter. So one list request reads every instance that the store-side
-filters (created range, id prefix) let through, counts them per status, filters by status and name here,
-sorts newest first and cuts the page. That is one scan per filter, which `Snapshots` shares between the
-refreshes of a watched list (measured in bench/dashboard.py at 10,000 instances); a store with a
-newest-first index and counts would make it one page read.
+filters (created range, id prefix) let through, without payloads (the Azure store then reads only the
+summary columns), counts them per status, filters by status and name here, sorts newest first and cuts
+the page. That is one read per filter, which `Snapshots` shares between the refreshes of a watched list.
+Why no index: devhost/dashboard/README.md; the cost at 10,000 instances: bench/dashboard.py.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class ListFilter:
     def store_query(self) -> InstanceQuery:
         """The part the store filters itself (status is left out: the counts need every status)."""
         return InstanceQuery(created_from=self.created_from, created_to=self.created_to,
-                             instance_id_prefix=self.id_prefix)
+                             instance_id_prefix=self.id_prefix, payloads=False)
 
     def matches_name(self, record: InstanceRecord) -> bool:
         return self.name is None or self.name.lower() in record.name.lower()
@@ -140,7 +140,7 @@ def page_body(
 ) -> dict[str, Any]:
     """The list API's answer: one page newest first, the total, counts per status, and how many
     instances a bulk terminate (running ones) or bulk purge (finished ones) of this filter would touch."""
-    counts = Counter(RuntimeStatus(r.runtime_status).name for r in records)
+    counts = Counter(r.runtime_status for r in records)
     chosen = newest_first(selected(records, flt))
     start = (page - 1) * page_size
     return {
@@ -149,7 +149,7 @@ def page_body(
         "page": page,
         "pageSize": page_size,
         "asOf": format_ts(as_of) if as_of is not None else None,
-        "counts": {status.name: counts.get(status.name, 0) for status in RuntimeStatus},
+        "counts": {status.name: counts.get(status, 0) for status in RuntimeStatus},
         "eligible": {
             "terminate": sum(1 for r in chosen if r.runtime_status in RUNNING_STATUSES),
             "purge": sum(1 for r in chosen if r.runtime_status in TERMINAL_STATUSES),

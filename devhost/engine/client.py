@@ -219,15 +219,14 @@ class DurableClient:
         return await self.store.purge_instance(instance_id)
 
     async def purge_by(self, query: InstanceQuery) -> int:
-        """Only terminal instances are purged (Completed/Terminated/Canceled/Failed), like the extension."""
-        statuses = query.runtime_status
-        allowed = TERMINAL_STATUSES if statuses is None else frozenset(statuses) & TERMINAL_STATUSES
-        if not allowed:
-            return 0
+        """AzureTableTrackingStore.PurgeInstanceHistoryAsync: the filter keeps only its terminal statuses
+        (Completed/Terminated/Canceled/Failed), and with none left it filters on the created time alone, so
+        running orchestrations and entities go too (PROTOCOL.md §37)."""
+        terminal = frozenset(query.runtime_status or ()) & TERMINAL_STATUSES
         q = InstanceQuery(
             created_from=query.created_from,
             created_to=query.created_to or self.clock.now(),
-            runtime_status=frozenset(allowed),
+            runtime_status=terminal or None,
             instance_id_prefix=query.instance_id_prefix,
         )
         return await self.store.purge_instances(q)

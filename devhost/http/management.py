@@ -506,7 +506,9 @@ class ManagementApi:
         record = await self.hub.get_instance(instance_id)
         if record is None:
             return web.Response(status=404)
-        if record.runtime_status not in TERMINAL_STATUSES:
+        # An entity's instance is always Running; the extension's terminal-state check exempts entity ids
+        # and the tracking store purges whatever the status (PROTOCOL.md §37).
+        if record.runtime_status not in TERMINAL_STATUSES and not entities.is_entity(instance_id):
             return json_response(
                 "Only orchestrations in a terminal state can be purged, but the orchestration with "
                 f"instance ID {instance_id} has status {RuntimeStatus(record.runtime_status).name}",
@@ -522,14 +524,10 @@ class ManagementApi:
         if created_from is None:
             return json_response("Please provide value for 'createdTimeFrom' parameter.", 400)
         created_to = _datetime(q, "createdTimeTo") or dt.datetime.now(dt.UTC)
-        statuses = _statuses(q)
-        # Purge only ever removes finished instances (DurableTask.AzureStorage PurgeInstanceHistoryAsync).
-        terminal = frozenset(TERMINAL_STATUSES)
-        allowed = terminal if statuses is None else statuses & terminal
-        if not allowed:
-            return web.Response(status=404)
+        # The hub keeps the filter's terminal statuses, and without any it purges on the created time alone,
+        # running orchestrations and entities included (PROTOCOL.md §37).
         deleted = await self.hub.purge_by(
-            InstanceQuery(created_from=created_from, created_to=created_to, runtime_status=allowed)
+            InstanceQuery(created_from=created_from, created_to=created_to, runtime_status=_statuses(q))
         )
         if deleted == 0:
             return web.Response(status=404)

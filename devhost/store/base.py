@@ -117,6 +117,10 @@ class InstanceRecord:
     def copy(self) -> InstanceRecord:
         return InstanceRecord(**self.__dict__)
 
+    def without_payloads(self) -> InstanceRecord:
+        """A copy without input, output and custom status (``InstanceQuery.payloads`` False)."""
+        return InstanceRecord(**{**self.__dict__, "input": None, "output": None, "custom_status": None})
+
     def continue_as_new(self, execution_id: str, input: str | None) -> None:
         """The row as a new execution of the instance begins (continue-as-new): running again, with the
         new execution's input and no output."""
@@ -224,6 +228,9 @@ class InstanceQuery:
     created_to: dt.datetime | None = None
     runtime_status: frozenset[RuntimeStatus] | None = None
     instance_id_prefix: str | None = None
+    # False: the records come without input, output and custom status (None), which a list of many
+    # instances never shows; a store may then read far less (Azure: devhost/store/azure/summaries.py).
+    payloads: bool = True
 
     def matches(self, rec: InstanceRecord) -> bool:
         if self.created_from is not None and rec.created_time < self.created_from:

@@ -121,14 +121,18 @@ class MemoryStore(TaskHubStore):
             if query.matches(rec):
                 if len(out) == page_size:
                     return out, "mem:" + out[-1].instance_id
-                out.append(rec.copy())
+                out.append(rec.copy() if query.payloads else rec.without_payloads())
         return out, None
 
     async def purge_instance(self, instance_id: str) -> int:
         if self._instances.pop(instance_id, None) is None:
             return 0
         self._histories.pop(instance_id, None)
-        self._pending.pop(instance_id, None)
+        # Purge leaves the queues alone. An orchestration's leftover messages would be dropped on arrival (no
+        # ExecutionStarted), so they go now; an entity's (`@name@key`) start it afresh, as on Azure Storage
+        # (PROTOCOL.md §37), so they stay.
+        if not instance_id.startswith("@"):
+            self._pending.pop(instance_id, None)
         return 1
 
     # ------------------------------------------------------------------ worker side

@@ -243,6 +243,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SUPPLIER_RETRY_BACKOFF: supplierRetryBackoff
     SUPPLIER_RETRY_MAX_INTERVAL_MS: string(supplierRetryMaxIntervalMs)
     SUPPLIER_RETRY_MAX_ATTEMPTS: string(supplierRetryMaxAttempts)
+    // The supplier circuit breaker (booking-api.md): the app's production defaults.
+    CIRCUIT_FAILURE_THRESHOLD: '5'
+    CIRCUIT_WINDOW_SECONDS: '60'
+    CIRCUIT_COOLDOWN_SECONDS: '30'
   }
 }
 

@@ -65,3 +65,19 @@ def test_missing_url_names_the_setting(env):
     env.setenv("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
     with pytest.raises(ConfigurationError, match="HOTEL_API_URL"):
         get_settings()
+
+
+def test_the_circuit_breaker_settings_are_snapshotted_with_the_retry_policy(env):
+    env.setenv("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
+    env.setenv("CIRCUIT_FAILURE_THRESHOLD", "3")
+    env.setenv("CIRCUIT_WINDOW_SECONDS", "20")
+    env.setenv("CIRCUIT_COOLDOWN_SECONDS", "7")
+    circuit = get_settings().snapshot().circuit
+    assert (circuit.failure_threshold, circuit.window_seconds, circuit.cooldown_seconds) == (3, 20, 7)
+
+
+def test_a_bad_circuit_setting_names_itself(env):
+    env.setenv("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
+    env.setenv("CIRCUIT_COOLDOWN_SECONDS", "0")
+    with pytest.raises(ConfigurationError, match="CIRCUIT_COOLDOWN_SECONDS"):
+        get_settings()

@@ -3,8 +3,9 @@
 Every scenario of the sandbox is booked (and some hostile requests are sent) with unique traveller
 emails; then the captured output of devhost and of the sandbox must hold none of those emails and
 none of the webhook secret, and nothing a traveller receives may carry a management URL, a key or a
-stack trace. A second devhost runs with `--auth`: function-level endpoints need a key, anonymous ones
-do not, and no key is ever echoed or logged.
+stack trace. That devhost runs with telemetry on (spans printed, JSON log lines), so spans and
+structured lines are held to the same rule. A second devhost runs with `--auth`: function-level
+endpoints need a key, anonymous ones do not, and no key is ever echoed or logged.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, running_devhost
 from tests.e2e.journey import Journey, trip, unique_email
+from tests.support.azurite import Azurite
 from tests.support.devhost import REPO_ROOT, DevhostProcess
 from tests.support.sandbox import SandboxProcess
 
 pytestmark = pytest.mark.e2e
 
+TELEMETRY_ON = {"OTEL_TRACES_EXPORTER": "console", "LOG_FORMAT": "json"}
 SCENARIOS = ["", "flaky", "noflight", "noflight+notrain", "nohotel", "down", "decline", "nopay"]
 # What a traveller must never be shown: runtime URLs, keys in a query, Python or .NET stack traces.
 LEAKS = re.compile(
@@ -56,6 +59,14 @@ def assert_clean(text: str, emails: list[str], secrets: list[str], where: str) -
 def assert_traveller_safe(response: httpx.Response) -> None:
     shown = response.text + json.dumps(dict(response.headers))
     assert not LEAKS.search(shown), f"{response.request.method} {response.request.url.path}: {shown[:300]}"
+
+
+@pytest.fixture(scope="module")
+def devhost(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[DevhostProcess]:
+    """devhost with telemetry on: every span is printed to its output (the console exporter) and every log
+    line is JSON, so what is checked below is what an OTLP collector and a log pipeline would receive."""
+    with running_devhost(azurite, sandbox, settings=TELEMETRY_ON) as host:
+        yield host
 
 
 def test_no_email_or_secret_in_the_logs_of_a_run_of_every_scenario(
@@ -121,6 +132,10 @@ def test_no_email_or_secret_in_the_logs_of_a_run_of_every_scenario(
     # The logs looked at are this run's: they name its bookings and its supplier calls.
     assert all(booking_id in devhost.output() for booking_id in started)
     assert "POST /airline/bookings" in "\n".join(sandbox.output)
+    # ... and its spans (printed by the console exporter) and JSON log lines name them too.
+    for booking_id in started:
+        assert f'"booking.id": "{booking_id}"' in devhost.output(), f"no span or JSON line of {booking_id}"
+    assert '"kind": "SpanKind.CLIENT"' in devhost.output()
     assert_clean(devhost.output(), emails, secrets, "devhost")
     assert_clean("\n".join(sandbox.output), emails, secrets, "the sandbox")
     # Not in orchestration history or custom status either (operators read those in Storage Explorer).

@@ -45,7 +45,7 @@ def test_trying_the_train_before_the_flight_is_caught_naming_the_path_and_the_st
     result = run_gate(changed, HISTORIES)
     assert result.returncode == 1, result.stdout + result.stderr
     diverged = [line for line in result.stdout.splitlines() if line.startswith("DIVERGED")]
-    happy = next(line for line in diverged if "happy-path--trip-0.json" in line)
+    happy = next(line for line in diverged if "/happy-path--trip-0.json" in line)
     assert "recorded activity 'book_flight'; the code now schedules activity 'book_train'" in happy
     # Paths whose trips never reached travel are untouched by the change.
     assert not any("cancel-between-steps--trip-0.json" in line for line in diverged)
@@ -80,10 +80,22 @@ def test_bad_files_are_named_in_one_line_and_the_rest_still_checked(tmp_path: Pa
 
 
 def test_the_same_change_behind_a_version_check_replays_cleanly(tmp_path: Path) -> None:
-    # New bookings (started once the deployment sets defaultVersion 2.0) try the train first; the recorded
-    # ones carry no version and keep the flight: nothing running changes its path.
-    guarded = "run.book(TRAIN if run.context.version == '2.0' else FLIGHT, order)"
+    # New bookings (started once the deployment sets defaultVersion 3.0) try the train first; the recorded
+    # ones carry an older version (none, or 2.0) and keep the flight: nothing running changes its path.
+    guarded = "run.book(TRAIN if run.context.version == '3.0' else FLIGHT, order)"
     changed = changed_app(tmp_path, ("orchestrators/trip.py", "run.book(FLIGHT, order)", guarded))
     result = run_gate(changed, HISTORIES)
     assert result.returncode == 0, result.stdout
     assert result.stdout.splitlines()[-1].endswith("0 diverged, 0 bad")
+
+
+def test_a_change_to_the_breakers_decisions_is_caught_on_the_2_0_paths_only(tmp_path: Path) -> None:
+    # Trips of 2.0 skip an open airline for the train; making the flight wait instead changes the recorded
+    # 2.0 path where the airline's circuit opened, and no path recorded before 2.0.
+    wait_instead = ("orchestrators/trip.py", "has_fallback=fallback is not None", "has_fallback=False")
+    changed = changed_app(tmp_path, wait_instead)
+    result = run_gate(changed, HISTORIES)
+    assert result.returncode == 1, result.stdout
+    diverged = [line for line in result.stdout.splitlines() if line.startswith("DIVERGED")]
+    assert diverged and all("breaker-" in line for line in diverged), diverged
+    assert any("breaker-airline-opens-train--trip-0.json" in line for line in diverged)

@@ -51,6 +51,7 @@ from booking import (
     total_of,
 )
 from booking.activity_io import BookingPayments, ListPaymentsOrder
+from booking.circuit import CircuitPolicy
 from booking.errors import TransientSupplierError
 from devhost.history import EventType, parse_ts
 from devhost.testing import DurableHarness
@@ -85,6 +86,7 @@ def booking_input(
     booking_id: str = "b-1",
     email: str = "ada@example.com",
     retry: RetryPolicy | None = None,
+    circuit: CircuitPolicy | None = None,
     timeout_seconds: int = 900,
 ) -> dict[str, Any]:
     request = BookingRequest.model_validate(
@@ -100,6 +102,7 @@ def booking_input(
         settings=OrchestrationSettings(
             retry=retry
             or RetryPolicy(first_interval_ms=1000, backoff=2.0, max_interval_ms=60_000, max_attempts=5),
+            circuit=circuit or CircuitPolicy(),
             payment_timeout_seconds=timeout_seconds,
             payment_callback_url="http://127.0.0.1:7071/api/webhooks/payments",
         ),
@@ -116,6 +119,10 @@ class Suppliers:
     flight_429_after: dt.timedelta | None = None  # first flight attempt answers 429 with this Retry-After
     airline_down: bool = False
     airline_refuses: bool = False  # every flight attempt: connection refused (provably not sent)
+    # Per kind (ticket, train, hotel): how many of the next calls, whichever booking makes them, answer
+    # 503 (an outage that ends); `down` kinds answer 503 until removed.
+    outage: Counter[str] = field(default_factory=Counter)
+    down: set[str] = field(default_factory=set)
     # Per kind (ticket, flight, train, hotel): how many attempts book, then lose the answer (a read
     # timeout: the activity fails with the outcome-unknown marker while the booking is real).
     lost_answers: Counter[str] = field(default_factory=Counter)
@@ -197,7 +204,13 @@ class Suppliers:
             raise TransientSupplierError(kind, "POST /bookings timed out (ReadTimeout)", outcome_unknown=True)
         return booked
 
+    def _outage(self, kind: str) -> None:
+        if kind in self.down or self.outage[kind] > 0:
+            self.outage[kind] = max(self.outage[kind] - 1, 0)
+            raise TransientSupplierError(kind, "503 unavailable")
+
     def book_ticket(self, wire: Any) -> dict[str, Any]:
+        self._outage("ticket")
         order = TicketOrder.from_wire(wire)
         conference = CONFERENCES.get(order.conference_id)
         if conference is None:
@@ -261,12 +274,14 @@ class Suppliers:
         return self._travel(TravelMode.FLIGHT, order, FLIGHT_PRICE)
 
     def book_train(self, wire: Any) -> dict[str, Any]:
+        self._outage("train")
         order = TravelOrder.from_wire(wire)
         if order.origin in self.no_train_from:
             return TravelOutcome(failure=failure(FailureCode.NO_TRAVEL_ROUTE, "no train")).to_wire()
         return self._travel(TravelMode.TRAIN, order, TRAIN_PRICE)
 
     def book_hotel(self, wire: Any) -> dict[str, Any]:
+        self._outage("hotel")
         order = HotelOrder.from_wire(wire)
         if order.city in self.sold_out_cities:
             return HotelOutcome(failure=failure(FailureCode.HOTEL_UNAVAILABLE, "sold out")).to_wire()

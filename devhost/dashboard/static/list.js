@@ -94,11 +94,21 @@
     const params = filterParams();
     params.set("page", String(page));
     params.set("pageSize", String(PAGE_SIZE));
+    // The list reads every instance the filter lets through (devhost/dashboard/README.md): on a large hub
+    // under load that can take a moment, and the page says so rather than looking stuck.
+    const table = document.getElementById("rows");
+    const slow = setTimeout(() => {
+      table.setAttribute("aria-busy", "true");
+      document.getElementById("as-of").textContent = "reading the hub's instances…";
+    }, 700);
     try {
       render(await api("/instances?" + params.toString()));
       if (document.getElementById("message").classList.contains("error")) message("");
     } catch (error) {
       message(error.message, "error");
+    } finally {
+      clearTimeout(slow);
+      table.removeAttribute("aria-busy");
     }
     if (document.getElementById("auto").checked) timer = setTimeout(load, 2000);
   }

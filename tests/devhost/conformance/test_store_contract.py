@@ -233,6 +233,40 @@ async def test_query_filters_and_continuation(store: TaskHubStore) -> None:
         await store.query_instances(InstanceQuery(), 10, "not-a-token")
 
 
+async def test_query_without_payloads_reads_the_same_rows_minus_input_output_custom_status(
+    store: TaskHubStore,
+) -> None:
+    for i in range(5):
+        await create(store, f"p{i}", created=at(i))
+    item = await store.lock_next_orchestration(at(10), LOCK)
+    assert item is not None and item.instance is not None
+    done = item.instance.copy()
+    done.runtime_status, done.output, done.custom_status = RuntimeStatus.Completed, '"out"', '"cs"'
+    done.completed_time = at(11)
+    await store.commit_episode(item, EpisodeCommit(instance=done))
+
+    async def every(query: InstanceQuery) -> dict[str, InstanceRecord]:
+        found: dict[str, InstanceRecord] = {}
+        token: str | None = None
+        while True:
+            page, token = await store.query_instances(query, 2, token)
+            found.update((r.instance_id, r) for r in page)
+            if token is None:
+                return found
+
+    full = await every(InstanceQuery(instance_id_prefix="p"))
+    light = await every(InstanceQuery(instance_id_prefix="p", payloads=False))
+    assert sorted(light) == sorted(full) == [f"p{i}" for i in range(5)]
+    for iid, record in full.items():
+        assert light[iid] == record.without_payloads()
+        assert light[iid].input is None and light[iid].output is None and light[iid].custom_status is None
+    assert full[done.instance_id].output == '"out"'
+    assert light[done.instance_id].runtime_status is RuntimeStatus.Completed
+    assert light[done.instance_id].completed_time == at(11)
+    ranged = await every(InstanceQuery(created_from=at(1), created_to=at(3), payloads=False))
+    assert sorted(ranged) == ["p1", "p2", "p3"]
+
+
 async def test_purge(store: TaskHubStore) -> None:
     await create(store, "a")
     await create(store, "b", created=at(50))

@@ -9,7 +9,6 @@ of an instance are saved under tests/artifacts/dashboard/.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +20,6 @@ from tests.devhost.host.apps import DURABLE_APP, write_app
 from tests.support.devhost import DevhostProcess, devhost_process
 
 pytestmark = pytest.mark.azurite
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    opened.set_default_timeout(20_000)
-    try:
-        yield opened
-    finally:
-        context.close()
 
 
 def row(page: Any, instance_id: str) -> Any:
@@ -91,7 +79,15 @@ def test_a_flaky_trip_shows_its_failed_attempts_and_the_backoff_gaps(
     assert attempts[-1][2] == "completed"
     # Between one failed attempt and the next there is a backoff timer bar.
     first, second = rows.index(attempts[0]), rows.index(attempts[1])
-    assert any(r[0] == "timer" for r in rows[first + 1:second]), rows
+    timers = [i for i in range(first + 1, second) if rows[i][0] == "timer"]
+    assert timers, rows
+    # On the time axis the gap is there to see: the backoff bar has a width and lies after the failed
+    # attempt's bar and before the next attempt's (1 px of rounding allowed).
+    bars = page.locator("#waterfall .wf-row[data-kind] .bar")
+    failed_box, timer_box, next_box = (bars.nth(i).bounding_box() for i in (first, timers[0], second))
+    assert timer_box["width"] > 0, timer_box
+    assert failed_box["x"] + failed_box["width"] <= timer_box["x"] + 1, (failed_box, timer_box)
+    assert timer_box["x"] + timer_box["width"] <= next_box["x"] + 1, (timer_box, next_box)
     assert page.locator("#waterfall .bar.failed").count() >= 2
     assert page.locator("#waterfall .bar.timer").count() >= 2
     assert "failed:" in page.locator("#waterfall .wf-row[data-outcome=failed] .dur").first.inner_text()

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -71,6 +73,25 @@ def test_the_hub_mode_lists_a_hub_left_in_azurite_and_refuses_actions(
     assert refused.json()["error"] == "this dashboard is read-only; start it with --allow-actions to act"
     page = httpx.get(board + "/", timeout=30, follow_redirects=True)
     assert page.status_code == 200 and "devhost dashboard" in page.text
+
+
+@pytest.mark.azurite
+def test_the_hub_mode_in_the_browser_shows_the_hub_and_offers_no_action(
+    page: Any, board: str, bookings: dict[str, str], artifacts: Path
+) -> None:
+    page.goto(board + "/_devhost/")
+    page.locator(f'tr[data-instance-id="{bookings["nopay"]}"]').wait_for()
+    page.locator("#hub", has_text="read-only").wait_for()
+    assert page.locator("#bulk-terminate").is_disabled() and page.locator("#bulk-purge").is_disabled()
+    page.screenshot(path=str(artifacts / "hub.png"), full_page=True)
+
+    page.goto(f"{board}/_devhost/instance?id={bookings['nopay']}")
+    page.locator("#status .badge", has_text="Terminated").wait_for()
+    page.locator("#readonly").wait_for()  # "Read-only: start the dashboard with --allow-actions to act."
+    buttons = page.locator("#actions button[data-op]")
+    assert buttons.count() >= 5
+    assert all(buttons.nth(i).is_disabled() for i in range(buttons.count()))
+    assert page.locator("#raise button").is_disabled()
 
 
 @pytest.mark.azurite

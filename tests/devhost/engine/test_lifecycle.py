@@ -183,9 +183,14 @@ def test_purge_one_and_by_filter(h: DurableHarness) -> None:
     assert h._call(h.client.purge(a)) == 1  # noqa: SLF001
     assert h.get_status(a) is None and h.history(a) == []
     assert h._call(h.client.purge(a)) == 0  # noqa: SLF001
-    n = h._call(h.client.purge_by(InstanceQuery(created_from=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))))  # noqa: SLF001
-    assert n == 1  # only terminal instances are purged
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    finished = InstanceQuery(created_from=since, runtime_status=frozenset({RuntimeStatus.Completed}))
+    n = h._call(h.client.purge_by(finished))  # noqa: SLF001
+    assert n == 1  # the filter keeps to the terminal statuses it names
     assert h.get_status(b) is None and h.get_status(running) is not None
+    # Without a terminal status the created time is the only filter: the running instance goes too.
+    assert h._call(h.client.purge_by(InstanceQuery(created_from=since))) == 1  # noqa: SLF001
+    assert h.get_status(running) is None
 
 
 def test_new_uuid_is_deterministic_across_replays(h: DurableHarness) -> None:

@@ -33,6 +33,16 @@ from devhost.versioning import FailureStrategy, MatchStrategy, Versioning, compa
         ("10", "9", -1),  # ... so "10" sorts before "9"
         ("v2", "V2", 0),  # case-insensitive
         ("2025-01-01", "2025-02-01", -1),
+        # Versions the strategy cannot read as .NET Versions are never refused: they compare as text.
+        ("1.0", "beta", -1),  # one side a .NET Version, the other not: text ("1" < "B")
+        ("2.0", "10", 1),  # text again: "2" > "1"
+        ("+1.0", " 1 . 0 ", 0),  # Int32 parts allow a sign and white space around them
+        ("-0.1", "0.1", 0),  # "-0" is the number 0
+        ("-1.0", "1.0", -1),  # a negative part is no Version: "-" < "1" as text
+        ("\u0661.0", "1.0", 1),  # only ASCII digits are digits: U+0661 > "1" as text
+        ("ß", "SS", 1),  # OrdinalIgnoreCase maps one character to one: "ß" stays "ß" (U+00DF > "S")
+        ("\U0001f600", "\uffff", -1),  # UTF-16 code units: a surrogate (U+D83D) sorts before U+FFFF
+        ("2147483648.0", "3.0", -1),  # beyond Int32: no Version, so text ("2" < "3")
     ],
 )
 def test_versions_compare_as_dtfx_compares_them(source: str, other: str, expected: int) -> None:

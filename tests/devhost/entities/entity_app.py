@@ -90,3 +90,19 @@ def call_with_timeout(context: df.DurableOrchestrationContext) -> Any:
         timer.cancel()
         return {"value": call.result}
     return "timed out"
+
+
+@app.orchestration_trigger(context_name="context")
+def odd_ids(context: df.DurableOrchestrationContext) -> Any:
+    """Keys and names an orchestrator may use although the client's signal refuses them."""
+    name, key = context.get_input()
+    entity = df.EntityId(name, key)
+    yield context.call_entity(entity, "add", 2)
+    return (yield context.call_entity(entity, "get"))
+
+
+@app.orchestration_trigger(context_name="context")
+def signal_unknown_entity(context: df.DurableOrchestrationContext) -> Any:
+    context.signal_entity(df.EntityId("Nope", "k"), "add", 1)
+    yield context.call_entity(df.EntityId("Counter", "after-unknown"), "get")
+    return "unreachable"

@@ -122,3 +122,43 @@ async def test_large_state_round_trips(harness: AsyncDurableHarness) -> None:
 async def test_call_raced_against_a_timer(harness: AsyncDurableHarness) -> None:
     st = await harness.wait_for_completion(await harness.start_new("call_with_timeout"))
     assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, {"value": 0})
+
+
+async def test_large_requests_and_responses_round_trip(harness: AsyncDurableHarness) -> None:
+    # Nothing limits an entity's state or messages: DurableTask.AzureStorage puts any message or Input too big
+    # for a queue message or a table property into a blob (MessageManager), request, response and state alike.
+    big = "y" * 120_000
+    st = await harness.wait_for_completion(await harness.start_new("appender", big))
+    assert (st.runtime_status, st.output) == (RuntimeStatus.Completed, big)
+    exists, state = await harness.client.read_entity_state("Log", "shared")
+    assert exists and json.loads(state or "") == [f"{big}-0", f"{big}-1", f"{big}-2"]
+
+
+async def test_a_signal_to_an_unknown_entity_fails_the_orchestration_as_a_call_does(
+    harness: AsyncDurableHarness,
+) -> None:
+    # DurableOrchestrationContext.SignalEntity goes through CallDurableTaskFunctionAsync, which checks the
+    # function exists (ThrowIfFunctionDoesNotExist) before anything is sent.
+    st = await harness.wait_for_completion(await harness.start_new("signal_unknown_entity"))
+    assert st.runtime_status is RuntimeStatus.Failed
+    assert str(st.output).startswith(
+        "Orchestrator function 'signal_unknown_entity' failed: The function 'nope' doesn't exist, is "
+        "disabled, or is not an entity function."
+    )
+    assert await harness.client.read_entity_state("Counter", "after-unknown") == (False, None)
+
+
+async def test_queued_operations_run_as_one_batch(harness: AsyncDurableHarness) -> None:
+    # The extension calls an out-of-process entity function once per batch with every queued request
+    # (TaskEntityShim.ExecuteOutOfProcBatch, PROTOCOL.md §37): six signals waiting make one episode, one
+    # continue-as-new, and apply in the order they were sent. Callers of a busy entity therefore wait
+    # for one batch, not for one episode per operation ahead of them.
+    for i in range(6):
+        await harness.client.signal_entity("Log", "batched", "append", json.dumps(json.dumps(f"s{i}")))
+    before = harness.engine.episodes
+    await harness.run_until_idle()
+    assert harness.engine.episodes - before == 1
+    rec = await harness.store.get_instance("@log@batched")
+    assert rec is not None and rec.generation == 1
+    exists, state = await harness.client.read_entity_state("Log", "batched")
+    assert exists and json.loads(state or "") == [f"s{i}" for i in range(6)]

@@ -260,10 +260,14 @@ async def test_purge(http: aiohttp.ClientSession, host: DurableTestHost) -> None
     async with http.delete(f"{host.base_url}{WEBHOOK}/instances/") as r:
         assert r.status == 400
         assert await r.json() == "Please provide value for 'createdTimeFrom' parameter."
-    async with http.delete(f"{host.base_url}{WEBHOOK}/instances/?createdTimeFrom=2000-01-01T00:00:00Z") as r:
+    # With a terminal status the filter keeps to it (without one it would take the running instance too,
+    # PROTOCOL.md §37).
+    query = "createdTimeFrom=2000-01-01T00:00:00Z&runtimeStatus=Completed"
+    finished = f"{host.base_url}{WEBHOOK}/instances/?{query}"
+    async with http.delete(finished) as r:
         assert r.status == 200
         assert await r.json() == {"instancesDeleted": 1}
-    async with http.delete(f"{host.base_url}{WEBHOOK}/instances/?createdTimeFrom=2000-01-01T00:00:00Z") as r:
+    async with http.delete(finished) as r:
         assert r.status == 404
     async with http.delete(f"{host.base_url}{WEBHOOK}/instances/old") as r:
         assert r.status == 404

@@ -184,8 +184,11 @@ async def test_purge_instance_history_by(host: DurableTestHost) -> None:
     running = await client.start_new("approval")
     await wait_status(client, running, Status.Running)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    result = await client.purge_instance_history_by(created_time_from=since)
-    assert result.instances_deleted == 1  # only finished instances are purged
+    # Naming terminal statuses keeps the purge to finished instances (without any, the running one would go
+    # too: PROTOCOL.md §37).
+    finished = [Status.Completed, Status.Failed, Status.Terminated]
+    result = await client.purge_instance_history_by(created_time_from=since, runtime_status=finished)
+    assert result.instances_deleted == 1
     assert await client.get_status(running)
 
 

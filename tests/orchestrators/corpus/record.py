@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from booking.activity_io import Activity
+from booking.circuit import CircuitPolicy
+from devhost.history import EventType
 from devhost.replay_gate import exported_from
 from devhost.testing import DurableHarness
+from devhost.versioning import Versioning
 from tests.orchestrators.booking_run import (
     BOOKING_ID,
     await_payment,
@@ -35,6 +38,8 @@ from tests.orchestrators.booking_run import (
 from tests.orchestrators.world import Suppliers, make_app, payment_event
 
 HERE = Path(__file__).parent
+# A trip to Amsterdam by train: ticket, train, 3 nights (booking_run.AMSTERDAM_TOTAL is by air).
+TRAIN_TOTAL = Decimal("249.00") + Decimal("99.00") + 3 * Decimal("145.00")
 THREE_TRIPS = [
     {"conferenceId": "serverlessdays-amsterdam-2027", "origin": "BER"},
     {"conferenceId": "europython-prague-2027", "origin": "LHR", "hotel": False},
@@ -44,12 +49,14 @@ THREE_TRIPS = [
 
 @dataclass(frozen=True)
 class Path_:
-    """One booking path: the booking's options, the suppliers' behaviour, what happens from outside."""
+    """One booking path: the booking's options, the suppliers' behaviour, what happens from outside, and
+    the host's default version (what new orchestrations get; "" records as before versions were set)."""
 
     options: dict[str, Any] = field(default_factory=dict)
     suppliers: Callable[[Suppliers], None] = lambda suppliers: None
     meanwhile: Callable[[DurableHarness, Suppliers], None] = lambda harness, suppliers: None
     afterwards: Callable[[DurableHarness, Suppliers], None] = lambda harness, suppliers: None
+    version: str = ""
 
 
 def paid(amount: Decimal | None = None) -> Callable[[DurableHarness, Suppliers], None]:
@@ -117,6 +124,16 @@ def wait_out_the_payment(harness: DurableHarness, suppliers: Suppliers) -> None:
     await_payment(harness)
 
 
+def cancel_while_waiting_for_the_hotel(harness: DurableHarness, suppliers: Suppliers) -> None:
+    """Cancel once the hotel's circuit is open and the trip waits for its probe time."""
+    harness.run_until(lambda: any(e["EventType"] == EventType.TimerCreated for e in trip_history(harness)))
+    cancel(harness)
+
+
+def trip_history(harness: DurableHarness) -> list[dict[str, Any]]:
+    return harness.history(f"{BOOKING_ID}:trip:0") if harness.get_status(f"{BOOKING_ID}:trip:0") else []
+
+
 def no_route(suppliers: Suppliers) -> None:
     suppliers.no_flight_from.add("BER")
     suppliers.no_train_from.add("BER")
@@ -160,6 +177,26 @@ PATHS: dict[str, Path_] = {
         suppliers=lambda s: setattr(s, "flight_503s", 3), meanwhile=cancel_in_backoff
     ),
     "cancel-during-payment-wait": Path_(meanwhile=cancel_awaiting_payment),
+    # Version 2.0: trips ask the supplier circuit breaker (the `supplier_circuit` entity) first.
+    "breaker-happy-path": Path_(meanwhile=paid(), version="2.0"),
+    "breaker-airline-opens-train": Path_(
+        {"circuit": CircuitPolicy(failure_threshold=3)},
+        suppliers=lambda s: setattr(s, "airline_down", True),
+        meanwhile=paid(TRAIN_TOTAL),
+        version="2.0",
+    ),
+    "breaker-hotel-waits-for-probe": Path_(
+        {"circuit": CircuitPolicy(failure_threshold=2)},
+        suppliers=lambda s: s.outage.update({"hotel": 2}),
+        meanwhile=paid(),
+        version="2.0",
+    ),
+    "breaker-cancel-while-waiting": Path_(
+        {"circuit": CircuitPolicy(failure_threshold=2)},
+        suppliers=lambda s: s.down.add("hotel"),
+        meanwhile=cancel_while_waiting_for_the_hotel,
+        version="2.0",
+    ),
 }
 
 
@@ -169,7 +206,7 @@ def record(name: str, out: Path) -> list[Path]:
     suppliers = Suppliers()
     path.suppliers(suppliers)
     written = []
-    with DurableHarness(make_app()) as harness:
+    with DurableHarness(make_app(), versioning=Versioning(default_version=path.version)) as harness:
         suppliers.install(harness)
         start(harness, **path.options)
         path.meanwhile(harness, suppliers)
@@ -177,6 +214,8 @@ def record(name: str, out: Path) -> list[Path]:
         path.afterwards(harness, suppliers)
         harness.run_until_idle()
         for instance in harness.instances():
+            if instance.instance_id.startswith("@"):
+                continue  # an entity (a supplier's circuit): its state, not a path to replay
             history = harness.history(instance.instance_id)
             exported = exported_from(instance.instance_id, instance.name, instance.version, history)
             role = instance.instance_id.removeprefix(BOOKING_ID).strip(":").replace(":", "-") or "booking"
