@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 AZURITE := node_modules/.bin/azurite
 
-.PHONY: install test lint bench run replay clean chromium
+.PHONY: install test lint bench bench-soak run replay clean chromium
 
 install: $(VENV)/.installed $(AZURITE)
 
@@ -53,12 +53,24 @@ BENCH_PY := .venv-bench/bin/python
 		-c constraints.txt
 	touch $@
 
+# About 10 minutes on 2 loaded cores, less on a quiet machine: booking.py and parked.py with smaller
+# counts than their defaults (bench/README.md). The soak and the full parked counts: bench-soak.
 bench: .venv-bench/.installed $(AZURITE)
 	$(BENCH_PY) bench/engine.py
 	$(BENCH_PY) bench/host.py
 	$(BENCH_PY) bench/replay.py
 	$(BENCH_PY) bench/dashboard.py
 	$(BENCH_PY) bench/breaker.py
+	$(BENCH_PY) bench/booking.py --sequential 10 --waves 1
+	$(BENCH_PY) bench/parked.py --bookings 100 --idle 30
+	$(BENCH_PY) bench/parked.py --memory --bookings 1000 --idle 30 --no-pay
+
+# The long runs: the 20-minute soak, then the issue's full parked counts (1,000 on Azurite, 10,000 on the
+# memory store); each takes 10-30 minutes on 2 loaded cores.
+bench-soak: .venv-bench/.installed $(AZURITE)
+	$(BENCH_PY) bench/soak.py
+	$(BENCH_PY) bench/parked.py --bookings 1000
+	$(BENCH_PY) bench/parked.py --memory --bookings 10000 --idle 30 --no-pay
 
 # The replay gate: the recorded booking histories against the orchestrators as they are now (also part
 # of `make test`). HISTORIES= another folder of `devhost history export` files.

@@ -6,6 +6,8 @@ and tests can count storage requests at the client as DurableTask.AzureStorage's
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +31,28 @@ class RequestCounter:
         return dict(self.by_service)
 
 
+# The environment variables through which aiohttp picks a proxy (it reads them in either case).
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "ws_proxy", "wss_proxy", "all_proxy", "no_proxy")
+
+
+def proxy_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a proxy variable is set, i.e. whether reading the environment per request changes anything."""
+    env = os.environ if environ is None else environ
+    return any(k.lower() in PROXY_VARIABLES and v for k, v in env.items())
+
+
 class CountingTransport(AioHttpTransport):  # type: ignore[misc]
-    """aiohttp transport that counts each request it sends."""
+    """aiohttp transport that counts each request it sends.
+
+    It reads the environment per request (aiohttp's ``trust_env``) only when a proxy variable is set: with
+    it on, aiohttp looks for a ~/.netrc in a worker thread and scans the proxy variables on EVERY request —
+    a thread hop per storage request, ~10 % of devhost's CPU in a booking profile (bench/README.md) — and a
+    netrc login could not be used anyway, as every storage request carries its own Authorization header."""
 
     def __init__(self, counter: RequestCounter, service: str, **kwargs: Any) -> None:
+        kwargs.setdefault("use_env_settings", proxy_configured())
         super().__init__(**kwargs)
+        self.use_env_settings: bool = kwargs["use_env_settings"]
         self._counter = counter
         self._service = service
 

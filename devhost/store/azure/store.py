@@ -21,14 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError
 
-from devhost.history import HistoryEvent, RuntimeStatus
+from devhost.history import TERMINAL_STATUSES, HistoryEvent, RuntimeStatus
 from devhost.store import base
 from devhost.store.azure import keys
 from devhost.store.azure.clients import HubClients, RequestCounter, one_line
@@ -41,7 +43,14 @@ from devhost.store.azure.workitems import WorkItems
 
 log = logging.getLogger("devhost.store.azure")
 
-_CACHE_SIZE = 2000  # instances whose state this process keeps between episodes
+# Instances whose state (row, whole history, journal) this process keeps between episodes, least recently
+# used first out; a finished instance leaves as soon as its last checkpoint is done (a late message for it
+# reads it back). A booking's state is ~10-40 KB, so the cache stays under ~80 MB even when full.
+_CACHE_SIZE = 2000
+# Benchmarks only: a file this process keeps rewriting with its storage request counts by service, so a
+# benchmark driving devhost from outside can count the requests a booking costs (bench/booking.py).
+COUNTS_FILE_SETTING = "DEVHOST_STORAGE_COUNTS_FILE"
+_COUNTS_EVERY = 0.5  # seconds; the file is written in a thread, never on the event loop
 
 
 class StorageUnavailableError(base.StoreError):
@@ -82,6 +91,7 @@ class AzureStorageStore(base.TaskHubStore):
         self._finishing: dict[str, asyncio.Task[None]] = {}  # instance -> the tail of its last commit
         self._effects: dict[str, asyncio.Event] = {}  # instance -> set once that tail's sends are done
         self._background: set[asyncio.Task[None]] = set()
+        self._counts_writer: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle and parts
     @property
@@ -144,9 +154,27 @@ class AzureStorageStore(base.TaskHubStore):
         except (ServiceRequestError, HttpResponseError, OSError) as exc:
             await self.close()
             raise StorageUnavailableError(f"Azure Storage cannot be reached: {one_line(exc)}") from None
+        counts_file = os.environ.get(COUNTS_FILE_SETTING)
+        if counts_file:
+            self._counts_writer = asyncio.create_task(self._write_counts(counts_file))
+
+    async def _write_counts(self, path: str) -> None:
+        """Rewrite ``path`` with the request counts whenever they changed (atomically: write, rename)."""
+        last: dict[str, int] = {}
+        while True:
+            counts = self.counter.snapshot()
+            if counts != last:
+                await asyncio.to_thread(_write_json, path, counts)
+                last = counts
+            await asyncio.sleep(_COUNTS_EVERY)
 
     async def close(self) -> None:
         """Finish background writes, hand held-but-unstarted messages back to the queues, close clients."""
+        if self._counts_writer is not None:
+            self._counts_writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._counts_writer
+            self._counts_writer = None
         await self.flush()
         if self._receiver is not None:
             await self._receiver.stop()
@@ -364,6 +392,10 @@ class AzureStorageStore(base.TaskHubStore):
                     effects.set()
             state.journal = None
             await rx.delete(iid, rx.still_held(iid, handed))
+            if _finished(state) and not rx.held.get(iid) and rx.locked.get(iid) == token:
+                # Nothing more will happen to it: keeping its history would only fill the cache with
+                # instances that are done (and make every garbage collection walk them).
+                self._cache.pop(iid, None)
         except Exception as exc:  # noqa: BLE001 - recovered from the journal when the messages return
             log.warning(
                 "checkpoint of %s not finished (%s); it is re-applied on redelivery", iid, one_line(exc)
@@ -440,6 +472,16 @@ class AzureStorageStore(base.TaskHubStore):
     # ------------------------------------------------------------------ introspection for tests and bench
     def held_message_count(self) -> int:
         return self.receiver.held_count() if self._receiver is not None else 0
+
+
+def _write_json(path: str, value: Any) -> None:
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f)
+    os.replace(path + ".tmp", path)
+
+
+def _finished(state: InstanceState) -> bool:
+    return state.record is not None and state.record.runtime_status in TERMINAL_STATUSES
 
 
 async def _ensure(coro: Any) -> None:

@@ -98,3 +98,18 @@ async def test_history_rows_of_a_real_run_follow_the_dtfx_layout(
     assert json.loads(done["Result"]) == function_app.expected("Oslo")
     events = [r for r in rows if r["RowKey"] != "sentinel"]
     assert all(isinstance(r["_Timestamp"], dt.datetime) and "Timestamp" not in r for r in events)
+
+
+async def test_a_finished_instance_leaves_the_state_cache(azure_store: AzureStorageStore) -> None:
+    # The cache keeps whole histories between episodes; a finished instance must not stay in it, or a host
+    # that runs for days holds the histories of thousands of done instances.
+    await run_journeys(azure_store, {"done/1": "Oslo", "done/2": "Lima"})
+    await azure_store.flush()
+    record = await azure_store.get_instance("done/1")
+    assert record is not None and record.runtime_status is RuntimeStatus.Completed
+    children, _ = await azure_store.query_instances(
+        InstanceQuery(instance_id_prefix=record.execution_id + ":"), 10, None
+    )
+    assert children, "the journey has a sub-orchestration"
+    cached = set(azure_store._cache)
+    assert not cached & {"done/1", "done/2", *(c.instance_id for c in children)}

@@ -1,0 +1,173 @@
+"""Soak: a steady mixed load of bookings on devhost + Azurite + the sandbox, sampling devhost's RSS and its
+CPU per finished booking over time, to show whether a booking's cost grows with the bookings already done.
+
+    .venv-bench/bin/python bench/soak.py [--minutes 20] [--rate 1.0] [--out bench/results/soak.json]
+
+Bounded: it starts bookings at `--rate` per second for `--minutes`, waits for them to finish (the drain,
+at most 2 minutes), samples 30 idle seconds more, stops every process it started and writes the result.
+Loopback only. The mix: 1- and 3-trip bookings that are confirmed, a declined payment, a sold-out hotel
+(undone), a flaky airline (retried) and a payment never made (expired after PAYMENT_TIMEOUT_SECONDS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+
+from bench.results_file import stamp, write_results  # noqa: E402
+from bench.stack import book, booking_body, running_stack, wait_final  # noqa: E402
+
+# (trips, scenario tags) in turn: 10 bookings per round.
+MIX = [(1, ""), (3, ""), (1, ""), (1, "decline"), (1, ""), (3, "nohotel"), (1, "flaky"), (1, ""),
+       (3, ""), (1, "nopay")]
+SETTINGS = {
+    "PAYMENT_TIMEOUT_SECONDS": "5",
+    "SUPPLIER_RETRY_FIRST_INTERVAL_MS": "100",
+    "SUPPLIER_RETRY_BACKOFF": "2.0",
+    "SUPPLIER_RETRY_MAX_INTERVAL_MS": "1000",
+    "SUPPLIER_RETRY_MAX_ATTEMPTS": "4",
+}
+SAMPLE_EVERY = 10.0  # seconds
+POLL = 0.5  # a waiting client's status poll
+IDLE_AFTER = 30.0
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    samples: list[dict[str, Any]] = []
+    finished = 0
+    statuses: dict[str, int] = {}
+    failures: list[str] = []
+    with running_stack(SETTINGS) as stack:
+        t0 = time.monotonic()
+        cpu0 = stack.cpu_seconds()
+
+        def sample(phase: str) -> None:
+            samples.append({
+                "t_s": round(time.monotonic() - t0, 1),
+                "phase": phase,
+                "rss_mb": round(stack.rss_mb(), 1),
+                "cpu_s": round(stack.cpu_seconds() - cpu0, 2),
+                "finished": finished,
+                "load_1m": float(Path("/proc/loadavg").read_text().split()[0]),
+            })
+
+        async with httpx.AsyncClient(timeout=30) as http:
+
+            async def one(n_trips: int, tags: str) -> None:
+                nonlocal finished
+                try:
+                    booking_id = await book(http, stack.api, booking_body(n_trips, tags))
+                    status, _ = await wait_final(http, stack.api, booking_id, POLL, timeout=180)
+                    statuses[status] = statuses.get(status, 0) + 1
+                except Exception as exc:  # noqa: BLE001 - counted and reported, the soak goes on
+                    failures.append(f"{type(exc).__name__}: {exc}"[:200])
+                finished += 1
+
+            tasks: set[asyncio.Task[None]] = set()
+            end = t0 + args.minutes * 60
+            next_sample = t0
+            started = 0
+            for n_trips, tags in itertools.cycle(MIX):
+                now = time.monotonic()
+                if now >= end:
+                    break
+                if now >= next_sample:
+                    sample("load")
+                    next_sample += SAMPLE_EVERY
+                task = asyncio.create_task(one(n_trips, tags))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                started += 1
+                await asyncio.sleep(max(0.0, t0 + started / args.rate - time.monotonic()))
+            drain_start = time.monotonic()
+            while tasks and time.monotonic() - drain_start < 120:
+                await asyncio.wait(list(tasks), timeout=SAMPLE_EVERY)
+                sample("drain")
+            idle_end = time.monotonic() + IDLE_AFTER
+            while time.monotonic() < idle_end:
+                await asyncio.sleep(SAMPLE_EVERY)
+                sample("idle")
+        storage = stack.counts()
+    return report(args, samples, started, statuses, failures, storage)
+
+
+def report(
+    args: argparse.Namespace,
+    samples: list[dict[str, Any]],
+    started: int,
+    statuses: dict[str, int],
+    failures: list[str],
+    storage: dict[str, int],
+) -> dict[str, Any]:
+    load = [s for s in samples if s["phase"] == "load"]
+    # Warm-up: the first fifth of the load (at least one sample); the rest is split in thirds.
+    steady = load[max(1, len(load) // 5):]
+    third = max(1, len(steady) // 3)
+    first, last = steady[: third + 1], steady[-third - 1:]
+
+    def cpu_per_booking(window: list[dict[str, Any]]) -> float | None:
+        done = window[-1]["finished"] - window[0]["finished"]
+        return round((window[-1]["cpu_s"] - window[0]["cpu_s"]) / done, 4) if done > 0 else None
+
+    plateau = steady[0]["rss_mb"] if steady else None
+    end_of_load = load[-1]["rss_mb"] if load else None
+    after_idle = samples[-1]["rss_mb"] if samples else None
+    cpu_first, cpu_last = cpu_per_booking(first), cpu_per_booking(last)
+    return {
+        "benchmark": "soak: steady mixed bookings on devhost + Azurite 3.35.0 + the sandbox",
+        **stamp(),
+        "loadavg_at_end": Path("/proc/loadavg").read_text().split()[:3],
+        "config": {"minutes": args.minutes, "rate_per_s": args.rate, "mix": MIX, "app_settings": SETTINGS,
+                   "sample_every_s": SAMPLE_EVERY, "status_poll_s": POLL},
+        "bookings_started": started,
+        "final_statuses": statuses,
+        "failures": failures[:20],
+        "failure_count": len(failures),
+        "storage_requests": storage,
+        "rss_mb": {
+            "after_warmup": plateau,
+            "end_of_load": end_of_load,
+            "after_drain_and_idle": after_idle,
+            "growth_over_run_pct": round((end_of_load / plateau - 1) * 100, 1)
+            if plateau and end_of_load else None,
+            "max": max((s["rss_mb"] for s in samples), default=None),
+        },
+        "cpu_s_per_booking": {
+            "first_third": cpu_first,
+            "last_third": cpu_last,
+            "change_pct": round((cpu_last / cpu_first - 1) * 100, 1) if cpu_first and cpu_last else None,
+            "overall": cpu_per_booking(steady) if len(steady) > 1 else None,
+            "per_sample_median": statistics.median(
+                [v for v in (cpu_per_booking([a, b]) for a, b in itertools.pairwise(steady)) if v] or [0]
+            ),
+        },
+        "targets": {"rss_growth_pct": 10, "cpu_per_booking_change_pct": 10},
+        "samples": samples,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=1.0, help="bookings started per second")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "soak.json"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    # The load, a drain of at most 2 minutes, 30 idle seconds, and startup: the whole run is bounded.
+    write_results(asyncio.run(asyncio.wait_for(run(args), args.minutes * 60 + 300)), args.out)
+
+
+if __name__ == "__main__":
+    main()
