@@ -40,6 +40,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from devhost import history as h
 from devhost.history import EventType, RuntimeStatus
+from devhost.store.base import InstanceRecord
 from devhost.tracing import TraceContext, from_dtfx, parse_traceparent
 
 log = logging.getLogger("devhost.spans")
@@ -192,13 +193,16 @@ def http_request(ctx: TraceContext, method: str, route: str, status: int, starte
 
 
 # ---------------------------------------------------------------- the client's start
-def orchestration_created(ctx: TraceContext, name: str, instance_id: str, version: str | None,
+def orchestration_created(ctx: TraceContext, name: str, instance_id: str, record: InstanceRecord | None,
                           started_ns: int) -> None:
     """DTFx StartActivityForNewOrchestration: `create_orchestration:{name}` (producer), child of the caller;
     its id is the ExecutionStarted's ParentTraceContext.TraceParent."""
     if _on is None:
         return
     attributes = {TYPE: "orchestration", TASK_NAME: name, INSTANCE_ID: instance_id}
+    version = record.version if record is not None else None
+    if record is not None:
+        attributes[EXECUTION_ID] = record.execution_id
     if version:
         attributes[VERSION] = version
     _on.emit(span_name("create_orchestration", name, version), SpanKind.PRODUCER, ctx, ctx.parent_id,

@@ -340,7 +340,9 @@ class ManagementApi:
             new_id = await self.hub.start(
                 function_name, instance_id or None, input_json, version, trace=to_dtfx(created)
             )
-            spans.orchestration_created(created, function_name, new_id, version, began)
+            if spans.active():  # the span names the instance's version and execution, as stored
+                record = await self.hub.get_instance(new_id)
+                spans.orchestration_created(created, function_name, new_id, record, began)
         except InstanceExistsError as exc:
             # Current HttpApiHandler maps OrchestrationAlreadyExistsException to 409 Conflict.
             return error_response(409, str(exc))

@@ -218,6 +218,12 @@ async def test_a_booking_like_instance_is_one_whole_chain_of_spans_each_exported
     assert (create.name, create.kind) == ("create_orchestration:parent", SpanKind.PRODUCER)
     assert orchestration.parent is not None and _hex(orchestration.parent.span_id) == create_id
     assert create.parent is not None and by_id[_hex(create.parent.span_id)].name == "POST /api/start"
+    started = next(e for e in history if e["EventType"] == EventType.ExecutionStarted)
+    execution = started["OrchestrationInstance"]
+    assert dict(create.attributes or {}) == {
+        "durabletask.type": "orchestration", "durabletask.task.name": "parent",
+        "durabletask.task.instance_id": iid, "durabletask.task.execution_id": execution["ExecutionId"],
+    }
 
     # Each activity: a client span (the TaskScheduled's id) under its orchestration, and a server span,
     # the id the function got as its trace context, under that.
