@@ -253,9 +253,11 @@ def _when(value: Any) -> dt.datetime | None:
         return None
 
 
+_ASKING = (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated)
 _CHILD_DONE = (EventType.SubOrchestrationInstanceCompleted, EventType.SubOrchestrationInstanceFailed)
 _FINAL = {int(RuntimeStatus.Completed): "Completed", int(RuntimeStatus.Failed): "Failed",
           int(RuntimeStatus.Terminated): "Terminated"}
+_ENDING = (EventType.TaskCompleted, EventType.TaskFailed, *_CHILD_DONE, EventType.ExecutionCompleted)
 
 
 def episode_stored(instance_id: str, history: Sequence[Mapping[str, Any]],
@@ -268,22 +270,26 @@ def episode_stored(instance_id: str, history: Sequence[Mapping[str, Any]],
     if _on is None:
         return
     for i, (_execution, events) in enumerate(new):
+        if not any(e.get("EventType") in _ENDING for e in events):
+            continue  # nothing ends here (most episodes of a long history): no scan of the history
         # The first pair continues the replayed execution; a later one is a new generation (continue-as-new).
         earlier: list[Mapping[str, Any]] = [*history, *events] if i == 0 else list(events)
         started = next((e for e in earlier if e.get("EventType") == EventType.ExecutionStarted), None)
-        if started is None:
-            continue
-        orchestration = _orchestration_span(started)
-        if orchestration is None:
+        orchestration = _orchestration_span(started) if started is not None else None
+        if started is None or orchestration is None:
             continue
         octx, oparent, ostart = orchestration
-        episode_time = _when(events[0].get("Timestamp")) if events else None
+        # What each result answers, by (event type, EventId): one pass however many results arrived.
+        asked = {(e.get("EventType"), e.get("EventId")): e for e in earlier if e.get("EventType") in _ASKING}
+        episode_time = _when(events[0].get("Timestamp"))
         for ev in events:
             et = ev.get("EventType")
             if et in (EventType.TaskCompleted, EventType.TaskFailed):
-                _task_done(instance_id, octx, earlier, ev, episode_time)
+                _task_done(instance_id, octx, asked.get((EventType.TaskScheduled, ev.get("TaskScheduledId"))),
+                           ev, episode_time)
             elif et in _CHILD_DONE:
-                _child_done(instance_id, octx, earlier, ev, episode_time)
+                created = asked.get((EventType.SubOrchestrationInstanceCreated, ev.get("TaskScheduledId")))
+                _child_done(instance_id, octx, created, ev, episode_time)
             elif et == EventType.ExecutionCompleted and ev.get("OrchestrationStatus") in _FINAL:
                 status = _FINAL[int(ev["OrchestrationStatus"])]
                 attributes = {TYPE: "orchestration", TASK_NAME: str(started.get("Name")),
@@ -296,16 +302,11 @@ def episode_stored(instance_id: str, history: Sequence[Mapping[str, Any]],
                          _when(ev.get("Timestamp")), attributes, error=error)
 
 
-def _scheduled(earlier: Sequence[Mapping[str, Any]], kind: int, event_id: Any) -> Mapping[str, Any] | None:
-    return next((e for e in earlier if e.get("EventType") == kind and e.get("EventId") == event_id), None)
-
-
-def _task_done(instance_id: str, octx: TraceContext, earlier: Sequence[Mapping[str, Any]],
+def _task_done(instance_id: str, octx: TraceContext, scheduled: Mapping[str, Any] | None,
                done: Mapping[str, Any], end: dt.datetime | None) -> None:
     """DTFx EmitTraceActivityForTaskCompleted/Failed: `activity:{name}` (client), from the TaskScheduled's
     time to now, with the span id the TaskScheduled's ParentTraceContext names."""
     assert _on is not None
-    scheduled = _scheduled(earlier, EventType.TaskScheduled, done.get("TaskScheduledId"))
     ctx = from_dtfx(scheduled.get("ParentTraceContext")) if scheduled else None
     if scheduled is None or ctx is None:
         return
@@ -319,12 +320,11 @@ def _task_done(instance_id: str, octx: TraceContext, earlier: Sequence[Mapping[s
              _when(scheduled.get("Timestamp")) or now_ns(), end, attributes, error=error)
 
 
-def _child_done(instance_id: str, octx: TraceContext, earlier: Sequence[Mapping[str, Any]],
+def _child_done(instance_id: str, octx: TraceContext, created: Mapping[str, Any] | None,
                 done: Mapping[str, Any], end: dt.datetime | None) -> None:
     """DTFx EmitTraceActivityForSubOrchestrationCompleted/Failed: `orchestration:{child}` (client) with the
     SubOrchestrationInstanceCreated's ClientSpanId."""
     assert _on is not None
-    created = _scheduled(earlier, EventType.SubOrchestrationInstanceCreated, done.get("TaskScheduledId"))
     client = created.get("ClientSpanId") if created else None
     if created is None or not isinstance(client, str) or not client:
         return

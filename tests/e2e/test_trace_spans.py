@@ -116,6 +116,9 @@ def test_a_flaky_booking_is_one_trace_of_linked_spans_with_nothing_personal(
     assert [s.status for s in flights] == [unset, error, error]
     assert len({s.attributes["faas.invocation_id"] for s in flights}) == 3
     assert all(s.attributes["error.type"] == "TransientSupplierError" for s in flights[1:])
+    for kind in (Span.SPAN_KIND_SERVER, Span.SPAN_KIND_CLIENT):  # devhost's spans of the attempts agree
+        host_flights = [s for s in spans if _base(s.name) == "activity:book_flight" and s.kind == kind]
+        assert sorted(s.status for s in host_flights) == [unset, error, error]
     for activity in (s for s in spans if s.name.startswith("activity ")):
         # Under the host's span of that invocation (`activity:{name}`, server), under its scheduling span
         # (client), under the orchestration that scheduled it.
