@@ -31,12 +31,18 @@ import time
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    StatusCode,
+    TraceFlags,
+    set_span_in_context,
+)
 
 from devhost import history as h
 from devhost.history import EventType, RuntimeStatus
@@ -103,8 +109,8 @@ class _Exporting:
     ) -> None:
         """One finished span with span id `ctx.span_id` in trace `ctx.trace_id`, child of `parent_id` (''
         for a root). Times are datetimes or epoch nanoseconds; no end means now."""
-        flags = trace.TraceFlags(int(ctx.flags, 16) & 1)
-        parent = trace.set_span_in_context(trace.NonRecordingSpan(trace.SpanContext(
+        flags = TraceFlags(int(ctx.flags, 16) & 1)
+        parent = set_span_in_context(NonRecordingSpan(SpanContext(
             int(ctx.trace_id, 16), int(parent_id, 16), is_remote=True, trace_flags=flags,
         ))) if parent_id else None
         token = self.ids.chosen.set((int(ctx.trace_id, 16), int(ctx.span_id, 16)))
