@@ -263,12 +263,13 @@ async def test_tracing_off_in_host_json_exports_nothing_and_stores_no_span_id(
 ) -> None:
     root = write_app(tmp_path / "spans_off", APP)
     async with serving(root, MemoryStore(), tracing=False) as host:
+        assert not spans.active()  # an exporter is at hand (the fixture's), but host.json says no
         iid = await _start(host.base_url)
         await _raise_go(host.base_url, iid)
         done = await host.wait_for(iid, timeout=30)
         assert done.runtime_status.name == "Completed", done.output
         stored = _started_context(await _history(host, iid))
-    assert exported.spans == [] and not spans.active()
+    assert exported.spans == []
     assert stored["TraceParent"] and stored["SpanId"] is None and stored["Id"] is None
 
 
