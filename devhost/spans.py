@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
@@ -52,6 +53,7 @@ from devhost.tracing import TraceContext, from_dtfx, parse_traceparent
 log = logging.getLogger("devhost.spans")
 
 DEFAULT_SERVICE_NAME = "devhost"
+EXIT_FLUSH_MILLIS = 2000
 # DTFx Tracing/Schema.cs: the attribute names of every Durable span.
 TYPE = "durabletask.type"
 TASK_NAME = "durabletask.task.name"
@@ -125,8 +127,16 @@ class _Exporting:
         span.end(end_time=_ns(end) if end is not None else None)
 
     def shutdown(self) -> None:
-        self.provider.force_flush(2000)
-        self.provider.shutdown()
+        """Queued spans get EXIT_FLUSH_MILLIS to leave. The flush and shutdown run in a daemon thread: an
+        exporter retrying against an endpoint that is down (its export holds the flush) never holds the
+        host's stop."""
+        def flush_and_shut() -> None:
+            self.provider.force_flush(EXIT_FLUSH_MILLIS)
+            self.provider.shutdown()
+
+        closing = threading.Thread(target=flush_and_shut, name="devhost-spans-shutdown", daemon=True)
+        closing.start()
+        closing.join(EXIT_FLUSH_MILLIS / 1000)
 
 
 def _ns(t: dt.datetime | int) -> int:
