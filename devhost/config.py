@@ -50,6 +50,8 @@ class HostConfig:
     # extensions.durableTask.storageProvider.type as written ("" = not given, which means Azure Storage).
     storage_provider: str = ""
     versioning: Versioning = Versioning()
+    # extensions.durableTask.tracing: distributedTracingEnabled with version V2 (PROTOCOL.md §35).
+    distributed_tracing: bool = False
 
     @property
     def foreign_storage_provider(self) -> bool:
@@ -206,7 +208,14 @@ def load_host_config(app_root: Path, env: Mapping[str, str]) -> HostConfig:
         overridable_states=_overridable(_get_ci(durable, "overridableExistingInstanceStates")),
         storage_provider=str(_get_ci(provider, "type") or ""),
         versioning=_versioning(durable, env),
+        distributed_tracing=_distributed_tracing(_get_ci(durable, "tracing") or {}),
     )
+
+
+def _distributed_tracing(tracing: Mapping[str, Any]) -> bool:
+    enabled = _get_ci(tracing, "distributedTracingEnabled")
+    version = _get_ci(tracing, "version")
+    return str(enabled).lower() == "true" and str(version or "").upper() == "V2"
 
 
 def _versioning(durable: Mapping[str, Any], env: Mapping[str, str]) -> Versioning:

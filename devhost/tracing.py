@@ -31,6 +31,8 @@ class TraceContext:
     span_id: str
     flags: str
     state: str = ""
+    # The span this one is a child of ('' for a root): devhost's own span of it names it as its parent.
+    parent_id: str = ""
 
     @property
     def traceparent(self) -> str:
@@ -38,7 +40,7 @@ class TraceContext:
 
     def child(self) -> TraceContext:
         """A new span in the same trace (same flags and state)."""
-        return TraceContext(self.trace_id, _new_span_id(), self.flags, self.state)
+        return TraceContext(self.trace_id, _new_span_id(), self.flags, self.state, self.span_id)
 
 
 def _new_span_id() -> str:
@@ -88,8 +90,8 @@ def from_headers(headers: Any) -> TraceContext:
 # ---------------------------------------------------------------- DTFx's DistributedTraceContext
 def to_dtfx(ctx: TraceContext) -> dict[str, Any]:
     """DurableTask.Core.Tracing.DistributedTraceContext as DTFx serializes it (every DataMember; Id, SpanId
-    and ActivityStartTime are only filled by DTFx's own span of the orchestration, which devhost does not
-    emit)."""
+    and ActivityStartTime are filled on the first episode by the orchestration span, when spans are emitted:
+    devhost.spans.stamp_orchestration)."""
     return {"TraceParent": ctx.traceparent, "TraceState": ctx.state or None, "Id": None, "SpanId": None,
             "ActivityStartTime": None}
 

@@ -15,7 +15,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from azure.functions import meta
@@ -34,6 +34,7 @@ class ActivityOutcome:
     result: str | None = None  # TaskCompleted.Result (JSON text)
     reason: str | None = None  # TaskFailed.Reason
     details: str | None = None  # TaskFailed.Details
+    trace: TraceContext | None = None  # the invocation's trace context (its span's id, PROTOCOL.md §35)
 
 
 class InvocationContext:
@@ -130,10 +131,10 @@ async def run_activity(
                 ret = await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
                 if asyncio.iscoroutine(ret):  # a sync-looking callable that returned a coroutine (a lambda)
                     ret = await ret
-            return ActivityOutcome(ok=True, result=encode_output(ret))
+            return ActivityOutcome(ok=True, result=encode_output(ret), trace=trace)
         except Exception as exc:  # noqa: BLE001 - every user error becomes TaskFailed, like the worker
             run.failed(exc)
-            return failure(name, exc)
+            return replace(failure(name, exc), trace=trace)
 
 
 # The fields every serialized .NET exception ends with, in Json.NET's order (PROTOCOL.md §2.6).

@@ -20,6 +20,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost import history as h
+from devhost import spans
 from devhost.app_index import AppIndex
 from devhost.clock import Clock
 from devhost.engine import entities
@@ -208,6 +209,8 @@ class EpisodeRunner:
         new_hist = [h.orchestrator_started(ts)] + batch
         terminated = next((e for e in batch if e["EventType"] == EventType.ExecutionTerminated), None)
         started = hist[1] if len(hist) > 1 else next(e for e in batch if e["EventType"] == 0)
+        if not hist:
+            spans.stamp_orchestration(started, now)  # the orchestration span's id, stored with the start
         if inst.runtime_status is RuntimeStatus.Pending:
             inst.runtime_status = RuntimeStatus.Running
         inst.last_updated_time = now

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from devhost import history as h
+from devhost import spans
 from devhost.app_index import AppIndex
 from devhost.clock import Clock, SystemClock
 from devhost.engine import entities
@@ -187,6 +188,8 @@ class Engine:
                 log.exception("could not abandon %s after a failed commit", item.instance_id)
             raise
         self.episodes += 1
+        if spans.active():
+            spans.episode_stored(item.instance_id, item.history, commit.history)
 
     def _internal_failure(self, item: OrchestrationWorkItem, exc: Exception) -> EpisodeCommit:
         name = item.instance.name if item.instance else ""
@@ -235,7 +238,9 @@ class Engine:
         ev = msg.event
         name = str(ev.get("Name"))
         scheduled_by = from_dtfx(ev.get("ParentTraceContext"))
+        began = spans.now_ns()
         outcome = await self._run(name, _activity_input(ev.get("Input")), scheduled_by)
+        spans.activity_ran(ev, msg.instance_id, outcome.trace, began, None if outcome.ok else outcome.reason)
         ts = h.format_ts(self.clock.now())
         sid = int(ev["EventId"])
         if outcome.ok:

@@ -22,6 +22,7 @@ import azure.functions as func
 from aiohttp import web
 from multidict import CIMultiDict
 
+from devhost import spans
 from devhost.app_index import HttpFunction
 from devhost.execlog import HTTP_REASON, execution
 from devhost.http.binding import DurableUrls
@@ -238,16 +239,18 @@ class HttpFront:
         invocation_id = str(uuid.uuid4())
         fn = served.function
         level = execution_log_level(request.method)
+        trace, began = from_headers(request.headers), spans.now_ns()
         with execution(fn.function_name, invocation_id, HTTP_REASON, level=level) as run:
             try:
                 result = await self.call(
-                    fn, to_http_request(request, body, route_values), invocation_id=invocation_id,
-                    trace=from_headers(request.headers),
+                    fn, to_http_request(request, body, route_values), invocation_id=invocation_id, trace=trace
                 )
                 response = to_web_response(result)
             except Exception as exc:  # noqa: BLE001 - a function's failure is a 500, as the host answers
                 run.failed(exc)
-                return web.Response(status=500)
+                response = web.Response(status=500)
+        route = route_path(self.route_prefix, fn.route)
+        spans.http_request(trace, request.method, route, response.status, began)
         return response
 
     async def call(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from azure.durable_functions.models.utils import http_utils
 
+from devhost import spans
 from devhost.app_index import AppIndex
 from devhost.clock import Clock, SystemClock
 from devhost.config import HostConfig
@@ -68,6 +69,7 @@ class DevHost:
             system_key=self.keys.durable_system_key if self.keys else None,
         )
         await self.store.open()
+        spans.start(self.config.distributed_tracing)
         if self.run_engine:
             self.workers = EngineWorkers(self.store, self.clock, self.index, self.config)
         self.client = DurableClient(self.store, self.index, self.clock, hub_name=self.config.hub_name,
@@ -102,6 +104,7 @@ class DevHost:
             await self.workers.stop()
             self.workers = None
         await self.store.close()
+        await asyncio.get_running_loop().run_in_executor(None, spans.stop)
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
         # Client functions share the SDK's module-level aiohttp session, bound to this loop: close it with
         # the SDK's own helper so nothing is left unclosed (the worker never gets to do this).

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost import spans
 from devhost.engine import entities
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus, compact_json
 from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, DurableUrls
@@ -335,10 +336,13 @@ class ManagementApi:
             version = q.get("version")  # absent: the host's defaultVersion (PROTOCOL.md §36)
             # DTFx records the caller's trace as the ExecutionStarted's ParentTraceContext: the id of its
             # "create orchestration" span, a child of the caller's (PROTOCOL.md §35).
-            trace = to_dtfx(from_headers(request.headers))
+            created, began = from_headers(request.headers), spans.now_ns()
             new_id = await self.hub.start(
-                function_name, instance_id or None, input_json, version, trace=trace
+                function_name, instance_id or None, input_json, version, trace=to_dtfx(created)
             )
+            if spans.active():  # the span names the instance's version and execution, as stored
+                record = await self.hub.get_instance(new_id)
+                spans.orchestration_created(created, function_name, new_id, record, began)
         except InstanceExistsError as exc:
             # Current HttpApiHandler maps OrchestrationAlreadyExistsException to 409 Conflict.
             return error_response(409, str(exc))

@@ -122,6 +122,7 @@ _SHOWN = {
     "supplier.name": "supplier",
     "http.status_code": "http",
     "error.type": "error",
+    "durabletask.task.status": "status",
 }
 
 
