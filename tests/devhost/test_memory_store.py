@@ -68,3 +68,47 @@ async def test_memory_store_history_survives_what_readers_do_to_it() -> None:
     assert isinstance(item.history, list)
     item.history[1]["Input"] = "changed by the engine"
     assert await store.get_history("a") == events
+
+
+async def run_episode(
+    store: MemoryStore, iid: str, seconds: int
+) -> tuple[list[h.HistoryEvent], list[h.HistoryEvent]]:
+    """Locks `iid`, commits one episode; returns (the history the episode read, what it appended)."""
+    item = await store.lock_next_orchestration(T0 + dt.timedelta(seconds=seconds), LOCK)
+    assert item is not None and item.instance_id == iid
+    read = list(item.history)
+    events = [h.orchestrator_started(ts(seconds))] + [m.event for m in item.messages]
+    events.append(h.orchestrator_completed(ts(seconds)))
+    await store.commit_episode(item, EpisodeCommit(history=[("x1", events)]))
+    assert list(item.history) == read  # a committed episode's work item keeps the history it read
+    return read, events
+
+
+async def test_histories_read_right_whether_kept_parsed_or_not() -> None:
+    store = MemoryStore()
+    store.HOT_MAX = 1  # two instances take turns: each lock finds the other's history parsed, its own not
+    expected: dict[str, list[h.HistoryEvent]] = {"a": [], "b": []}
+    for iid in expected:
+        rec = InstanceRecord(iid, "orch", "x1", RuntimeStatus.Running, T0, T0)
+        start = h.execution_started(ts(0), instance_id=iid, execution_id="x1", name="orch", input_json="1")
+        await store.create_instance(
+            rec, OrchestrationMessage(iid, start, execution_id="x1"), replaceable=None
+        )
+    for step in range(1, 4):
+        for iid in expected:
+            read, appended = await run_episode(store, iid, step)
+            assert read == expected[iid]
+            expected[iid] += appended
+            assert await store.get_history(iid) == expected[iid]
+            if step < 3:
+                await store.send_messages(
+                    [OrchestrationMessage(iid, h.event_raised(ts(step), "E", str(step)))]
+                )
+    store.HOT_MAX = 256
+    for _ in range(2):  # the first lock parses and keeps, the second finds it kept
+        await store.send_messages([OrchestrationMessage("a", h.event_raised(ts(10), "E", "10"))])
+        read, appended = await run_episode(store, "a", 10)
+        assert read == expected["a"]
+        expected["a"] += appended
+    assert await store.purge_instance("a") == 1
+    assert await store.get_history("a", "x1") == []
