@@ -32,18 +32,11 @@ _MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 class MemoryStore(TaskHubStore):
-    HOT_MAX = 256
-
     def __init__(self) -> None:
         self._instances: dict[str, InstanceRecord] = {}
         # Histories as JSON text, parsed when read (packed.py says why: a parked instance's dicts cost twice
         # its text, and this store keeps every instance until it is purged).
         self._histories: dict[str, dict[str, PackedHistory]] = {}
-        # ... but an instance that runs episodes back to back (a Hello5 chain, a fan-in) would parse its
-        # whole history for each one, as much CPU as the engine's own work per episode: the histories of the
-        # executions locked last stay parsed, at most HOT_MAX of them, the least recently locked leaving
-        # first.
-        self._hot: dict[tuple[str, str], list[HistoryEvent]] = {}
         self._pending: dict[str, list[OrchestrationMessage]] = {}
         self._ready: deque[str] = deque()
         self._in_ready: set[str] = set()
@@ -96,7 +89,6 @@ class MemoryStore(TaskHubStore):
             raise InstanceExistsError(record.instance_id, old.runtime_status)
         self._instances[record.instance_id] = record.copy()
         self._histories.setdefault(record.instance_id, {})[record.execution_id] = PackedHistory()
-        self._hot.pop((record.instance_id, record.execution_id), None)
         self._enqueue(start)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
@@ -139,8 +131,7 @@ class MemoryStore(TaskHubStore):
     async def purge_instance(self, instance_id: str) -> int:
         if self._instances.pop(instance_id, None) is None:
             return 0
-        for execution_id in self._histories.pop(instance_id, {}):
-            self._hot.pop((instance_id, execution_id), None)
+        self._histories.pop(instance_id, None)
         # Purge leaves the queues alone. An orchestration's leftover messages would be dropped on arrival (no
         # ExecutionStarted), so they go now; an entity's (`@name@key`) start it afresh, as on Azure Storage
         # (PROTOCOL.md §37), so they stay.
@@ -181,26 +172,13 @@ class MemoryStore(TaskHubStore):
             self._locks[iid] = (token, until)
             history: Sequence[HistoryEvent] = ()
             if rec is not None:
-                history = self._parsed(iid, rec.execution_id)
+                packed = self._histories.get(iid, {}).get(rec.execution_id)
+                if packed is not None:
+                    history = packed.events()
             return OrchestrationWorkItem(
                 iid, msgs, rec.copy() if rec is not None else None, history, token, until
             )
         return None
-
-    def _parsed(self, iid: str, execution_id: str) -> list[HistoryEvent]:
-        """The execution's history for an episode (read-only for the engine): the parsed copy if it is hot,
-        else parsed now and made hot."""
-        key = (iid, execution_id)
-        history = self._hot.pop(key, None)
-        if history is None:
-            packed = self._histories.get(iid, {}).get(execution_id)
-            if packed is None:
-                return []
-            history = packed.events()
-            if len(self._hot) >= self.HOT_MAX:
-                del self._hot[next(iter(self._hot))]
-        self._hot[key] = history
-        return history
 
     def _check_lock(self, item: OrchestrationWorkItem) -> None:
         lock = self._locks.get(item.instance_id)
@@ -217,14 +195,7 @@ class MemoryStore(TaskHubStore):
         iid = item.instance_id
         for execution_id, events in commit.history:
             if events:
-                appended = (
-                    self._histories.setdefault(iid, {})
-                    .setdefault(execution_id, PackedHistory())
-                    .append(events)
-                )
-                hot = self._hot.get((iid, execution_id))
-                if hot is not None:  # a new list: the work item's history stays what the episode read
-                    self._hot[iid, execution_id] = hot + appended
+                self._histories.setdefault(iid, {}).setdefault(execution_id, PackedHistory()).append(events)
         if commit.instance is not None and iid in self._instances:
             self._instances[iid] = commit.instance.copy()
         for rec in commit.new_instances:

@@ -31,16 +31,12 @@ class PackedHistory:
     def __len__(self) -> int:
         return self._count
 
-    def append(self, events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
-        """Appends the events; returns them as a reader will get them (parsed back from their text), for a
-        caller that keeps a parsed copy up to date without parsing the whole history again."""
+    def append(self, events: Sequence[HistoryEvent]) -> None:
         if not events:
-            return []
+            return
         text = _encode(list(events))[1:-1]
         self._text = f"{self._text},{text}" if self._text else text
         self._count += len(events)
-        appended: list[HistoryEvent] = json.loads(f"[{text}]")
-        return appended
 
     def events(self) -> list[HistoryEvent]:
         """The events, parsed afresh on every call."""
