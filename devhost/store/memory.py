@@ -26,7 +26,6 @@ from devhost.store.base import (
     TaskHubStore,
     new_id,
 )
-from devhost.store.packed import PackedHistory
 
 _MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -34,9 +33,7 @@ _MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
 class MemoryStore(TaskHubStore):
     def __init__(self) -> None:
         self._instances: dict[str, InstanceRecord] = {}
-        # Histories as JSON text, parsed when read (packed.py says why: a parked instance's dicts cost twice
-        # its text, and this store keeps every instance until it is purged).
-        self._histories: dict[str, dict[str, PackedHistory]] = {}
+        self._histories: dict[str, dict[str, list[HistoryEvent]]] = {}
         self._pending: dict[str, list[OrchestrationMessage]] = {}
         self._ready: deque[str] = deque()
         self._in_ready: set[str] = set()
@@ -88,7 +85,7 @@ class MemoryStore(TaskHubStore):
         if old is not None and replaceable is not None and old.runtime_status not in set(replaceable):
             raise InstanceExistsError(record.instance_id, old.runtime_status)
         self._instances[record.instance_id] = record.copy()
-        self._histories.setdefault(record.instance_id, {})[record.execution_id] = PackedHistory()
+        self._histories.setdefault(record.instance_id, {})[record.execution_id] = []
         self._enqueue(start)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
@@ -101,8 +98,7 @@ class MemoryStore(TaskHubStore):
             if rec is None:
                 return []
             execution_id = rec.execution_id
-        packed = self._histories.get(instance_id, {}).get(execution_id)
-        return packed.events() if packed is not None else []
+        return list(self._histories.get(instance_id, {}).get(execution_id, []))
 
     async def send_messages(self, messages: Sequence[OrchestrationMessage]) -> None:
         for m in messages:
@@ -172,9 +168,7 @@ class MemoryStore(TaskHubStore):
             self._locks[iid] = (token, until)
             history: Sequence[HistoryEvent] = ()
             if rec is not None:
-                packed = self._histories.get(iid, {}).get(rec.execution_id)
-                if packed is not None:
-                    history = packed.events()
+                history = self._histories.get(iid, {}).get(rec.execution_id, [])
             return OrchestrationWorkItem(
                 iid, msgs, rec.copy() if rec is not None else None, history, token, until
             )
@@ -195,7 +189,7 @@ class MemoryStore(TaskHubStore):
         iid = item.instance_id
         for execution_id, events in commit.history:
             if events:
-                self._histories.setdefault(iid, {}).setdefault(execution_id, PackedHistory()).append(events)
+                self._histories.setdefault(iid, {}).setdefault(execution_id, []).extend(events)
         if commit.instance is not None and iid in self._instances:
             self._instances[iid] = commit.instance.copy()
         for rec in commit.new_instances:
@@ -203,7 +197,7 @@ class MemoryStore(TaskHubStore):
             if old is None or old.runtime_status in TERMINAL_STATUSES:
                 self._instances[rec.instance_id] = rec.copy()
                 # An entity's first episode creates its own row and has already appended its history.
-                self._histories.setdefault(rec.instance_id, {}).setdefault(rec.execution_id, PackedHistory())
+                self._histories.setdefault(rec.instance_id, {}).setdefault(rec.execution_id, [])
         for m in commit.messages:
             self._enqueue(m)
         if commit.activities:
