@@ -75,9 +75,12 @@ def open_store(spec: str, config: HostConfig) -> TaskHubStore:
     factory = getattr(azure_store, "create_store", None)
     if factory is None:
         raise StorageUnavailable("devhost.store.azure has no create_store(); cannot open Azure Storage")
+    lease = config.control_queue_visibility_timeout
     store: TaskHubStore = factory(
         spec, hub_name=config.hub_name, partition_count=config.partition_count,
         max_polling_interval=config.max_queue_polling_interval,
+        buffer_threshold=config.control_queue_buffer_threshold,
+        **({} if lease is None else {"lease_seconds": int(lease)}),
     )
     return store
 

@@ -46,6 +46,12 @@ class HostConfig:
     max_concurrent_orchestrations: int = 10
     max_queue_polling_interval: float = 30.0
     partition_count: int = 4
+    # storageProvider.controlQueueBufferThreshold: control-queue messages held in memory before receiving
+    # pauses (PROTOCOL.md §6.1; the extension's default, 1-1000).
+    control_queue_buffer_threshold: int = 256
+    # storageProvider.controlQueueVisibilityTimeout in seconds when given (1-60 minutes, as the extension
+    # allows); None keeps devhost's short renewed lease: a killed host's work resumes seconds after a restart.
+    control_queue_visibility_timeout: float | None = None
     overridable_states: str = "NonRunningStates"  # overridableExistingInstanceStates: or "AnyState"
     # extensions.durableTask.storageProvider.type as written ("" = not given, which means Azure Storage).
     storage_provider: str = ""
@@ -191,6 +197,8 @@ def load_host_config(app_root: Path, env: Mapping[str, str]) -> HostConfig:
     orchestrations = _get_ci(durable, "maxConcurrentOrchestratorFunctions")
     polling = _get_ci(provider, "maxQueuePollingInterval")
     partitions = _get_ci(provider, "partitionCount")
+    buffer = _get_ci(provider, "controlQueueBufferThreshold")
+    visibility = _get_ci(provider, "controlQueueVisibilityTimeout")
     return HostConfig(
         route_prefix=route_prefix,
         hub_name=hub,
@@ -205,11 +213,24 @@ def load_host_config(app_root: Path, env: Mapping[str, str]) -> HostConfig:
         ),
         max_queue_polling_interval=30.0 if polling is None else parse_timespan(str(polling)),
         partition_count=4 if partitions is None else _int(partitions, "partitionCount", 1, 16),
+        control_queue_buffer_threshold=(
+            256 if buffer is None else _int(buffer, "controlQueueBufferThreshold", 1, 1000)
+        ),
+        control_queue_visibility_timeout=None if visibility is None else _visibility(str(visibility)),
         overridable_states=_overridable(_get_ci(durable, "overridableExistingInstanceStates")),
         storage_provider=str(_get_ci(provider, "type") or ""),
         versioning=_versioning(durable, env),
         distributed_tracing=_distributed_tracing(_get_ci(durable, "tracing") or {}),
     )
+
+
+def _visibility(text: str) -> float:
+    seconds = parse_timespan(text)
+    if not 60 <= seconds <= 3600:
+        raise ConfigError(
+            f"host.json: controlQueueVisibilityTimeout must be between 1 and 60 minutes, got {text}"
+        )
+    return seconds
 
 
 def _distributed_tracing(tracing: Mapping[str, Any]) -> bool:

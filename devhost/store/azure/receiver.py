@@ -14,6 +14,10 @@ One job: move messages in and out of the ``<hub>-control-NN`` queues (and, throu
   reappears when the lease lapses, exactly like a received one). Queues this process wrote to are read at
   once; the others are polled with a back-off up to ``max_polling_interval``; delayed sends set a local
   timer for their partition.
+- Buffering: as DurableTask.AzureStorage does, receiving from the control queues pauses while this process
+  holds ``buffer_threshold`` (host.json ``controlQueueBufferThreshold``) or more of their messages, and a
+  message sent then is put visible instead of held. A backlog waits in its queue, where it costs nothing,
+  instead of in memory, where every held message's lease is renewed (PROTOCOL.md §6.1).
 - Deleting: ``delete`` is the last step of a checkpoint. Until then a consumed message comes back after
   its lease, and the journal (``journal.py``) recognises it; nothing here decides what is a duplicate.
 
@@ -96,12 +100,14 @@ class Receiver:
         *,
         max_polling_interval: float,
         lease_seconds: int,
+        buffer_threshold: int = 256,
     ) -> None:
         self._control = control
         self.work = work
         self._large = large
         self.wake = wake
         self.lease_seconds = lease_seconds
+        self.buffer_threshold = buffer_threshold
         # Messages held by this process, per instance (dict order = arrival order, for fairness).
         self.held: OrderedDict[str, dict[str, Received]] = OrderedDict()
         self.locked: dict[str, str] = {}  # instance -> lock token of its episode
@@ -145,6 +151,8 @@ class Receiver:
             delay = max(0, math.ceil((send.visible_at - utc_now()).total_seconds()))
         queue = self._queue(send.queue)
         hold = self._dispatching and delay == 0 and send.message is not None
+        if isinstance(send.message, OrchestrationMessage) and self.buffer_full():
+            hold = False  # the buffer is full: it waits in its queue, read once the buffer drains
         visibility = self.visibility if hold else min(delay, _MAX_VISIBILITY)
         # Never expire (time_to_live -1): a timer or a message for a suspended instance may wait for weeks.
         sent = await queue.send_message(send.body, visibility_timeout=visibility or None, time_to_live=-1)
@@ -206,6 +214,7 @@ class Receiver:
     def park(self, instance_id: str) -> None:
         self.parked.add(instance_id)
         self.release(instance_id)
+        self.wake.set()  # its messages left the buffer: receiving may resume
 
     def hand_out(self, instance_id: str, visible: list[Received]) -> list[OrchestrationMessage]:
         """Record the messages given to the locked instance's episode, in send order."""
@@ -240,6 +249,7 @@ class Receiver:
                 pass  # lease lapsed and the message was received again: the newer copy is dropped later
 
         await asyncio.gather(*(delete(r) for r in done))
+        was_full = self.buffer_full()
         held = self.held.get(instance_id)
         if held is not None:
             for r in done:
@@ -248,6 +258,8 @@ class Receiver:
                     del held[r.queue_message_id]
             if not held:
                 del self.held[instance_id]
+        if was_full and not self.buffer_full():
+            self.wake.set()  # receiving may resume
 
     # ------------------------------------------------------------------ leases
     def visibility_seconds(self, lock_for: dt.timedelta) -> int:
@@ -275,15 +287,19 @@ class Receiver:
         for their instance): renew each lease when a third of it is left."""
         while True:
             await asyncio.sleep(max(0.2, self.visibility / 3))
-            due = loop_time() + self.visibility / 3
-            jobs: list[Coroutine[Any, Any, None]] = []
-            for instance_id, held in list(self.held.items()):
-                if instance_id in self.locked:
-                    continue  # its episode deletes these messages; a lapse is deduplicated on redelivery
-                jobs += [self._renew(r) for r in list(held.values()) if r.expires <= due]
-            jobs += self.work.renewals(due, self.visibility)
-            if jobs:
-                await asyncio.gather(*jobs, return_exceptions=True)
+            await self.renew_due()
+
+    async def renew_due(self) -> None:
+        """One renewal pass: every held lease with at most a third of it left, each for a whole lease."""
+        due = loop_time() + self.visibility / 3
+        jobs: list[Coroutine[Any, Any, None]] = []
+        for instance_id, held in list(self.held.items()):
+            if instance_id in self.locked:
+                continue  # its episode deletes these messages; a lapse is deduplicated on redelivery
+            jobs += [self._renew(r) for r in list(held.values()) if r.expires <= due]
+        jobs += self.work.renewals(due, self.visibility)
+        if jobs:
+            await asyncio.gather(*jobs, return_exceptions=True)
 
     async def _renew(self, r: Received) -> None:
         try:
@@ -313,8 +329,8 @@ class Receiver:
     async def poll(self, lock_for: dt.timedelta) -> None:
         """Receive from the partitions this process wrote to or whose timer is due, or from all of them
         when the back-off says a full poll is due."""
-        if self._polling:
-            return
+        if self._polling or self.buffer_full():
+            return  # a full buffer: what is due stays marked (dirty partitions, timers) until it drains
         now = loop_time()
         targets = set(self._dirty)
         while self._timers and self._timers[0][0] <= now:
@@ -367,7 +383,7 @@ class Receiver:
     def has_ready_work(self) -> bool:
         """Work a dispatcher could take right now. Held activity messages do not count: a dispatcher that
         waits has refused them (all its activity slots are busy); a finishing activity wakes it."""
-        if self.work.dirty or self._dirty:
+        if self.work.dirty or (self._dirty and not self.buffer_full()):
             return True
         now = utc_now()
         return any(r.message.visible_at is None or r.message.visible_at <= now for r in self._waiting())
@@ -388,9 +404,11 @@ class Receiver:
             # Held activities the caller did not take (its slots are busy): a finishing activity wakes us.
             timeout = 0.005
         now = loop_time()
-        deadline = min(self._backoff.due, self.work.backoff.due)
-        if self._timers:
-            deadline = min(deadline, self._timers[0][0])
+        deadline = self.work.backoff.due
+        if not self.buffer_full():  # while it is full, a delete that drains it wakes us (see ``delete``)
+            deadline = min(deadline, self._backoff.due)
+            if self._timers:
+                deadline = min(deadline, self._timers[0][0])
         # A due poll is the caller's next lock_next_* call; the floor keeps a caller that never polls that
         # queue from spinning.
         wait = max(0.005, min(timeout, deadline - now)) if timeout > 0 else 0.0
@@ -400,6 +418,14 @@ class Receiver:
         else:
             await asyncio.sleep(0)
         self.wake.clear()
+
+    def buffered(self) -> int:
+        """Control-queue messages this process holds (waiting or handed to an episode, until deleted).
+        Those of parked instances do not count: only a resume frees them, and it must still be received."""
+        return sum(len(v) for i, v in self.held.items() if i not in self.parked)
+
+    def buffer_full(self) -> bool:
+        return self.buffered() >= self.buffer_threshold
 
     def held_count(self) -> int:
         return sum(len(v) for v in self.held.values()) + len(self.work.held)

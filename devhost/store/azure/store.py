@@ -63,7 +63,8 @@ class AzureStorageStore(base.TaskHubStore):
     ``python -m devhost start --storage <connection string>`` builds it through ``create_store`` (call
     ``open()`` next). ``lease_seconds`` caps how long a message this process holds stays invisible without
     renewal, i.e. how soon a killed host's work resumes after a restart (DTFx leaves it for the 5-minute
-    visibility timeout)."""
+    visibility timeout). ``buffer_threshold`` is host.json's ``controlQueueBufferThreshold``: receiving from
+    the control queues pauses while this process holds that many of their messages (PROTOCOL.md §6.1)."""
 
     def __init__(
         self,
@@ -74,6 +75,7 @@ class AzureStorageStore(base.TaskHubStore):
         max_polling_interval: float = 30.0,
         counter: RequestCounter | None = None,
         lease_seconds: int = 10,
+        buffer_threshold: int = 256,
     ) -> None:
         if not 1 <= partition_count <= 16:
             raise ValueError("partitionCount must be between 1 and 16")
@@ -81,6 +83,9 @@ class AzureStorageStore(base.TaskHubStore):
         self.partition_count = partition_count
         self.max_polling_interval = max(MIN_POLL, max_polling_interval)
         self.lease_seconds = max(1, lease_seconds)
+        if not 1 <= buffer_threshold <= 1000:
+            raise ValueError("controlQueueBufferThreshold must be between 1 and 1000")
+        self.buffer_threshold = buffer_threshold
         self._connection_string = connection_string
         self.counter = counter or RequestCounter()
         self._clients: HubClients | None = None
@@ -140,6 +145,7 @@ class AzureStorageStore(base.TaskHubStore):
             wake,
             max_polling_interval=self.max_polling_interval,
             lease_seconds=self.lease_seconds,
+            buffer_threshold=self.buffer_threshold,
         )
         self._rows = InstanceTable(self.hub, instances, history, large)
         self._journal = Journal(history, self._rows, large, self._receiver.send, self._forget)
