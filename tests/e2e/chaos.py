@@ -66,9 +66,13 @@ def europe_trips(count: int, offset: int, hotel_every: int = 1) -> list[dict[str
     return [trip(c, o, hotel=(i % hotel_every == 0)) for i, (c, o) in enumerate(picked)]
 
 
-def wave(n: int) -> list[Case]:
-    """The same mix in every wave (the webhook mode differs): 12 bookings, 20 trips."""
-    ok = {"Confirmed", "Failed"}
+def wave(n: int, webhook_lost: bool = False) -> list[Case]:
+    """The same mix in every wave (the webhook mode differs): 12 bookings, 20 trips.
+
+    When the wave's webhooks are dropped, a paying booking rests on the deadline's check with the
+    provider, which the seeded payment faults can fail on every retry: it then expires and is undone
+    (nothing charged, which `broken_promises` checks) — a safe end, so it is allowed there."""
+    ok = {"Confirmed", "Failed"} | ({"Expired"} if webhook_lost else set())
     not_confirmed = {"Cancelled", "Failed"}
     return [
         Case(f"w{n}-plain", "", europe_trips(1, n), allowed=ok),

@@ -87,7 +87,7 @@ def test_chaos_every_promise_holds_under_faults_and_crashes(
             journey.http.put(f"{sandbox}/_sandbox/webhook-mode", json=mode).raise_for_status()
             # Every wave cancels +down bookings while they book, the one whose start devhost is killed too:
             # there the cancel can reach a booking before the dead worker's leased messages return.
-            batch = wave(n) + (extras() if n == 0 else [])
+            batch = wave(n, webhook_lost=mode["mode"] == "drop") + (extras() if n == 0 else [])
             for case in batch:
                 case.start(journey)
                 if case.action == "cancel_early":
