@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -245,10 +246,42 @@ def _versioning(durable: Mapping[str, Any], env: Mapping[str, str]) -> Versionin
     match = _choice(_get_ci(durable, "versionMatchStrategy"), MatchStrategy, "versionMatchStrategy")
     failure = _choice(_get_ci(durable, "versionFailureStrategy"), FailureStrategy, "versionFailureStrategy")
     return Versioning(
-        default_version="" if default is None else substitute_settings(str(default), env),
+        default_version="" if default is None else substitute_settings(config_text(default), env),
         match=MatchStrategy.CURRENT_OR_OLDER if match is None else MatchStrategy(match),
         failure=FailureStrategy.REJECT if failure is None else FailureStrategy(failure),
     )
+
+
+def config_text(value: Any) -> str:
+    """A host.json scalar as the host's configuration holds it: text, as Newtonsoft.Json writes the value.
+
+    The host parses host.json with Newtonsoft (numbers with a fraction become doubles) and stores each
+    scalar's invariant-culture text, so `"defaultVersion": 1.10` is the version "1.1", `1.0` is "1" and
+    `true` is "True" (PROTOCOL.md §7). Quote a version to keep its text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return _dotnet_double(value)
+    return str(value)
+
+
+def _dotnet_double(value: float) -> str:
+    """.NET's shortest round-trip text of a double: fixed for exponents -4..14, else `d.dddE+XX`."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[repr(value)]
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    power = len(text) - 1 + int(exponent)  # the decimal exponent of the first digit
+    if text == "0":
+        body = "0"
+    elif -4 <= power < 15:
+        body = format(Decimal(repr(abs(value))).normalize(), "f")
+    else:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        body = f"{mantissa}E{'-' if power < 0 else '+'}{abs(power):02d}"
+    return ("-" if sign else "") + body
 
 
 def _choice(value: Any, choices: type[StrEnum], name: str) -> str | None:

@@ -173,6 +173,19 @@ def test_host_json_settings_are_read_with_their_defaults(tmp_path: Path) -> None
     assert versioning == Versioning("1.2", MatchStrategy.STRICT, FailureStrategy.FAIL)
 
 
+@pytest.mark.parametrize(
+    ("raw", "version"),
+    [("1.10", "1.1"), ("1.0", "1"), ("2", "2"), ('"1.10"', "1.10"), ("1e15", "1E+15"), ("0.00001", "1E-05")],
+)
+def test_a_version_written_as_a_json_number_is_the_text_the_host_makes_of_it(
+    tmp_path: Path, raw: str, version: str
+) -> None:
+    # The host reads host.json with Newtonsoft: 1.10 is the double 1.1 before it is text (PROTOCOL.md §7).
+    durable = '{"durableTask": {"defaultVersion": ' + raw + "}}"
+    (tmp_path / "host.json").write_text('{"version": "2.0", "extensions": ' + durable + "}")
+    assert load_host_config(tmp_path, {}).versioning.default_version == version
+
+
 def test_an_unknown_strategy_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError, match="versionMatchStrategy 'Newest' is not one of None, Strict, CurrentOrOlder"
