@@ -5,7 +5,6 @@ sub-orchestration of the instance stays in that trace, on the in-memory and the 
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,63 +15,12 @@ import pytest
 from devhost.history import EventType
 from devhost.http.testing import DurableTestHost
 from devhost.tracing import parse_traceparent
-from tests.devhost.host.apps import serving, write_app
+from tests.devhost.host.apps import TRACE_APP, serving, write_app
 from tests.devhost.test_tracing import HOSTILE, SPAN, TRACE, VALID
 from tests.support.azurite import azurite  # noqa: F401  (session fixture)
 
 WEBHOOK = "/runtime/webhooks/durabletask"
 
-TRACE_APP = textwrap.dedent(
-    '''
-    import json
-
-    import azure.durable_functions as df
-    import azure.functions as func
-    from opentelemetry import context as otel_context
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-
-
-    @app.route(route="whoami", methods=["GET", "POST"])
-    def whoami(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-        trace = context.trace_context
-        body = {"traceparent": trace.trace_parent, "tracestate": trace.trace_state}
-        return func.HttpResponse(json.dumps(body), mimetype="application/json")
-
-
-    @app.route(route="start", methods=["POST"])
-    @app.durable_client_input(client_name="client")
-    async def start(req: func.HttpRequest, client, context: func.Context) -> func.HttpResponse:
-        # What the booking app's starter does: the invocation's trace becomes current, so the SDK's
-        # start_new sends it as the traceparent header.
-        carrier = {"traceparent": context.trace_context.trace_parent}
-        token = otel_context.attach(TraceContextTextMapPropagator().extract(carrier))
-        try:
-            iid = await client.start_new("parent", None, None)
-        finally:
-            otel_context.detach(token)
-        return func.HttpResponse(iid)
-
-
-    @app.orchestration_trigger(context_name="context")
-    def parent(context):
-        first = yield context.call_activity("seen", "a")
-        second = yield context.call_activity("seen", "b")
-        nested = yield context.call_sub_orchestrator("child", None)
-        return [first, second, nested]
-
-
-    @app.orchestration_trigger(context_name="context")
-    def child(context):
-        return (yield context.call_activity("seen", "c"))
-
-
-    @app.activity_trigger(input_name="value")
-    def seen(value: str, context: func.Context) -> str:
-        return context.trace_context.trace_parent
-    '''
-)
 
 
 @pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import textwrap
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -34,53 +33,12 @@ from devhost.http.testing import DurableTestHost
 from devhost.loader import load_app
 from devhost.store.base import TaskHubStore
 from devhost.store.memory import MemoryStore
-from tests.devhost.host.apps import write_app
+from tests.devhost.host.apps import TRACE_APP, write_app
 from tests.devhost.test_tracing import SPAN, TRACE, VALID
 from tests.support.azurite import azurite  # noqa: F401  (session fixture)
 
 WEBHOOK = "/runtime/webhooks/durabletask"
 
-APP = textwrap.dedent(
-    '''
-    import azure.durable_functions as df
-    import azure.functions as func
-    from opentelemetry import context as otel_context
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-
-
-    @app.route(route="start", methods=["POST"])
-    @app.durable_client_input(client_name="client")
-    async def start(req: func.HttpRequest, client, context: func.Context) -> func.HttpResponse:
-        carrier = {"traceparent": context.trace_context.trace_parent}
-        token = otel_context.attach(TraceContextTextMapPropagator().extract(carrier))
-        try:
-            iid = await client.start_new("parent", None, None)
-        finally:
-            otel_context.detach(token)
-        return func.HttpResponse(iid)
-
-
-    @app.orchestration_trigger(context_name="context")
-    def parent(context):
-        first = yield context.call_activity("seen", "a")
-        second = yield context.call_activity("seen", "b")
-        yield context.wait_for_external_event("go")
-        nested = yield context.call_sub_orchestrator("child", None)
-        return [first, second, nested]
-
-
-    @app.orchestration_trigger(context_name="context")
-    def child(context):
-        return (yield context.call_activity("seen", "c"))
-
-
-    @app.activity_trigger(input_name="value")
-    def seen(value: str, context: func.Context) -> str:
-        return context.trace_context.trace_parent
-    '''
-)
 
 
 class Collecting(SpanExporter):
@@ -132,7 +90,7 @@ async def serving(root: Path, store: TaskHubStore, *, tracing: bool) -> AsyncIte
 
 async def _start(base_url: str) -> str:
     async with aiohttp.ClientSession() as http, http.post(
-        f"{base_url}/api/start", headers={"traceparent": VALID}
+        f"{base_url}/api/start?then=wait", headers={"traceparent": VALID}
     ) as r:
         assert r.status == 200, await r.text()
         return await r.text()
@@ -187,7 +145,7 @@ def _named(exported: list[ReadableSpan], name: str, kind: SpanKind) -> list[Read
 async def test_a_booking_like_instance_is_one_whole_chain_of_spans_each_exported_once(
     tmp_path: Path, hub: Any, exported: Collecting
 ) -> None:
-    root = write_app(tmp_path / "spans_app", APP)
+    root = write_app(tmp_path / "spans_app", TRACE_APP)
     # Two hosts in a row on one task hub: the second finishes what the first began (a restart).
     async with serving(root, hub(), tracing=True) as first:
         iid = await _start(first.base_url)
@@ -261,7 +219,7 @@ async def test_a_booking_like_instance_is_one_whole_chain_of_spans_each_exported
 async def test_tracing_off_in_host_json_exports_nothing_and_stores_no_span_id(
     tmp_path: Path, exported: Collecting
 ) -> None:
-    root = write_app(tmp_path / "spans_off", APP)
+    root = write_app(tmp_path / "spans_off", TRACE_APP)
     async with serving(root, MemoryStore(), tracing=False) as host:
         assert not spans.active()  # an exporter is at hand (the fixture's), but host.json says no
         iid = await _start(host.base_url)

@@ -249,3 +249,60 @@ async def serving(
         store = create_store(azurite.connection_string, hub_name=hub, max_polling_interval=0.5)
     async with durable_host(module, store=store, hub_name=hub) as running:
         yield running
+
+
+# An HTTP function that shows its trace context, a starter that starts `parent` in the caller's trace, and
+# an orchestration with two activities, an optional wait and a sub-orchestration (PROTOCOL.md §35).
+TRACE_APP = textwrap.dedent(
+    '''
+    import json
+
+    import azure.durable_functions as df
+    import azure.functions as func
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+    @app.route(route="whoami", methods=["GET", "POST"])
+    def whoami(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+        trace = context.trace_context
+        body = {"traceparent": trace.trace_parent, "tracestate": trace.trace_state}
+        return func.HttpResponse(json.dumps(body), mimetype="application/json")
+
+
+    @app.route(route="start", methods=["POST"])
+    @app.durable_client_input(client_name="client")
+    async def start(req: func.HttpRequest, client, context: func.Context) -> func.HttpResponse:
+        # What the booking app's starter does: the invocation's trace becomes current, so the SDK's
+        # start_new sends it as the traceparent header. `?then=wait` makes the parent wait for "go".
+        carrier = {"traceparent": context.trace_context.trace_parent}
+        token = otel_context.attach(TraceContextTextMapPropagator().extract(carrier))
+        try:
+            iid = await client.start_new("parent", None, req.params.get("then"))
+        finally:
+            otel_context.detach(token)
+        return func.HttpResponse(iid)
+
+
+    @app.orchestration_trigger(context_name="context")
+    def parent(context):
+        first = yield context.call_activity("seen", "a")
+        second = yield context.call_activity("seen", "b")
+        if context.get_input() == "wait":
+            yield context.wait_for_external_event("go")
+        nested = yield context.call_sub_orchestrator("child", None)
+        return [first, second, nested]
+
+
+    @app.orchestration_trigger(context_name="context")
+    def child(context):
+        return (yield context.call_activity("seen", "c"))
+
+
+    @app.activity_trigger(input_name="value")
+    def seen(value: str, context: func.Context) -> str:
+        return context.trace_context.trace_parent
+    '''
+)
