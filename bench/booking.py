@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
+from bench import timeline as bench_timeline  # noqa: E402
 from bench.results_file import stamp, write_results  # noqa: E402
 from bench.stack import (  # noqa: E402
     Stack,
@@ -40,6 +41,7 @@ from bench.stack import (  # noqa: E402
     summary,
 )
 from devhost.history import EventType, parse_ts  # noqa: E402
+from devhost.store import timeline  # noqa: E402
 from devhost.store.azure import create_store  # noqa: E402
 
 # How often the benchmark's one status query runs (bench/stack.py Watcher); its storage requests and CPU
@@ -56,6 +58,7 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
     """`count` bookings of `n_trips` trips, `concurrency` at a time; latencies, ids, storage requests."""
     latencies: list[float] = []
     ids: list[str] = []
+    windows: list[tuple[str, float, float]] = []  # (booking id, POST, Confirmed seen) in wall-clock seconds
     before = await asyncio.to_thread(stack.settled_counts)
     cpu0 = stack.cpu_seconds()
     by_process0 = stack.cpu_by_process()
@@ -71,6 +74,7 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
                 status, seen = await watcher.final(booking_id, posted)
                 latencies.append((seen - t0) * 1000)
                 ids.append(booking_id)
+                windows.append((booking_id, posted.timestamp(), posted.timestamp() + seen - t0))
                 if status != "Confirmed":
                     raise RuntimeError(f"booking {booking_id} ended {status}")
 
@@ -97,6 +101,7 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
         "status_rows": watcher.rows,
         "since": since,
         "ids": ids,
+        "windows": windows,
     }
 
 
@@ -222,7 +227,11 @@ async def all_phases(stack: Stack, args: argparse.Namespace) -> dict[str, dict[s
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with running_stack(SETTINGS) as stack:
+    settings = dict(SETTINGS)
+    if args.timeline:
+        Path(args.timeline).unlink(missing_ok=True)
+        settings[timeline.TIMELINE_FILE_SETTING] = str(Path(args.timeline).resolve())
+    with running_stack(settings) as stack:
         rtt_before = await azurite_rtt(stack.azurite.connection_string)
         idle_rps = await idle_requests_per_second(stack)
         # Warm-up: connections, the app's first imports, the first episode of each orchestrator.
@@ -252,7 +261,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         total = round(sum(net.values()), 1)
         steps = [v for s in shapes[name] for v in s["steps_ms"]]
         out_phases[name] = {
-            **{k: v for k, v in p.items() if k not in ("ids", "requests", "cpu_s", "since")},
+            **{k: v for k, v in p.items() if k not in ("ids", "requests", "cpu_s", "since", "windows")},
             "devhost_cpu_s_per_booking": net_cpu(p, per_query),
             "devhost_cpu_s_raw": round(p["cpu_s"], 2),
             "devhost_cpu_s_of_status_queries": round(query_cpu(p, per_query), 2),
@@ -266,6 +275,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "step_ms": summary(steps),
             "step_p50_in_rtt": round(pct(steps, 50) / rtt_p50, 1),
         }
+    paths = critical_paths(args.timeline, phases) if args.timeline else {}
     return {
         "benchmark": "a whole booking through devhost's HTTP API on Azurite 3.35.0, instant sandbox",
         **stamp(),
@@ -281,6 +291,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "cost_per_status_query": per_query,
         "idle_requests_per_second": round(idle_rps, 2),
         "phases": out_phases,
+        **({"critical_path": paths} if paths else {}),
         "targets": {
             "post_to_confirmed_1_trip_p50_in_rtt": 60,
             "post_to_confirmed_1_trip_p50_ms_quiet": 250,
@@ -290,6 +301,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def critical_paths(path: str, phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per sequential phase: the mean breakdown of its bookings' windows (bench/timeline.py) and the
+    listing of its median booking."""
+    rows = bench_timeline.load(path)
+    out: dict[str, Any] = {}
+    for name, p in phases.items():
+        if p["concurrency"] != 1 or not p["windows"]:
+            continue
+        parts = [bench_timeline.breakdown(rows, a, b) for _, a, b in p["windows"]]
+        numeric = [k for k, v in parts[0].items() if isinstance(v, int | float)]
+        mean = {k: round(sum(x[k] for x in parts) / len(parts), 1) for k in numeric}
+        median = sorted(p["windows"], key=lambda w: w[2] - w[1])[len(p["windows"]) // 2]
+        out[name] = {
+            "mean": mean,
+            "median_booking": {
+                **bench_timeline.breakdown(rows, median[1], median[2]),
+                "listing": bench_timeline.listing(rows, median[1], median[2]),
+            },
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=20)
@@ -297,6 +330,10 @@ def main() -> None:
     parser.add_argument("--waves", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "booking.json"))
     parser.add_argument("--profile", default="", help="py-spy devhost during the phases, raw stacks to FILE")
+    parser.add_argument(
+        "--timeline", default="", help="devhost writes its timeline to FILE; the result gets each sequential "
+        "phase's critical path (bench/timeline.py)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     write_results(asyncio.run(asyncio.wait_for(run(args), 600)), args.out)

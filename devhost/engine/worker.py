@@ -26,6 +26,7 @@ from devhost.engine.activity import ActivityOutcome, run_activity
 from devhost.engine.episode import EpisodeRunner, unknown_activity_message
 from devhost.engine.sdk_speedups import install_timestamp_cache
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus
+from devhost.store import timeline
 from devhost.store.base import (
     ActivityWorkItem,
     EpisodeCommit,
@@ -164,17 +165,27 @@ class Engine:
         return True
 
     async def process_orchestration(self, item: OrchestrationWorkItem) -> None:
+        # The checkpoint tail the commit spawns inherits this, so its requests are the instance's too.
+        reset = timeline.current_instance.set(item.instance_id)
+        try:
+            await self._process_orchestration(item)
+        finally:
+            timeline.current_instance.reset(reset)
+
+    async def _process_orchestration(self, item: OrchestrationWorkItem) -> None:
         try:
             if self.refuses(item):
                 commit = self._version_failure(item)
             else:
                 loop = asyncio.get_running_loop()
-                commit = await loop.run_in_executor(self._orchestrator_thread, self.runner.run, item)
+                with timeline.span("episode"):
+                    commit = await loop.run_in_executor(self._orchestrator_thread, self.runner.run, item)
         except Exception as exc:  # noqa: BLE001 - an engine bug fails one instance, never the process
             log.exception("internal error in episode of %s", item.instance_id)
             commit = self._internal_failure(item, exc)
         try:
-            await self.store.commit_episode(item, commit)
+            with timeline.span("commit"):
+                await self.store.commit_episode(item, commit)
         except LockLostError:
             log.warning("lost the lock on %s; its episode is discarded and will be redone", item.instance_id)
             self.runner.forget(item.instance_id)
@@ -237,9 +248,11 @@ class Engine:
         msg = item.message
         ev = msg.event
         name = str(ev.get("Name"))
+        timeline.current_instance.set(msg.instance_id)  # this runs in a task of its own
         scheduled_by = from_dtfx(ev.get("ParentTraceContext"))
         began = spans.now_ns()
-        outcome = await self._run(name, _activity_input(ev.get("Input")), scheduled_by)
+        with timeline.span("activity", name):
+            outcome = await self._run(name, _activity_input(ev.get("Input")), scheduled_by)
         spans.activity_ran(ev, msg.instance_id, outcome.trace, began, None if outcome.ok else outcome.reason)
         ts = h.format_ts(self.clock.now())
         sid = int(ev["EventId"])
@@ -250,9 +263,10 @@ class Engine:
         if before_reply is not None:
             before_reply()
         try:
-            await self.store.complete_activity(
-                item, OrchestrationMessage(msg.instance_id, resp, execution_id=msg.execution_id)
-            )
+            with timeline.span("reply", name):
+                await self.store.complete_activity(
+                    item, OrchestrationMessage(msg.instance_id, resp, execution_id=msg.execution_id)
+                )
         except LockLostError:
             log.warning("activity %s for %s outlived its lease; result dropped", name, msg.instance_id)
         except Exception:  # noqa: BLE001 - the activity will be delivered again (at-least-once)
@@ -363,9 +377,12 @@ class Engine:
                         launch(ai)
                         progressed = True
                 for _ in range(episode_burst):
+                    began = time.time()
                     item = await self.store.lock_next_orchestration(self.clock.now(), self.lock_for)
                     if item is None:
                         break
+                    if (tl := timeline.get()) is not None:
+                        tl.add(began, time.time(), "lock", str(len(item.messages)), item.instance_id)
                     progressed = True
                     if self._should_hold(item, coalesce_window):
                         t = asyncio.create_task(hold(item))
@@ -408,7 +425,8 @@ class Engine:
             wakers: set[asyncio.Future[Any]] = {waiter, stopper, woken}
             if not slots_free:
                 wakers |= running
-            await asyncio.wait(wakers, return_when=asyncio.FIRST_COMPLETED)
+            with timeline.span("wait", f"{delay:.3f}"):
+                await asyncio.wait(wakers, return_when=asyncio.FIRST_COMPLETED)
             for f in (waiter, stopper, woken):
                 f.cancel()
         if running or holding:

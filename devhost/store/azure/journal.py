@@ -57,7 +57,7 @@ from azure.data.tables.aio import TableClient
 
 from devhost.history import EventType, HistoryEvent, RuntimeStatus, format_ts, parse_ts
 from devhost.store.azure import entities, keys, payloads
-from devhost.store.azure.instances import InstanceTable
+from devhost.store.azure.instances import ChildRow, InstanceTable
 from devhost.store.azure.receiver import Outgoing, Received
 from devhost.store.base import EpisodeCommit, InstanceRecord, LockLostError, StoreError
 
@@ -153,12 +153,14 @@ class Journal:
         large: payloads.LargePayloads,
         send: Callable[[Outgoing], Awaitable[None]],
         forget: Callable[[str], None],
+        born: Callable[[InstanceRecord], None],
     ) -> None:
         self.history = history
         self.rows = rows
         self.large = large
         self._send = send
-        self._forget = forget  # a sub-orchestration row was (re)created: drop what this process knew of it
+        self._forget = forget  # a sub-orchestration row was replaced: drop what this process knew of it
+        self._born = born  # a sub-orchestration row was created where none was: it has no history yet
 
     async def load(self, instance_id: str) -> InstanceState:
         """Read an instance's row, history and sentinel (a cold start, or after a failed checkpoint)."""
@@ -344,10 +346,15 @@ class Journal:
 
     # ------------------------------------------------------------------ step 2: the other effects
     async def apply(
-        self, state: InstanceState, journal: dict[str, Any], sends: list[Outgoing] | None = None
+        self,
+        state: InstanceState,
+        journal: dict[str, Any],
+        sends: list[Outgoing] | None = None,
+        sent: Callable[[], None] | None = None,
     ) -> None:
-        """Write an episode's non-history effects: sub-orchestration rows, then the messages, then the
-        instance's own row. Idempotent, so that it can run again after a crash.
+        """Write an episode's non-history effects: sub-orchestration rows, then the messages (``sent`` is
+        called once they are all enqueued), then the instance's own row. Idempotent, so that it can run
+        again after a crash.
 
         The own row goes last on purpose: a row that shows the checkpoint (``applied``) proves that every
         message of the journal was sent, so a journal read cold is applied again only when a crash really
@@ -366,13 +373,18 @@ class Journal:
                 for queue, body, visible in journal.get("sends") or []
             ]
         await asyncio.gather(*(self._send(s) for s in sends))
+        if sent is not None:
+            sent()
         record = _record_from_json(journal.get("instance"))
         if record is not None:
             await self.rows.update(record)
             state.record = record
 
     async def _create_child(self, record: InstanceRecord) -> None:
-        if await self.rows.create_child(record):
+        written = await self.rows.create_child(record)
+        if written is ChildRow.CREATED:
+            self._born(record)
+        elif written is ChildRow.REPLACED:
             self._forget(record.instance_id)
 
 
