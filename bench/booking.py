@@ -173,7 +173,7 @@ async def structure(reader: Any, instance_id: str) -> dict[str, Any]:
     """What one booking's orchestrations did, read from their stored histories (sub-orchestrations
     followed): episodes, inbound messages, activities, timers, instances, and the step latencies."""
     out = {"instances": 0, "episodes": 0, "inbound_messages": 0, "activities": 0, "timers": 0,
-           "sub_orchestrations": 0, "events_raised": 0, "history_events": 0}
+           "sub_orchestrations": 0, "events_raised": 0, "entity_requests": 0, "history_events": 0}
     steps: list[float] = []
     todo = [instance_id]
     while todo:
@@ -193,6 +193,8 @@ async def structure(reader: Any, instance_id: str) -> dict[str, Any]:
                     out["events_raised"] += 1
             elif kind is EventType.TaskScheduled:
                 out["activities"] += 1
+            elif kind is EventType.EventSent:
+                out["entity_requests"] += 1  # a call or signal to an entity (the circuit breaker's)
             elif kind is EventType.TimerCreated:
                 out["timers"] += 1
             elif kind is EventType.SubOrchestrationInstanceCreated:
@@ -206,10 +208,12 @@ def floor(s: dict[str, Any]) -> dict[str, int]:
     """The fewest storage requests a booking of this structure needs (bench/README.md gives the reasons):
     per inbound message a put and a delete (each sent by this process and handed over, no receive); per
     activity a work item put and delete; per episode one history batch and one Instances row write; per
-    instance one Instances row read when it starts (none for the client-created top instance) and the
-    top instance's row insert by the client."""
-    table = s["episodes"] * 2 + 1 + (s["instances"] - 1)
-    queue = s["inbound_messages"] * 2 + s["activities"] * 2
+    instance one Instances row write when it starts (the client's insert of the top one, the parent's
+    checkpoint's of a sub-orchestration); per entity request (the circuit breaker's calls and signals)
+    the request message's put and delete and one entity episode (its history batch and row write) — the
+    answer of a call is an inbound message of the orchestration, counted above."""
+    table = s["episodes"] * 2 + s["instances"] + s["entity_requests"] * 2
+    queue = s["inbound_messages"] * 2 + s["activities"] * 2 + s["entity_requests"] * 2
     return {"table": table, "queue": queue, "blob": 0, "total": table + queue}
 
 

@@ -51,12 +51,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from devhost.history import EventType, HistoryEvent, RuntimeStatus, format_ts, parse_ts
-from devhost.store.azure import entities, keys, payloads
+from devhost.store.azure import batch, entities, keys, payloads
 from devhost.store.azure.instances import ChildRow, InstanceTable
 from devhost.store.azure.receiver import Outgoing, Received
 from devhost.store.base import EpisodeCommit, InstanceRecord, LockLostError, StoreError
@@ -311,23 +309,18 @@ class Journal:
                     marker.pop(keys.COL_JOURNAL, None)
                     marker.pop(keys.COL_JOURNAL_BLOB, None)
                     marker[keys.COL_CONSUMED] = "[]"
-            ops: list[Any] = [("upsert", row, {"mode": UpdateMode.REPLACE}) for row in chunk]
+            ops = [batch.Operation("upsert", row) for row in chunk]
             if etag is None:
-                ops.append(("create", marker))
+                ops.append(batch.Operation("create", marker))
             else:
-                condition = {
-                    "mode": UpdateMode.REPLACE,
-                    "etag": etag,
-                    "match_condition": MatchConditions.IfNotModified,
-                }
-                ops.append(("update", marker, condition))
+                ops.append(batch.Operation("update", marker, etag))
             try:
-                result = await self.history.submit_transaction(ops)
-            except TableTransactionError as exc:
+                etags = await batch.submit(self.history, ops)
+            except batch.TransactionFailedError as exc:
                 if exc.status_code in (409, 412):
                     raise LockLostError(f"history of {iid!r} was changed by another host") from None
                 raise
-            etag = result[-1].get("etag")
+            etag = etags[-1]
             if etag is None:
                 raise StoreError("table transaction returned no ETag for the sentinel row")
         assert etag is not None
