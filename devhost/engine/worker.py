@@ -313,9 +313,16 @@ class Engine:
         max_concurrent_activities: int = 10,
         episode_burst: int = 64,
         coalesce_window: float = 0.05,
+        concurrent_checkpoints: int = 8,
     ) -> None:
-        """Process work until ``stop`` is set. Episodes run one at a time on the loop (the SDK's replay is
-        synchronous CPU work); activities run concurrently up to ``max_concurrent_activities``.
+        """Process work until ``stop`` is set. Episodes run one at a time (the SDK's replay is synchronous
+        CPU work, on the one orchestrator thread); activities run concurrently up to
+        ``max_concurrent_activities``.
+
+        Checkpoints of different instances overlap, up to ``concurrent_checkpoints``: the next instance's
+        episode runs while the last one's history batch is in flight, so the dispatcher is not bound by one
+        storage round trip per episode. An instance stays locked until its own checkpoint is done, so its
+        episodes still follow one another; only episodes of different instances overlap.
 
         Fan-in coalescing: when an instance's only new messages are activity results while this worker is
         still running other activities of that instance, its episode is held back (lock kept, at most
@@ -323,7 +330,14 @@ class Engine:
         history once per result. Only timing changes; every message is still processed in order."""
         running: set[asyncio.Task[None]] = set()
         holding: set[asyncio.Task[None]] = set()
+        committing: set[asyncio.Task[None]] = set()
         wake = asyncio.Event()
+
+        def committed(task: asyncio.Task[None]) -> None:
+            committing.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                # Its instance was released (process_orchestration): the episode is redone from storage.
+                log.error("checkpoint failed", exc_info=task.exception())
 
         def keep(task_coro: Any) -> None:
             t = asyncio.create_task(task_coro)
@@ -398,7 +412,11 @@ class Engine:
                     if self.disabled_entity(item):
                         keep(self._abandon_later(item, stop))
                         continue
-                    await self.process_orchestration(item)
+                    if len(committing) >= concurrent_checkpoints:
+                        await asyncio.wait(committing, return_when=asyncio.FIRST_COMPLETED)
+                    task = asyncio.create_task(self.process_orchestration(item))
+                    committing.add(task)
+                    task.add_done_callback(committed)
                     await asyncio.sleep(0)
                 free = max_concurrent_activities - len(running)
                 if free > 0:
@@ -425,12 +443,13 @@ class Engine:
             wakers: set[asyncio.Future[Any]] = {waiter, stopper, woken}
             if not slots_free:
                 wakers |= running
+            wakers |= committing  # a finished checkpoint may release an instance with waiting messages
             with timeline.span("wait", f"{delay:.3f}"):
                 await asyncio.wait(wakers, return_when=asyncio.FIRST_COMPLETED)
             for f in (waiter, stopper, woken):
                 f.cancel()
-        if running or holding:
-            await asyncio.gather(*running, *holding, return_exceptions=True)
+        if running or holding or committing:
+            await asyncio.gather(*running, *holding, *committing, return_exceptions=True)
 
     async def _abandon_later(self, item: OrchestrationWorkItem, stop: asyncio.Event) -> None:
         await _pause(stop)

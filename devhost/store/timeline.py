@@ -42,7 +42,12 @@ class Timeline:
         row = [round(start, 6), round(end, 6), kind, what, who]
         line = json.dumps(row, separators=(",", ":")) + "\n"
         with self._lock:
-            self._file.write(line)
+            if not self._file.closed:
+                self._file.write(line)
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
 
     @contextlib.contextmanager
     def span(self, kind: str, what: str = "", instance: str | None = None) -> Iterator[None]:
