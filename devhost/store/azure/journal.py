@@ -368,6 +368,9 @@ class Journal:
         await asyncio.gather(*(self._send(s) for s in sends))
         if sent is not None:
             sent()
+            # Let a dispatcher waiting for these messages take them before this row write's CPU (the SDK
+            # builds and signs the request before its first await) delays it.
+            await asyncio.sleep(0)
         record = _record_from_json(journal.get("instance"))
         if record is not None:
             await self.rows.update(record)

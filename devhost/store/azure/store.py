@@ -96,6 +96,9 @@ class AzureStorageStore(base.TaskHubStore):
         self._cache: OrderedDict[str, InstanceState] = OrderedDict()
         self._finishing: dict[str, asyncio.Task[None]] = {}  # instance -> the tail of its last commit
         self._effects: dict[str, asyncio.Event] = {}  # instance -> set once that tail's sends are done
+        # Set whenever a tail has sent its messages or ended: what a dispatcher with nothing to lock waits
+        # for (one event, so that its wake-up is one loop step away, not a chain of helper tasks).
+        self._tail_moved = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self._counts_writer: asyncio.Task[None] | None = None
 
@@ -297,12 +300,10 @@ class AzureStorageStore(base.TaskHubStore):
         return item
 
     async def _tail_progress(self) -> None:
-        busy = [t for i, t in self._finishing.items() if self.receiver.held.get(i)]
-        sent = [asyncio.create_task(e.wait()) for e in self._effects.values()]
-        if busy or sent:
-            await asyncio.wait([*busy, *sent], return_when=asyncio.FIRST_COMPLETED)
-        for task in sent:
-            task.cancel()
+        busy = any(self.receiver.held.get(i) for i in self._finishing)
+        if busy or self._effects:
+            self._tail_moved.clear()
+            await self._tail_moved.wait()
 
     async def _try_lock(self, now: dt.datetime, lock_for: dt.timedelta) -> base.OrchestrationWorkItem | None:
         rx = self.receiver
@@ -412,6 +413,7 @@ class AzureStorageStore(base.TaskHubStore):
             effects = self._effects.pop(iid, None)
             if effects is not None:
                 effects.set()
+                self._tail_moved.set()
 
         try:
             try:
@@ -436,6 +438,7 @@ class AzureStorageStore(base.TaskHubStore):
             if rx.locked.get(iid) == token:
                 rx.release(iid)
             rx.wake.set()
+            self._tail_moved.set()
             if tail is not None:
                 tail.add(began, time.time(), "tail", "")
 
