@@ -173,8 +173,10 @@ async def structure(reader: Any, instance_id: str) -> dict[str, Any]:
     """What one booking's orchestrations did, read from their stored histories (sub-orchestrations
     followed): episodes, inbound messages, activities, timers, instances, and the step latencies."""
     out = {"instances": 0, "episodes": 0, "inbound_messages": 0, "activities": 0, "timers": 0,
-           "sub_orchestrations": 0, "events_raised": 0, "entity_requests": 0, "history_events": 0}
+           "sub_orchestrations": 0, "events_raised": 0, "entity_requests": 0, "entities": 0,
+           "history_events": 0}
     steps: list[float] = []
+    entities: set[str] = set()
     todo = [instance_id]
     while todo:
         iid = todo.pop()
@@ -195,12 +197,14 @@ async def structure(reader: Any, instance_id: str) -> dict[str, Any]:
                 out["activities"] += 1
             elif kind is EventType.EventSent:
                 out["entity_requests"] += 1  # a call or signal to an entity (the circuit breaker's)
+                entities.add(str(e.get("InstanceId")))
             elif kind is EventType.TimerCreated:
                 out["timers"] += 1
             elif kind is EventType.SubOrchestrationInstanceCreated:
                 out["sub_orchestrations"] += 1
                 todo.append(e["InstanceId"])
         steps += [(b - a).total_seconds() * 1000 for a, b in zip(starts, starts[1:], strict=False)]
+    out["entities"] = len(entities)
     return {**out, "steps_ms": steps}
 
 
@@ -210,9 +214,10 @@ def floor(s: dict[str, Any]) -> dict[str, int]:
     activity a work item put and delete; per episode one history batch and one Instances row write; per
     instance one Instances row write when it starts (the client's insert of the top one, the parent's
     checkpoint's of a sub-orchestration); per entity request (the circuit breaker's calls and signals)
-    the request message's put and delete and one entity episode (its history batch and row write) — the
-    answer of a call is an inbound message of the orchestration, counted above."""
-    table = s["episodes"] * 2 + s["instances"] + s["entity_requests"] * 2
+    the request message's put and delete — the answer of a call is an inbound message of the orchestration,
+    counted above — and per entity asked at least one episode (its history batch and row write: requests
+    that arrive together are one episode)."""
+    table = s["episodes"] * 2 + s["instances"] + s["entities"] * 2
     queue = s["inbound_messages"] * 2 + s["activities"] * 2 + s["entity_requests"] * 2
     return {"table": table, "queue": queue, "blob": 0, "total": table + queue}
 
