@@ -113,6 +113,7 @@ async def cost_per_query(
     over the bookings created since `since` (the last phase's)."""
 
     async def measure(window: dt.datetime) -> tuple[dict[str, float], float]:
+        await asyncio.to_thread(tables_quiet, stack)
         before = await asyncio.to_thread(stack.settled_counts)
         cpu0 = stack.cpu_seconds()
         t0 = time.perf_counter()
@@ -136,6 +137,20 @@ async def cost_per_query(
     return {**{k: round(v, 2) for k, v in empty.items() if k != "cpu_s"},
             "cpu_s": round(empty["cpu_s"], 5), "cpu_s_per_instance_returned": round(per_row, 6),
             "measured_with_instances_returned": rows}
+
+
+def tables_quiet(stack: Stack, quiet: float = 1.1, limit: float = 30.0) -> None:
+    """Wait until devhost's table requests stop for `quiet` s: the bookings' work after Confirmed (their
+    last activity and episode) is done. The queue count never stops (idle polls), so `settled_counts` alone
+    returns while that work still runs, and the status query's cost would be measured with it."""
+    last = stack.counts()["table"]
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = stack.counts()["table"]
+        if now == last:
+            return
+        last = now
 
 
 async def idle_requests_per_second(stack: Stack, seconds: float = 3.0) -> float:
