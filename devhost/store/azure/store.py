@@ -95,6 +95,9 @@ class AzureStorageStore(base.TaskHubStore):
         self._rows: InstanceTable | None = None
         self._cache: OrderedDict[str, InstanceState] = OrderedDict()
         self._finishing: dict[str, asyncio.Task[None]] = {}  # instance -> the tail of its last commit
+        # Instances whose commit is in flight (the engine overlaps checkpoints of different instances): like
+        # a finishing one, such an instance's lock never counts as lapsed, so no second episode starts.
+        self._committing: set[str] = set()
         self._effects: dict[str, asyncio.Event] = {}  # instance -> set once that tail's sends are done
         # Set whenever a tail has sent its messages or ended: what a dispatcher with nothing to lock waits
         # for (one event, so that its wake-up is one loop step away, not a chain of helper tasks).
@@ -307,8 +310,9 @@ class AzureStorageStore(base.TaskHubStore):
 
     async def _try_lock(self, now: dt.datetime, lock_for: dt.timedelta) -> base.OrchestrationWorkItem | None:
         rx = self.receiver
+        busy = {*self._finishing, *self._committing}
         for instance_id in list(rx.held):
-            locked = rx.lock(instance_id, now, lock_for, self._finishing)
+            locked = rx.lock(instance_id, now, lock_for, busy)
             if locked is None:
                 continue
             token, visible = locked
@@ -368,8 +372,15 @@ class AzureStorageStore(base.TaskHubStore):
         return keep
 
     async def commit_episode(self, item: base.OrchestrationWorkItem, commit: base.EpisodeCommit) -> None:
+        self.receiver.check_lock(item)
+        self._committing.add(item.instance_id)
+        try:
+            await self._commit(item, commit)
+        finally:
+            self._committing.discard(item.instance_id)
+
+    async def _commit(self, item: base.OrchestrationWorkItem, commit: base.EpisodeCommit) -> None:
         rx = self.receiver
-        rx.check_lock(item)
         iid = item.instance_id
         state = self._cache.get(iid) or await self._state(iid)
         nothing = not (commit.instance or commit.messages or commit.activities or commit.new_instances)

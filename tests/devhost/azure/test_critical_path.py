@@ -84,3 +84,31 @@ async def test_a_childs_row_is_created_once_kept_while_live_and_replaced_when_fi
     assert await azure_store.rows.create_child(second) is ChildRow.REPLACED
     row = await azure_store.get_instance("child-2")
     assert row is not None and row.execution_id == "x2"
+
+
+async def test_an_instance_whose_commit_is_in_flight_is_not_handed_out_again(
+    azure_store: AzureStorageStore,
+) -> None:
+    """The engine overlaps checkpoints of different instances, so the dispatcher locks while a commit is in
+    flight: a lock that has lapsed by the engine's clock meanwhile must not start a second episode of that
+    instance (its history would be extended twice)."""
+    rec, ex = await start(azure_store, "slow-1")
+    item = await lock(azure_store, dt.timedelta(milliseconds=1))
+    release = asyncio.Event()
+    write = azure_store.journal.write
+
+    async def held_write(*args: object) -> None:
+        await release.wait()
+        await write(*args)  # type: ignore[arg-type]
+
+    azure_store.journal.write = held_write  # type: ignore[method-assign,assignment]
+    commit = asyncio.create_task(azure_store.commit_episode(item, starts_child(item, rec, ex, "child-3")))
+    try:
+        await asyncio.sleep(0)
+        later = now() + dt.timedelta(seconds=5)  # the 1 ms lock has long lapsed
+        again = await azure_store.lock_next_orchestration(later, LOCK)
+        assert again is None or again.instance_id != "slow-1"
+    finally:
+        release.set()
+    await commit
+    await azure_store.flush()
