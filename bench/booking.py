@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
+from bench import timeline as bench_timeline  # noqa: E402
 from bench.results_file import stamp, write_results  # noqa: E402
 from bench.stack import (  # noqa: E402
     Stack,
@@ -40,6 +41,7 @@ from bench.stack import (  # noqa: E402
     summary,
 )
 from devhost.history import EventType, parse_ts  # noqa: E402
+from devhost.store import timeline  # noqa: E402
 from devhost.store.azure import create_store  # noqa: E402
 
 # How often the benchmark's one status query runs (bench/stack.py Watcher); its storage requests and CPU
@@ -56,6 +58,7 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
     """`count` bookings of `n_trips` trips, `concurrency` at a time; latencies, ids, storage requests."""
     latencies: list[float] = []
     ids: list[str] = []
+    windows: list[tuple[str, float, float]] = []  # (booking id, POST, Confirmed seen) in wall-clock seconds
     before = await asyncio.to_thread(stack.settled_counts)
     cpu0 = stack.cpu_seconds()
     by_process0 = stack.cpu_by_process()
@@ -71,6 +74,7 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
                 status, seen = await watcher.final(booking_id, posted)
                 latencies.append((seen - t0) * 1000)
                 ids.append(booking_id)
+                windows.append((booking_id, posted.timestamp(), posted.timestamp() + seen - t0))
                 if status != "Confirmed":
                     raise RuntimeError(f"booking {booking_id} ended {status}")
 
@@ -97,6 +101,7 @@ async def phase(stack: Stack, n_trips: int, count: int, concurrency: int, poll: 
         "status_rows": watcher.rows,
         "since": since,
         "ids": ids,
+        "windows": windows,
     }
 
 
@@ -108,6 +113,7 @@ async def cost_per_query(
     over the bookings created since `since` (the last phase's)."""
 
     async def measure(window: dt.datetime) -> tuple[dict[str, float], float]:
+        await asyncio.to_thread(tables_quiet, stack)
         before = await asyncio.to_thread(stack.settled_counts)
         cpu0 = stack.cpu_seconds()
         t0 = time.perf_counter()
@@ -131,6 +137,20 @@ async def cost_per_query(
     return {**{k: round(v, 2) for k, v in empty.items() if k != "cpu_s"},
             "cpu_s": round(empty["cpu_s"], 5), "cpu_s_per_instance_returned": round(per_row, 6),
             "measured_with_instances_returned": rows}
+
+
+def tables_quiet(stack: Stack, quiet: float = 1.1, limit: float = 30.0) -> None:
+    """Wait until devhost's table requests stop for `quiet` s: the bookings' work after Confirmed (their
+    last activity and episode) is done. The queue count never stops (idle polls), so `settled_counts` alone
+    returns while that work still runs, and the status query's cost would be measured with it."""
+    last = stack.counts()["table"]
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = stack.counts()["table"]
+        if now == last:
+            return
+        last = now
 
 
 async def idle_requests_per_second(stack: Stack, seconds: float = 3.0) -> float:
@@ -168,8 +188,10 @@ async def structure(reader: Any, instance_id: str) -> dict[str, Any]:
     """What one booking's orchestrations did, read from their stored histories (sub-orchestrations
     followed): episodes, inbound messages, activities, timers, instances, and the step latencies."""
     out = {"instances": 0, "episodes": 0, "inbound_messages": 0, "activities": 0, "timers": 0,
-           "sub_orchestrations": 0, "events_raised": 0, "history_events": 0}
+           "sub_orchestrations": 0, "events_raised": 0, "entity_requests": 0, "entities": 0,
+           "history_events": 0}
     steps: list[float] = []
+    entities: set[str] = set()
     todo = [instance_id]
     while todo:
         iid = todo.pop()
@@ -188,12 +210,16 @@ async def structure(reader: Any, instance_id: str) -> dict[str, Any]:
                     out["events_raised"] += 1
             elif kind is EventType.TaskScheduled:
                 out["activities"] += 1
+            elif kind is EventType.EventSent:
+                out["entity_requests"] += 1  # a call or signal to an entity (the circuit breaker's)
+                entities.add(str(e.get("InstanceId")))
             elif kind is EventType.TimerCreated:
                 out["timers"] += 1
             elif kind is EventType.SubOrchestrationInstanceCreated:
                 out["sub_orchestrations"] += 1
                 todo.append(e["InstanceId"])
         steps += [(b - a).total_seconds() * 1000 for a, b in zip(starts, starts[1:], strict=False)]
+    out["entities"] = len(entities)
     return {**out, "steps_ms": steps}
 
 
@@ -201,10 +227,13 @@ def floor(s: dict[str, Any]) -> dict[str, int]:
     """The fewest storage requests a booking of this structure needs (bench/README.md gives the reasons):
     per inbound message a put and a delete (each sent by this process and handed over, no receive); per
     activity a work item put and delete; per episode one history batch and one Instances row write; per
-    instance one Instances row read when it starts (none for the client-created top instance) and the
-    top instance's row insert by the client."""
-    table = s["episodes"] * 2 + 1 + (s["instances"] - 1)
-    queue = s["inbound_messages"] * 2 + s["activities"] * 2
+    instance one Instances row write when it starts (the client's insert of the top one, the parent's
+    checkpoint's of a sub-orchestration); per entity request (the circuit breaker's calls and signals)
+    the request message's put and delete — the answer of a call is an inbound message of the orchestration,
+    counted above — and per entity asked at least one episode (its history batch and row write: requests
+    that arrive together are one episode)."""
+    table = s["episodes"] * 2 + s["instances"] + s["entities"] * 2
+    queue = s["inbound_messages"] * 2 + s["activities"] * 2 + s["entity_requests"] * 2
     return {"table": table, "queue": queue, "blob": 0, "total": table + queue}
 
 
@@ -222,7 +251,11 @@ async def all_phases(stack: Stack, args: argparse.Namespace) -> dict[str, dict[s
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with running_stack(SETTINGS) as stack:
+    settings = dict(SETTINGS)
+    if args.timeline:
+        Path(args.timeline).unlink(missing_ok=True)
+        settings[timeline.TIMELINE_FILE_SETTING] = str(Path(args.timeline).resolve())
+    with running_stack(settings) as stack:
         rtt_before = await azurite_rtt(stack.azurite.connection_string)
         idle_rps = await idle_requests_per_second(stack)
         # Warm-up: connections, the app's first imports, the first episode of each orchestrator.
@@ -252,7 +285,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         total = round(sum(net.values()), 1)
         steps = [v for s in shapes[name] for v in s["steps_ms"]]
         out_phases[name] = {
-            **{k: v for k, v in p.items() if k not in ("ids", "requests", "cpu_s", "since")},
+            **{k: v for k, v in p.items() if k not in ("ids", "requests", "cpu_s", "since", "windows")},
             "devhost_cpu_s_per_booking": net_cpu(p, per_query),
             "devhost_cpu_s_raw": round(p["cpu_s"], 2),
             "devhost_cpu_s_of_status_queries": round(query_cpu(p, per_query), 2),
@@ -266,6 +299,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "step_ms": summary(steps),
             "step_p50_in_rtt": round(pct(steps, 50) / rtt_p50, 1),
         }
+    paths = critical_paths(args.timeline, phases) if args.timeline else {}
     return {
         "benchmark": "a whole booking through devhost's HTTP API on Azurite 3.35.0, instant sandbox",
         **stamp(),
@@ -281,6 +315,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "cost_per_status_query": per_query,
         "idle_requests_per_second": round(idle_rps, 2),
         "phases": out_phases,
+        **({"critical_path": paths} if paths else {}),
         "targets": {
             "post_to_confirmed_1_trip_p50_in_rtt": 60,
             "post_to_confirmed_1_trip_p50_ms_quiet": 250,
@@ -290,6 +325,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def critical_paths(path: str, phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per sequential phase: the mean breakdown of its bookings' windows (bench/timeline.py) and the
+    listing of its median booking."""
+    rows = bench_timeline.load(path)
+    out: dict[str, Any] = {}
+    for name, p in phases.items():
+        if p["concurrency"] != 1 or not p["windows"]:
+            continue
+        parts = [bench_timeline.breakdown(rows, a, b) for _, a, b in p["windows"]]
+        numeric = [k for k, v in parts[0].items() if isinstance(v, int | float)]
+        mean = {k: round(sum(x[k] for x in parts) / len(parts), 1) for k in numeric}
+        median = sorted(p["windows"], key=lambda w: w[2] - w[1])[len(p["windows"]) // 2]
+        out[name] = {
+            "mean": mean,
+            "median_booking": {
+                **bench_timeline.breakdown(rows, median[1], median[2]),
+                "listing": bench_timeline.listing(rows, median[1], median[2]),
+            },
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=20)
@@ -297,6 +354,10 @@ def main() -> None:
     parser.add_argument("--waves", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "booking.json"))
     parser.add_argument("--profile", default="", help="py-spy devhost during the phases, raw stacks to FILE")
+    parser.add_argument(
+        "--timeline", default="", help="devhost writes its timeline to FILE; the result gets each sequential "
+        "phase's critical path (bench/timeline.py)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     write_results(asyncio.run(asyncio.wait_for(run(args), 600)), args.out)

@@ -26,6 +26,7 @@ from devhost.engine.activity import ActivityOutcome, run_activity
 from devhost.engine.episode import EpisodeRunner, unknown_activity_message
 from devhost.engine.sdk_speedups import install_timestamp_cache
 from devhost.history import TERMINAL_STATUSES, RuntimeStatus
+from devhost.store import timeline
 from devhost.store.base import (
     ActivityWorkItem,
     EpisodeCommit,
@@ -164,17 +165,27 @@ class Engine:
         return True
 
     async def process_orchestration(self, item: OrchestrationWorkItem) -> None:
+        # The checkpoint tail the commit spawns inherits this, so its requests are the instance's too.
+        reset = timeline.current_instance.set(item.instance_id)
+        try:
+            await self._process_orchestration(item)
+        finally:
+            timeline.current_instance.reset(reset)
+
+    async def _process_orchestration(self, item: OrchestrationWorkItem) -> None:
         try:
             if self.refuses(item):
                 commit = self._version_failure(item)
             else:
                 loop = asyncio.get_running_loop()
-                commit = await loop.run_in_executor(self._orchestrator_thread, self.runner.run, item)
+                with timeline.span("episode"):
+                    commit = await loop.run_in_executor(self._orchestrator_thread, self.runner.run, item)
         except Exception as exc:  # noqa: BLE001 - an engine bug fails one instance, never the process
             log.exception("internal error in episode of %s", item.instance_id)
             commit = self._internal_failure(item, exc)
         try:
-            await self.store.commit_episode(item, commit)
+            with timeline.span("commit"):
+                await self.store.commit_episode(item, commit)
         except LockLostError:
             log.warning("lost the lock on %s; its episode is discarded and will be redone", item.instance_id)
             self.runner.forget(item.instance_id)
@@ -237,9 +248,11 @@ class Engine:
         msg = item.message
         ev = msg.event
         name = str(ev.get("Name"))
+        timeline.current_instance.set(msg.instance_id)  # this runs in a task of its own
         scheduled_by = from_dtfx(ev.get("ParentTraceContext"))
         began = spans.now_ns()
-        outcome = await self._run(name, _activity_input(ev.get("Input")), scheduled_by)
+        with timeline.span("activity", name):
+            outcome = await self._run(name, _activity_input(ev.get("Input")), scheduled_by)
         spans.activity_ran(ev, msg.instance_id, outcome.trace, began, None if outcome.ok else outcome.reason)
         ts = h.format_ts(self.clock.now())
         sid = int(ev["EventId"])
@@ -250,9 +263,10 @@ class Engine:
         if before_reply is not None:
             before_reply()
         try:
-            await self.store.complete_activity(
-                item, OrchestrationMessage(msg.instance_id, resp, execution_id=msg.execution_id)
-            )
+            with timeline.span("reply", name):
+                await self.store.complete_activity(
+                    item, OrchestrationMessage(msg.instance_id, resp, execution_id=msg.execution_id)
+                )
         except LockLostError:
             log.warning("activity %s for %s outlived its lease; result dropped", name, msg.instance_id)
         except Exception:  # noqa: BLE001 - the activity will be delivered again (at-least-once)
@@ -299,9 +313,16 @@ class Engine:
         max_concurrent_activities: int = 10,
         episode_burst: int = 64,
         coalesce_window: float = 0.05,
+        concurrent_checkpoints: int = 8,
     ) -> None:
-        """Process work until ``stop`` is set. Episodes run one at a time on the loop (the SDK's replay is
-        synchronous CPU work); activities run concurrently up to ``max_concurrent_activities``.
+        """Process work until ``stop`` is set. Episodes run one at a time (the SDK's replay is synchronous
+        CPU work, on the one orchestrator thread); activities run concurrently up to
+        ``max_concurrent_activities``.
+
+        Checkpoints of different instances overlap, up to ``concurrent_checkpoints``: the next instance's
+        episode runs while the last one's history batch is in flight, so the dispatcher is not bound by one
+        storage round trip per episode. An instance stays locked until its own checkpoint is done, so its
+        episodes still follow one another; only episodes of different instances overlap.
 
         Fan-in coalescing: when an instance's only new messages are activity results while this worker is
         still running other activities of that instance, its episode is held back (lock kept, at most
@@ -309,7 +330,14 @@ class Engine:
         history once per result. Only timing changes; every message is still processed in order."""
         running: set[asyncio.Task[None]] = set()
         holding: set[asyncio.Task[None]] = set()
+        committing: set[asyncio.Task[None]] = set()
         wake = asyncio.Event()
+
+        def committed(task: asyncio.Task[None]) -> None:
+            committing.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                # Its instance was released (process_orchestration): the episode is redone from storage.
+                log.error("checkpoint failed", exc_info=task.exception())
 
         def keep(task_coro: Any) -> None:
             t = asyncio.create_task(task_coro)
@@ -363,9 +391,12 @@ class Engine:
                         launch(ai)
                         progressed = True
                 for _ in range(episode_burst):
+                    began = time.time()
                     item = await self.store.lock_next_orchestration(self.clock.now(), self.lock_for)
                     if item is None:
                         break
+                    if (tl := timeline.get()) is not None:
+                        tl.add(began, time.time(), "lock", str(len(item.messages)), item.instance_id)
                     progressed = True
                     if self._should_hold(item, coalesce_window):
                         t = asyncio.create_task(hold(item))
@@ -381,7 +412,11 @@ class Engine:
                     if self.disabled_entity(item):
                         keep(self._abandon_later(item, stop))
                         continue
-                    await self.process_orchestration(item)
+                    if len(committing) >= concurrent_checkpoints:
+                        await asyncio.wait(committing, return_when=asyncio.FIRST_COMPLETED)
+                    task = asyncio.create_task(self.process_orchestration(item))
+                    committing.add(task)
+                    task.add_done_callback(committed)
                     await asyncio.sleep(0)
                 free = max_concurrent_activities - len(running)
                 if free > 0:
@@ -408,11 +443,13 @@ class Engine:
             wakers: set[asyncio.Future[Any]] = {waiter, stopper, woken}
             if not slots_free:
                 wakers |= running
-            await asyncio.wait(wakers, return_when=asyncio.FIRST_COMPLETED)
+            wakers |= committing  # a finished checkpoint may release an instance with waiting messages
+            with timeline.span("wait", f"{delay:.3f}"):
+                await asyncio.wait(wakers, return_when=asyncio.FIRST_COMPLETED)
             for f in (waiter, stopper, woken):
                 f.cancel()
-        if running or holding:
-            await asyncio.gather(*running, *holding, return_exceptions=True)
+        if running or holding or committing:
+            await asyncio.gather(*running, *holding, *committing, return_exceptions=True)
 
     async def _abandon_later(self, item: OrchestrationWorkItem, stop: asyncio.Event) -> None:
         await _pause(stop)

@@ -7,14 +7,18 @@ and tests can count storage requests at the client as DurableTask.AzureStorage's
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
+
+from devhost.store import timeline
 
 
 class RequestCounter:
@@ -58,7 +62,15 @@ class CountingTransport(AioHttpTransport):  # type: ignore[misc]
 
     async def send(self, request: Any, **config: Any) -> Any:
         self._counter.by_service[self._service] += 1
-        return await super().send(request, **config)
+        tl = timeline.get()
+        if tl is None:
+            return await super().send(request, **config)
+        start = time.time()
+        try:
+            return await super().send(request, **config)
+        finally:
+            what = f"{request.method} {timeline.request_path(urlsplit(request.url).path)}"
+            tl.add(start, time.time(), self._service, what)
 
 
 @dataclass

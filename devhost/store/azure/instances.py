@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import enum
 import json
 import logging
 from collections.abc import Iterable
@@ -29,6 +30,16 @@ from devhost.store.azure import entities, keys, payloads, summaries
 from devhost.store.base import InstanceExistsError, InstanceQuery, InstanceRecord, StoreError
 
 log = logging.getLogger("devhost.store.azure")
+
+
+class ChildRow(enum.Enum):
+    """What ``create_child`` did: wrote a row where there was none, replaced a finished one, or kept the
+    row that was there (live, or this very execution's: the journal was applied before)."""
+
+    CREATED = "created"
+    REPLACED = "replaced"
+    KEPT = "kept"
+
 
 _RACE = (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError)  # another writer got there first
 _RETRIES = 5
@@ -178,22 +189,28 @@ class InstanceTable:
             f"instance {record.instance_id!r} kept changing while it was being created"
         ) from None
 
-    async def create_child(self, record: InstanceRecord) -> bool:
+    async def create_child(self, record: InstanceRecord) -> ChildRow:
         """Create a sub-orchestration's row unless a live one or this execution's exists (idempotent, so a
-        re-applied journal changes nothing); True when this call wrote it."""
+        re-applied journal changes nothing). Says whether this call wrote it, and whether a row was there."""
         entity = await self.row_entity(record)
+        try:
+            # Optimistic, as ``create``: a new child (the usual case) costs one request, not a read first.
+            await self.instances.create_entity(entity)
+            return ChildRow.CREATED
+        except ResourceExistsError:
+            pass
         for _ in range(_RETRIES):
             old, etag = await self.read(record.instance_id)
             if old is not None and old.runtime_status not in TERMINAL_STATUSES:
-                return False
+                return ChildRow.KEPT
             if old is not None and old.execution_id == record.execution_id:
-                return False
+                return ChildRow.KEPT
             try:
                 await self._write(entity, old is None, etag)
-                return True
+                return ChildRow.CREATED if old is None else ChildRow.REPLACED
             except _RACE:
                 continue
-        return False
+        return ChildRow.KEPT
 
     async def update(self, record: InstanceRecord) -> None:
         """Replace the row as the engine left it; a purged instance is not brought back."""

@@ -51,13 +51,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from devhost.history import EventType, HistoryEvent, RuntimeStatus, format_ts, parse_ts
-from devhost.store.azure import entities, keys, payloads
-from devhost.store.azure.instances import InstanceTable
+from devhost.store.azure import batch, entities, keys, payloads
+from devhost.store.azure.instances import ChildRow, InstanceTable
 from devhost.store.azure.receiver import Outgoing, Received
 from devhost.store.base import EpisodeCommit, InstanceRecord, LockLostError, StoreError
 
@@ -153,12 +151,14 @@ class Journal:
         large: payloads.LargePayloads,
         send: Callable[[Outgoing], Awaitable[None]],
         forget: Callable[[str], None],
+        born: Callable[[InstanceRecord], None],
     ) -> None:
         self.history = history
         self.rows = rows
         self.large = large
         self._send = send
-        self._forget = forget  # a sub-orchestration row was (re)created: drop what this process knew of it
+        self._forget = forget  # a sub-orchestration row was replaced: drop what this process knew of it
+        self._born = born  # a sub-orchestration row was created where none was: it has no history yet
 
     async def load(self, instance_id: str) -> InstanceState:
         """Read an instance's row, history and sentinel (a cold start, or after a failed checkpoint)."""
@@ -309,23 +309,18 @@ class Journal:
                     marker.pop(keys.COL_JOURNAL, None)
                     marker.pop(keys.COL_JOURNAL_BLOB, None)
                     marker[keys.COL_CONSUMED] = "[]"
-            ops: list[Any] = [("upsert", row, {"mode": UpdateMode.REPLACE}) for row in chunk]
+            ops = [batch.Operation("upsert", row) for row in chunk]
             if etag is None:
-                ops.append(("create", marker))
+                ops.append(batch.Operation("create", marker))
             else:
-                condition = {
-                    "mode": UpdateMode.REPLACE,
-                    "etag": etag,
-                    "match_condition": MatchConditions.IfNotModified,
-                }
-                ops.append(("update", marker, condition))
+                ops.append(batch.Operation("update", marker, etag))
             try:
-                result = await self.history.submit_transaction(ops)
-            except TableTransactionError as exc:
+                etags = await batch.submit(self.history, ops)
+            except batch.TransactionFailedError as exc:
                 if exc.status_code in (409, 412):
                     raise LockLostError(f"history of {iid!r} was changed by another host") from None
                 raise
-            etag = result[-1].get("etag")
+            etag = etags[-1]
             if etag is None:
                 raise StoreError("table transaction returned no ETag for the sentinel row")
         assert etag is not None
@@ -344,10 +339,15 @@ class Journal:
 
     # ------------------------------------------------------------------ step 2: the other effects
     async def apply(
-        self, state: InstanceState, journal: dict[str, Any], sends: list[Outgoing] | None = None
+        self,
+        state: InstanceState,
+        journal: dict[str, Any],
+        sends: list[Outgoing] | None = None,
+        sent: Callable[[], None] | None = None,
     ) -> None:
-        """Write an episode's non-history effects: sub-orchestration rows, then the messages, then the
-        instance's own row. Idempotent, so that it can run again after a crash.
+        """Write an episode's non-history effects: sub-orchestration rows, then the messages (``sent`` is
+        called once they are all enqueued), then the instance's own row. Idempotent, so that it can run
+        again after a crash.
 
         The own row goes last on purpose: a row that shows the checkpoint (``applied``) proves that every
         message of the journal was sent, so a journal read cold is applied again only when a crash really
@@ -366,13 +366,21 @@ class Journal:
                 for queue, body, visible in journal.get("sends") or []
             ]
         await asyncio.gather(*(self._send(s) for s in sends))
+        if sent is not None:
+            sent()
+            # Let a dispatcher waiting for these messages take them before this row write's CPU (the SDK
+            # builds and signs the request before its first await) delays it.
+            await asyncio.sleep(0)
         record = _record_from_json(journal.get("instance"))
         if record is not None:
             await self.rows.update(record)
             state.record = record
 
     async def _create_child(self, record: InstanceRecord) -> None:
-        if await self.rows.create_child(record):
+        written = await self.rows.create_child(record)
+        if written is ChildRow.CREATED:
+            self._born(record)
+        elif written is ChildRow.REPLACED:
             self._forget(record.instance_id)
 
 

@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError
 
 from devhost.history import TERMINAL_STATUSES, HistoryEvent, RuntimeStatus
-from devhost.store import base
+from devhost.store import base, timeline
 from devhost.store.azure import keys
 from devhost.store.azure.clients import HubClients, RequestCounter, one_line
 from devhost.store.azure.instances import InstanceTable
@@ -94,7 +95,13 @@ class AzureStorageStore(base.TaskHubStore):
         self._rows: InstanceTable | None = None
         self._cache: OrderedDict[str, InstanceState] = OrderedDict()
         self._finishing: dict[str, asyncio.Task[None]] = {}  # instance -> the tail of its last commit
+        # Instances whose commit is in flight (the engine overlaps checkpoints of different instances): like
+        # a finishing one, such an instance's lock never counts as lapsed, so no second episode starts.
+        self._committing: set[str] = set()
         self._effects: dict[str, asyncio.Event] = {}  # instance -> set once that tail's sends are done
+        # Set whenever a tail has sent its messages or ended: what a dispatcher with nothing to lock waits
+        # for (one event, so that its wake-up is one loop step away, not a chain of helper tasks).
+        self._tail_moved = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self._counts_writer: asyncio.Task[None] | None = None
 
@@ -148,7 +155,7 @@ class AzureStorageStore(base.TaskHubStore):
             buffer_threshold=self.buffer_threshold,
         )
         self._rows = InstanceTable(self.hub, instances, history, large)
-        self._journal = Journal(history, self._rows, large, self._receiver.send, self._forget)
+        self._journal = Journal(history, self._rows, large, self._receiver.send, self._forget, self._born)
         try:
             # The first call probes the account without the SDK's long retry schedule.
             await _ensure(instances.create_table(retry_total=1))
@@ -207,12 +214,8 @@ class AzureStorageStore(base.TaskHubStore):
     ) -> None:
         created = await self.rows.create(record, replaceable)
         self._forget(record.instance_id)
-        if created and record.instance_id not in self.receiver.locked:
-            # A brand-new instance has no history: its first episode needs no reads. (Should a stale
-            # sentinel exist, the first checkpoint's conditional insert fails and the episode is redone.)
-            self._cache[record.instance_id] = InstanceState(
-                record.copy(), record.execution_id, [], None, None
-            )
+        if created:
+            self._born(record)
         await self.receiver.send(await self.receiver.to_control(start))
 
     async def get_instance(self, instance_id: str) -> base.InstanceRecord | None:
@@ -248,6 +251,17 @@ class AzureStorageStore(base.TaskHubStore):
             self._forget(instance_id)
         return purged
 
+    def _born(self, record: base.InstanceRecord) -> None:
+        """This process just created the row of an instance that had none (a client's start, or a
+        sub-orchestration's row written by its parent's checkpoint): it has no history, so its first episode
+        needs no reads. (Should a stale sentinel exist, the first checkpoint's conditional insert fails and
+        the episode is redone from storage.)"""
+        if record.instance_id in self.receiver.locked:
+            return
+        self._cache[record.instance_id] = InstanceState(record.copy(), record.execution_id, [], None, None)
+        self._cache.move_to_end(record.instance_id)
+        self._trim_cache()
+
     def _forget(self, instance_id: str) -> None:
         """Drop what this process knows of an instance whose row was replaced or removed by someone else."""
         if instance_id not in self.receiver.locked:
@@ -262,13 +276,16 @@ class AzureStorageStore(base.TaskHubStore):
             return state
         state = await self.journal.load(instance_id)
         self._cache[instance_id] = state
+        self._trim_cache()
+        return state
+
+    def _trim_cache(self) -> None:
         while len(self._cache) > _CACHE_SIZE:
             oldest = next(iter(self._cache))
             if oldest in self.receiver.locked:
                 self._cache.move_to_end(oldest)
                 break
             self._cache.popitem(last=False)
-        return state
 
     async def lock_next_orchestration(
         self, now: dt.datetime, lock_for: dt.timedelta
@@ -277,20 +294,25 @@ class AzureStorageStore(base.TaskHubStore):
         await self.receiver.poll(lock_for)
         item = await self._try_lock(now, lock_for)
         if item is None and self._finishing:
-            # Nothing else to do: let checkpoint tails land (they may release an instance with waiting
-            # messages, or hand this process new messages), then look once more.
-            busy = [i for i in self._finishing if self.receiver.held.get(i)]
-            if busy:
-                await self._settled_many(busy)
-            else:
-                await self._effects_settled()
+            # Nothing else to do: wait until a checkpoint tail hands this process a message (its sends are
+            # done) or releases an instance with waiting messages, whichever comes first, then look once
+            # more. Not for every tail to end: the row write and the deletes after the sends would sit on
+            # the critical path of the instance the message is for.
+            await self._tail_progress()
             item = await self._try_lock(now, lock_for)
         return item
 
+    async def _tail_progress(self) -> None:
+        busy = any(self.receiver.held.get(i) for i in self._finishing)
+        if busy or self._effects:
+            self._tail_moved.clear()
+            await self._tail_moved.wait()
+
     async def _try_lock(self, now: dt.datetime, lock_for: dt.timedelta) -> base.OrchestrationWorkItem | None:
         rx = self.receiver
+        busy = {*self._finishing, *self._committing}
         for instance_id in list(rx.held):
-            locked = rx.lock(instance_id, now, lock_for, self._finishing)
+            locked = rx.lock(instance_id, now, lock_for, busy)
             if locked is None:
                 continue
             token, visible = locked
@@ -350,8 +372,15 @@ class AzureStorageStore(base.TaskHubStore):
         return keep
 
     async def commit_episode(self, item: base.OrchestrationWorkItem, commit: base.EpisodeCommit) -> None:
+        self.receiver.check_lock(item)
+        self._committing.add(item.instance_id)
+        try:
+            await self._commit(item, commit)
+        finally:
+            self._committing.discard(item.instance_id)
+
+    async def _commit(self, item: base.OrchestrationWorkItem, commit: base.EpisodeCommit) -> None:
         rx = self.receiver
-        rx.check_lock(item)
         iid = item.instance_id
         state = self._cache.get(iid) or await self._state(iid)
         nothing = not (commit.instance or commit.messages or commit.activities or commit.new_instances)
@@ -389,13 +418,21 @@ class AzureStorageStore(base.TaskHubStore):
     ) -> None:
         """Steps 2 and 3 of a checkpoint (``journal.py``): apply the journal, then delete the messages."""
         rx = self.receiver
+        tail = timeline.get()
+        began = time.time()
+        def sent() -> None:
+            effects = self._effects.pop(iid, None)
+            if effects is not None:
+                effects.set()
+                self._tail_moved.set()
+
         try:
             try:
-                await self.journal.apply(state, journal, sends)
+                # The messages are this process's to run as soon as they are sent: the instance they are
+                # for need not wait for this one's row write and deletes.
+                await self.journal.apply(state, journal, sends, sent)
             finally:
-                effects = self._effects.pop(iid, None)
-                if effects is not None:
-                    effects.set()
+                sent()
             state.journal = None
             await rx.delete(iid, rx.still_held(iid, handed))
             if _finished(state) and not rx.held.get(iid) and rx.locked.get(iid) == token:
@@ -412,6 +449,9 @@ class AzureStorageStore(base.TaskHubStore):
             if rx.locked.get(iid) == token:
                 rx.release(iid)
             rx.wake.set()
+            self._tail_moved.set()
+            if tail is not None:
+                tail.add(began, time.time(), "tail", "")
 
     async def abandon_orchestration(self, item: base.OrchestrationWorkItem) -> None:
         if self.receiver.locked.get(item.instance_id) == item.lock_token:

@@ -171,3 +171,40 @@ async def test_full_activity_slots_sleep_instead_of_spinning() -> None:
         stop.set()
         await asyncio.wait_for(worker, 10)
         engine.close()
+
+
+@app.orchestration_trigger(context_name="context")
+def at_once(context: df.DurableOrchestrationContext):
+    return "done"
+
+
+async def test_an_instance_runs_while_another_ones_checkpoint_is_in_flight() -> None:
+    """Checkpoints of different instances overlap: one whose commit has not returned (its history batch
+    still in flight) does not keep the dispatcher from running and committing another instance."""
+    store, clock = MemoryStore(), SystemClock()
+    engine = Engine(index_app(app), store, clock)
+    client = DurableClient(store, engine.index, clock)
+    release = asyncio.Event()
+    commit = store.commit_episode
+
+    async def slow_for_first(item, episode):
+        if item.instance_id == "first":
+            await release.wait()
+        await commit(item, episode)
+
+    store.commit_episode = slow_for_first  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    worker = asyncio.create_task(engine.run(stop, poll_interval=0.05))
+    try:
+        await client.start("at_once", "first", None)
+        await client.start("at_once", "second", None)
+        assert await _wait_terminal(client, "second") == "Completed"
+        first = await client.get_instance("first")
+        assert first is not None and first.runtime_status.name == "Pending"
+        release.set()
+        assert await _wait_terminal(client, "first") == "Completed"
+    finally:
+        release.set()
+        stop.set()
+        await asyncio.wait_for(worker, 10)
+        engine.close()

@@ -26,12 +26,14 @@ async def test_next_episode_finishes_an_unapplied_entity_checkpoint(
     real_apply = Journal.apply
     failures = {"left": 0}
 
-    async def flaky_apply(self: Journal, state: Any, journal: dict[str, Any], sends: Any = None) -> None:
+    async def flaky_apply(
+        self: Journal, state: Any, journal: dict[str, Any], sends: Any = None, sent: Any = None
+    ) -> None:
         record = journal.get("instance") or {}
         if failures["left"] and str(record.get("instance_id", "")).startswith("@"):
             failures["left"] -= 1
             raise ConnectionError("worker died after step 1")
-        await real_apply(self, state, journal, sends)
+        await real_apply(self, state, journal, sends, sent)
 
     monkeypatch.setattr(Journal, "apply", flaky_apply)
     store = create_store(
