@@ -91,10 +91,10 @@ async def azurite_requests_per_second(connection_string: str, seconds: float = 3
     return done / elapsed
 
 
-def tracemalloc_settings(out_dir: str, frames: int) -> dict[str, str]:
+def tracemalloc_settings(out_dir: str, frames: int, trim: bool) -> dict[str, str]:
     """devhost's environment for `--tracemalloc`: the hook that starts tracing and writes snapshots on a
     signal (`bench/tracemalloc_hook/sitecustomize.py`), for devhost only — the sandbox is not measured."""
-    return {"DEVHOST_TRACEMALLOC_FRAMES": str(frames),
+    return {"DEVHOST_TRACEMALLOC_FRAMES": str(frames), "DEVHOST_TRACEMALLOC_TRIM": "1" if trim else "",
             "DEVHOST_TRACEMALLOC_DUMP": str(Path(out_dir).resolve() / "devhost.snapshot"),
             "PYTHONPATH": str(REPO / "bench" / "tracemalloc_hook")}
 
@@ -112,9 +112,11 @@ async def snapshot(stack: Stack, args: argparse.Namespace, name: str) -> dict[st
         if time.monotonic() > deadline:
             raise TimeoutError("devhost wrote no tracemalloc snapshot")
         await asyncio.sleep(0.5)
+    summary: dict[str, Any] = json.loads(done.read_text())
+    if not args.frames:
+        return summary  # not traced: RSS, pymalloc's arenas and RSS after malloc_trim only
     kept = dump.with_name(f"{name}.snapshot")
     os.replace(dump, kept)
-    summary: dict[str, Any] = json.loads(done.read_text())
     snap = await asyncio.to_thread(tracemalloc.Snapshot.load, str(kept))
     snap = snap.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
     summary["top_lines"] = [f"{s.size / 1e6:8.2f} MB {s.count:8d} blocks  {s.traceback[0]}"
@@ -131,7 +133,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = dict(SETTINGS)
     if args.tracemalloc:
         Path(args.tracemalloc).mkdir(parents=True, exist_ok=True)
-        settings.update(tracemalloc_settings(args.tracemalloc, args.frames))
+        # RSS after malloc_trim only when nothing is measured after the parked snapshot (--no-pay)
+        settings.update(tracemalloc_settings(args.tracemalloc, args.frames, trim=args.no_pay))
     with running_stack(settings, memory=args.memory) as stack:
         result = await parked(stack, args)
     return {
@@ -257,8 +260,9 @@ def main() -> None:
     parser.add_argument("--no-pay", action="store_true", help="stop after the idle part (nobody pays)")
     parser.add_argument("--out", default="")
     parser.add_argument("--tracemalloc", default="", metavar="DIR",
-                        help="trace devhost's allocations; snapshots (empty, parked), summaries in DIR")
-    parser.add_argument("--frames", type=int, default=25, help="frames per allocation (--tracemalloc)")
+                        help="devhost's memory from inside once parked: snapshot and summary in DIR")
+    parser.add_argument("--frames", type=int, default=25,
+                        help="frames per allocation (--tracemalloc; 0: no tracing, RSS and arenas only)")
     args = parser.parse_args()
     name = f"parked-memory-{args.bookings}.json" if args.memory else f"parked-{args.bookings}.json"
     out = args.out or str(REPO / "bench" / "results" / name)
