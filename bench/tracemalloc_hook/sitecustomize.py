@@ -8,6 +8,7 @@ allocated since then and is still alive. SIGUSR2 writes to DEVHOST_TRACEMALLOC_D
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import gc
 import json
@@ -16,6 +17,7 @@ import signal
 import sys
 import threading
 import tracemalloc
+import types
 from types import FrameType
 
 
@@ -61,6 +63,52 @@ def _trimmed_rss_kb() -> int:
     return _rss_kb()
 
 
+def _deep_size(root: object, seen: set[int]) -> int:
+    """Bytes of `root` and everything it reaches that is not in `seen` yet (containers, strings, numbers;
+    classes, modules and functions are not followed)."""
+    size, stack = 0, [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (type, types.ModuleType, types.FunctionType)):
+            continue
+        seen.add(id(obj))
+        size += sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset, collections.deque)):
+            stack.extend(obj)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, threading.Thread):
+            stack.append(vars(obj))
+        elif hasattr(obj, "__slots__"):
+            stack.extend(getattr(obj, a) for a in obj.__slots__ if hasattr(obj, a))
+    return size
+
+
+def _holders() -> dict[str, int]:
+    """Bytes reachable from devhost's long-lived holders, each counted once, in this order (what a later
+    one shares with an earlier one is not counted again): the memory store's parts, the episode runner's
+    cache, the SDK timestamp cache."""
+    out: dict[str, int] = {}
+    seen: set[int] = set()
+    for obj in gc.get_objects():
+        name = type(obj).__name__
+        if name == "MemoryStore":
+            done = {i for i, r in obj._instances.items()
+                    if getattr(r.runtime_status, "name", "") in ("Completed", "Failed", "Terminated")}
+            out["MemoryStore._histories of finished instances"] = _deep_size(
+                [h for i, h in obj._histories.items() if i in done], seen)
+            for part in ("_histories", "_instances", "_pending", "_delayed", "_activities"):
+                out[f"MemoryStore.{part}"] = _deep_size(getattr(obj, part), seen)
+        elif name == "EpisodeRunner":
+            out["EpisodeRunner._cache"] = _deep_size(obj._cache, seen)
+    speedups = sys.modules.get("devhost.engine.sdk_speedups")
+    cache = getattr(speedups, "_installed", None)
+    if cache is not None:
+        out["sdk_speedups values"] = _deep_size(cache.values, seen)
+    return out
+
+
 def _dump(path: str) -> None:
     gc.collect()
     current, peak = tracemalloc.get_traced_memory()
@@ -74,6 +122,7 @@ def _dump(path: str) -> None:
         "threads": threading.active_count(),
         "thread_names": sorted(t.name for t in threading.enumerate()),
         "pymalloc": _pymalloc_stats(path + ".pymalloc.txt"),
+        "holders_bytes": _holders(),
     }
     if os.environ.get("DEVHOST_TRACEMALLOC_TRIM"):
         summary["rss_kb_after_malloc_trim"] = _trimmed_rss_kb()

@@ -127,10 +127,10 @@ class EpisodeRunner:
 
     # The cache is bounded by the characters it holds as well as by entries: a waiting instance keeps its
     # whole history's text here, so thousands parked (payment waits of an hour) would otherwise hold
-    # ~10 KB each for an episode that may never come; least recently used goes first, and a miss costs one
+    # ~5 KB each for an episode that may never come; least recently run goes first, and a miss costs one
     # json.dumps of the history.
     CACHE_MAX = 8192
-    CACHE_MAX_CHARS = 16 * 1024 * 1024
+    CACHE_MAX_CHARS = 4 * 1024 * 1024
 
     def __init__(
         self,
