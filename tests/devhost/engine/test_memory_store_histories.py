@@ -1,5 +1,5 @@
 """The memory store keeps a history no episode will extend (a finished instance's, an execution it continued
-as new from) as compact JSON text, and gives back exactly the events it was given: to queries, and to the
+as new from) as compressed JSON text, and gives back exactly the events it was given: to queries, and to the
 episode of a late message for the finished instance."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ async def start(store: MemoryStore) -> list[h.HistoryEvent]:
     return events
 
 
-async def test_a_running_instance_keeps_its_events_and_a_finished_one_keeps_text() -> None:
+async def test_a_running_instance_keeps_its_events_and_a_finished_one_keeps_compressed_text() -> None:
     store = MemoryStore()
     first = await start(store)
     assert isinstance(store._histories["i1"]["x1"], list)
@@ -53,7 +53,7 @@ async def test_a_running_instance_keeps_its_events_and_a_finished_one_keeps_text
             h.orchestrator_completed(ts(3))]
     await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Completed),
                                                    history=[("x1", last)]))
-    assert isinstance(store._histories["i1"]["x1"], str)
+    assert isinstance(store._histories["i1"]["x1"], bytes)
     assert await store.get_history("i1") == first + last
 
     # A late message for the finished instance: its episode gets the same events back.
@@ -77,7 +77,7 @@ async def test_the_execution_continued_from_is_text_and_the_new_one_grows() -> N
     head = [h.orchestrator_started(ts(2)), h.as_persisted(started("x2")), h.orchestrator_completed(ts(2))]
     await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running, "x2"),
                                                    history=[("x1", closing), ("x2", head)]))
-    assert isinstance(store._histories["i1"]["x1"], str)
+    assert isinstance(store._histories["i1"]["x1"], bytes)
     assert store._histories["i1"]["x2"] == head
     assert await store.get_history("i1", "x1") == first + closing
     assert await store.get_history("i1") == head
