@@ -1,7 +1,8 @@
 """Parked at scale: N bookings waiting for their payment, what they cost devhost while nobody pays, then
 all paid at once.
 
-    .venv-bench/bin/python bench/parked.py [--bookings 500] [--idle 60] [--memory]
+    .venv-bench/bin/python bench/parked.py [--bookings 500] [--idle 60] [--memory] [--no-pay]
+                                           [--tracemalloc DIR [--frames 25]]
                                            [--out bench/results/parked-N.json]
 
 Bookings of one trip whose traveller never pays (the sandbox's `+nopay` tag: no webhook is sent) are
@@ -10,7 +11,10 @@ the hub is quiet, devhost's RSS, CPU and storage requests are sampled over `--id
 `payment.succeeded` webhook for every booking is sent at once (the sandbox's manual webhook endpoint) and
 the time until all are Confirmed is measured, beside the bound Azurite's request rate sets
 (requests/s Azurite sustains, measured in the same run, divided by the requests a booking's payment
-costs). `--memory`: devhost on its in-memory store instead (no storage figures).
+costs). `--memory`: devhost on its in-memory store instead (no storage figures). `--tracemalloc DIR`: what
+holds devhost's memory once all are parked, seen from inside devhost (bench/tracemalloc_hook): tracemalloc's
+top lines and call paths (`--frames N`), or with `--frames 0` pymalloc's arenas, RSS after malloc_trim and the
+bytes reachable from each long-lived holder (memory store parts, episode cache, SDK timestamp cache).
 """
 
 from __future__ import annotations
