@@ -1,7 +1,8 @@
 """Parked at scale: N bookings waiting for their payment, what they cost devhost while nobody pays, then
 all paid at once.
 
-    .venv-bench/bin/python bench/parked.py [--bookings 500] [--idle 60] [--memory]
+    .venv-bench/bin/python bench/parked.py [--bookings 500] [--idle 60] [--memory] [--no-pay]
+                                           [--tracemalloc DIR [--frames 25]]
                                            [--out bench/results/parked-N.json]
 
 Bookings of one trip whose traveller never pays (the sandbox's `+nopay` tag: no webhook is sent) are
@@ -10,7 +11,10 @@ the hub is quiet, devhost's RSS, CPU and storage requests are sampled over `--id
 `payment.succeeded` webhook for every booking is sent at once (the sandbox's manual webhook endpoint) and
 the time until all are Confirmed is measured, beside the bound Azurite's request rate sets
 (requests/s Azurite sustains, measured in the same run, divided by the requests a booking's payment
-costs). `--memory`: devhost on its in-memory store instead (no storage figures).
+costs). `--memory`: devhost on its in-memory store instead (no storage figures). `--tracemalloc DIR`: what
+holds devhost's memory once all are parked, seen from inside devhost (bench/tracemalloc_hook): tracemalloc's
+top lines and call paths (`--frames N`), or with `--frames 0` pymalloc's arenas, RSS after malloc_trim and the
+bytes reachable from each long-lived holder (memory store parts, episode cache, SDK timestamp cache).
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import logging
+import os
+import signal
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +95,51 @@ async def azurite_requests_per_second(connection_string: str, seconds: float = 3
     return done / elapsed
 
 
+def tracemalloc_settings(out_dir: str, frames: int, trim: bool) -> dict[str, str]:
+    """devhost's environment for `--tracemalloc`: the hook that starts tracing and writes snapshots on a
+    signal (`bench/tracemalloc_hook/sitecustomize.py`), for devhost only — the sandbox is not measured."""
+    return {"DEVHOST_TRACEMALLOC_FRAMES": str(frames), "DEVHOST_TRACEMALLOC_TRIM": "1" if trim else "",
+            "DEVHOST_TRACEMALLOC_DUMP": str(Path(out_dir).resolve() / "devhost.snapshot"),
+            "PYTHONPATH": str(REPO / "bench" / "tracemalloc_hook")}
+
+
+async def snapshot(stack: Stack, args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """Ask devhost for a tracemalloc snapshot (SIGUSR2), keep it as `<dir>/<name>.snapshot` and return its
+    summary (traced bytes beside RSS) with the lines and the call paths that hold the most."""
+    dump = Path(args.tracemalloc).resolve() / "devhost.snapshot"
+    for f in (dump, Path(str(dump) + ".json")):
+        f.unlink(missing_ok=True)
+    os.kill(stack.devhost.pid, signal.SIGUSR2)
+    done = Path(str(dump) + ".json")
+    deadline = time.monotonic() + 600
+    while not done.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("devhost wrote no tracemalloc snapshot")
+        await asyncio.sleep(0.5)
+    summary: dict[str, Any] = json.loads(done.read_text())
+    if not args.frames:
+        return summary  # not traced: RSS, pymalloc's arenas and RSS after malloc_trim only
+    kept = dump.with_name(f"{name}.snapshot")
+    os.replace(dump, kept)
+    snap = await asyncio.to_thread(tracemalloc.Snapshot.load, str(kept))
+    snap = snap.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    summary["top_lines"] = [f"{s.size / 1e6:8.2f} MB {s.count:8d} blocks  {s.traceback[0]}"
+                            for s in snap.statistics("lineno")[:25]]
+    summary["top_paths"] = [
+        {"mb": round(s.size / 1e6, 2), "blocks": s.count,
+         "path": [str(f) for f in s.traceback if "site-packages" not in f.filename][-8:]}
+        for s in snap.statistics("traceback")[:15]
+    ]
+    return summary
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with running_stack(SETTINGS, memory=args.memory) as stack:
+    settings = dict(SETTINGS)
+    if args.tracemalloc:
+        Path(args.tracemalloc).mkdir(parents=True, exist_ok=True)
+        # RSS after malloc_trim only when nothing is measured after the parked snapshot (--no-pay)
+        settings.update(tracemalloc_settings(args.tracemalloc, args.frames, trim=args.no_pay))
+    with running_stack(settings, memory=args.memory) as stack:
         result = await parked(stack, args)
     return {
         "benchmark": f"{args.bookings} bookings parked on their payment, devhost on "
@@ -96,7 +147,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         **stamp(),
         "loadavg_at_end": Path("/proc/loadavg").read_text().split()[:3],
         "config": {"bookings": args.bookings, "idle_s": args.idle, "memory_store": args.memory,
-                   "app_settings": SETTINGS},
+                   "app_settings": SETTINGS, "tracemalloc_frames": args.frames if args.tracemalloc else 0},
         **result,
         "targets": {"idle_cpu_pct_of_one_core": 3, "rss_mb_10000_parked_memory": 300},
     }
@@ -105,6 +156,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 async def parked(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     rss_empty = stack.rss_mb()
+    traced: dict[str, Any] = {}
+    if args.tracemalloc:
+        os.kill(stack.devhost.pid, signal.SIGUSR1)  # trace from here: a snapshot holds what parking added
+        await asyncio.sleep(1)
     async with httpx.AsyncClient(timeout=60) as http:
         t0 = time.perf_counter()
         sem = asyncio.Semaphore(CONCURRENT_STARTS)
@@ -145,6 +200,9 @@ async def parked(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
                      "cpu_pct_of_one_core": round(idle_cpu_pct, 2),
                      "storage_requests_per_s": round((counts1 - counts0) / args.idle, 2)},
         }
+        if args.tracemalloc:
+            traced["parked"] = await snapshot(stack, args, "parked")
+            idle["tracemalloc"] = traced
         if args.no_pay:
             return idle
 
@@ -205,6 +263,10 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="devhost on its in-memory store")
     parser.add_argument("--no-pay", action="store_true", help="stop after the idle part (nobody pays)")
     parser.add_argument("--out", default="")
+    parser.add_argument("--tracemalloc", default="", metavar="DIR",
+                        help="devhost's memory from inside once parked: snapshot and summary in DIR")
+    parser.add_argument("--frames", type=int, default=25,
+                        help="frames per allocation (--tracemalloc; 0: no tracing, RSS and arenas only)")
     args = parser.parse_args()
     name = f"parked-memory-{args.bookings}.json" if args.memory else f"parked-{args.bookings}.json"
     out = args.out or str(REPO / "bench" / "results" / name)

@@ -125,7 +125,12 @@ class EpisodeRunner:
     """Turns work items into commits. Keeps a bounded cache of each instance's serialized history so
     that an episode serializes only its new events (replay cost stays in the SDK)."""
 
+    # The cache is bounded by the characters it holds as well as by entries: a waiting instance keeps its
+    # whole history's text here, so thousands parked (payment waits of an hour) would otherwise hold
+    # ~5 KB each for an episode that may never come; least recently run goes first, and a miss costs one
+    # json.dumps of the history.
     CACHE_MAX = 8192
+    CACHE_MAX_CHARS = 4 * 1024 * 1024
 
     def __init__(
         self,
@@ -138,6 +143,7 @@ class EpisodeRunner:
         self.clock = clock
         self.versioning = versioning or Versioning()
         self._cache: dict[str, tuple[str, int, str]] = {}
+        self._cache_chars = 0
         self._timer = timer
         self.stats = EpisodeStats()
         self.entities = entities.EntityRunner(index, clock)
@@ -154,13 +160,24 @@ class EpisodeRunner:
         return json.dumps(list(hist))[1:-1] if hist else ""
 
     def _remember(self, iid: str, execution_id: str, count: int, frag: str) -> None:
-        self._cache.pop(iid, None)
-        if len(self._cache) >= self.CACHE_MAX:
-            self._cache.pop(next(iter(self._cache)))
+        self.forget(iid)
+        if len(frag) > self.CACHE_MAX_CHARS:
+            return
+        while self._cache and (
+            len(self._cache) >= self.CACHE_MAX or self._cache_chars + len(frag) > self.CACHE_MAX_CHARS
+        ):
+            self.forget(next(iter(self._cache)))  # insertion order = least recently remembered
         self._cache[iid] = (execution_id, count, frag)
+        self._cache_chars += len(frag)
 
     def forget(self, iid: str) -> None:
-        self._cache.pop(iid, None)
+        hit = self._cache.pop(iid, None)
+        if hit is not None:
+            self._cache_chars -= len(hit[2])
+
+    def cache_size(self) -> tuple[int, int]:
+        """(instances, characters) in the serialized-history cache."""
+        return len(self._cache), self._cache_chars
 
     # ------------------------------------------------------------------ episode
     def run(self, item: OrchestrationWorkItem) -> EpisodeCommit:

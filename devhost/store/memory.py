@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import heapq
+import json
+import zlib
 from collections import deque
 from collections.abc import Iterable, Sequence
 
@@ -29,11 +31,31 @@ from devhost.store.base import (
 
 _MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
 
+# One execution's history: its events, or, once no episode will extend it, their compact JSON text
+# compressed. A finished instance's history is only read by queries (and by the episode of a late message,
+# which drops it), but every instance stays here until purged: a finished trip sub-orchestration's ~20
+# events took 15.5 KB as dicts and strings, half of what a parked booking cost the host; as JSON text still
+# 9.5 KB (its payloads are JSON inside JSON), compressed ~1/5 of that (bench/README.md, "Parked at scale").
+_History = list[HistoryEvent] | bytes
+
+
+def _events(history: _History) -> list[HistoryEvent]:
+    if isinstance(history, bytes):
+        events: list[HistoryEvent] = json.loads(zlib.decompress(history))
+        return events
+    return history
+
+
+def _packed(history: _History) -> bytes:
+    if isinstance(history, bytes):
+        return history
+    return zlib.compress(json.dumps(history, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+
 
 class MemoryStore(TaskHubStore):
     def __init__(self) -> None:
         self._instances: dict[str, InstanceRecord] = {}
-        self._histories: dict[str, dict[str, list[HistoryEvent]]] = {}
+        self._histories: dict[str, dict[str, _History]] = {}
         self._pending: dict[str, list[OrchestrationMessage]] = {}
         self._ready: deque[str] = deque()
         self._in_ready: set[str] = set()
@@ -98,7 +120,7 @@ class MemoryStore(TaskHubStore):
             if rec is None:
                 return []
             execution_id = rec.execution_id
-        return list(self._histories.get(instance_id, {}).get(execution_id, []))
+        return list(_events(self._histories.get(instance_id, {}).get(execution_id, [])))
 
     async def send_messages(self, messages: Sequence[OrchestrationMessage]) -> None:
         for m in messages:
@@ -168,7 +190,7 @@ class MemoryStore(TaskHubStore):
             self._locks[iid] = (token, until)
             history: Sequence[HistoryEvent] = ()
             if rec is not None:
-                history = self._histories.get(iid, {}).get(rec.execution_id, [])
+                history = _events(self._histories.get(iid, {}).get(rec.execution_id, []))
             return OrchestrationWorkItem(
                 iid, msgs, rec.copy() if rec is not None else None, history, token, until
             )
@@ -189,9 +211,21 @@ class MemoryStore(TaskHubStore):
         iid = item.instance_id
         for execution_id, events in commit.history:
             if events:
-                self._histories.setdefault(iid, {}).setdefault(execution_id, []).extend(events)
+                executions = self._histories.setdefault(iid, {})
+                current = executions.get(execution_id)
+                if isinstance(current, list):
+                    current.extend(events)
+                else:
+                    executions[execution_id] = _events(current or []) + list(events)
         if commit.instance is not None and iid in self._instances:
             self._instances[iid] = commit.instance.copy()
+            # Histories no episode will extend: the finished instance's, and those of executions it
+            # continued as new from.
+            finished = commit.instance.runtime_status in TERMINAL_STATUSES
+            executions = self._histories.get(iid, {})
+            for execution_id, history in executions.items():
+                if isinstance(history, list) and (finished or execution_id != commit.instance.execution_id):
+                    executions[execution_id] = _packed(history)
         for rec in commit.new_instances:
             old = self._instances.get(rec.instance_id)
             if old is None or old.runtime_status in TERMINAL_STATUSES:

@@ -1,0 +1,83 @@
+"""The memory store keeps a history no episode will extend (a finished instance's, an execution it continued
+as new from) as compressed JSON text, and gives back exactly the events it was given: to queries, and to the
+episode of a late message for the finished instance."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from devhost import history as h
+from devhost.history import RuntimeStatus
+from devhost.store.base import EpisodeCommit, InstanceRecord, OrchestrationMessage
+from devhost.store.memory import MemoryStore
+
+T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+LOCK = dt.timedelta(minutes=5)
+
+
+def ts(seconds: int) -> str:
+    return h.format_ts(T0 + dt.timedelta(seconds=seconds))
+
+
+def record(status: RuntimeStatus, execution_id: str = "x1") -> InstanceRecord:
+    return InstanceRecord("i1", "Trip", execution_id, status, T0, T0, input='{"trip":"BER — Ω"}')
+
+
+def started(execution_id: str) -> h.HistoryEvent:
+    return h.execution_started(ts(0), instance_id="i1", execution_id=execution_id, name="Trip",
+                               input_json='{"trip":"BER — Ω"}')
+
+
+async def start(store: MemoryStore) -> list[h.HistoryEvent]:
+    """Create i1 and commit its first episode (running, one activity scheduled)."""
+    await store.create_instance(record(RuntimeStatus.Pending),
+                                OrchestrationMessage("i1", started("x1"), "x1"), replaceable=None)
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None
+    events = [h.orchestrator_started(ts(1)), h.as_persisted(started("x1")),
+              h.task_scheduled(ts(1), 0, "Quote", '"BER"'), h.orchestrator_completed(ts(1))]
+    await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running),
+                                                   history=[("x1", events)]))
+    return events
+
+
+async def test_a_running_instance_keeps_its_events_and_a_finished_one_keeps_compressed_text() -> None:
+    store = MemoryStore()
+    first = await start(store)
+    assert isinstance(store._histories["i1"]["x1"], list)
+    await store.send_messages([OrchestrationMessage("i1", h.task_completed(ts(2), 0, '{"price":1}'), "x1")])
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None and list(item.history) == first
+    last = [h.orchestrator_started(ts(3)), h.task_completed(ts(2), 0, '{"price":1}'),
+            h.execution_completed(ts(3), 1, RuntimeStatus.Completed, '{"ok":true}'),
+            h.orchestrator_completed(ts(3))]
+    await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Completed),
+                                                   history=[("x1", last)]))
+    assert isinstance(store._histories["i1"]["x1"], bytes)
+    assert await store.get_history("i1") == first + last
+
+    # A late message for the finished instance: its episode gets the same events back.
+    await store.send_messages([OrchestrationMessage("i1", h.event_raised(ts(4), "Late", "1"))])
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None and list(item.history) == first + last
+    await store.commit_episode(item, EpisodeCommit())
+    assert await store.get_history("i1", "x1") == first + last
+
+
+async def test_the_execution_continued_from_is_text_and_the_new_one_grows() -> None:
+    store = MemoryStore()
+    first = await start(store)
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is None  # nothing pending
+    await store.send_messages([OrchestrationMessage("i1", h.event_raised(ts(2), "Again", "1"), "x1")])
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None
+    closing = [h.orchestrator_started(ts(2)), h.continue_as_new(ts(2), 1, "1"),
+               h.orchestrator_completed(ts(2))]
+    head = [h.orchestrator_started(ts(2)), h.as_persisted(started("x2")), h.orchestrator_completed(ts(2))]
+    await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running, "x2"),
+                                                   history=[("x1", closing), ("x2", head)]))
+    assert isinstance(store._histories["i1"]["x1"], bytes)
+    assert store._histories["i1"]["x2"] == head
+    assert await store.get_history("i1", "x1") == first + closing
+    assert await store.get_history("i1") == head
