@@ -20,7 +20,7 @@ from devhost import history
 
 _MODULE = "azure.durable_functions.models.history.HistoryEvent"
 # Timestamps are unique per event, so the cache only fills. It is kept in least-recently-used order and
-# holds 8,192 (~1.3 MB): the histories being replayed stay (a hit moves to the end), those of finished
+# holds 8,192 (~1.2 MB): the histories being replayed stay (a hit moves to the end), those of finished
 # instances age out; the least recently used quarter goes when it is full. At 32,768 in insertion order it
 # held ~5 MB of timestamps of long-finished bookings after ~800 of them (the soak, bench/README.md).
 _MAX = 1 << 13
