@@ -14,10 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import logging
+import os
+import signal
 import statistics
 import sys
+import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,7 @@ SETTINGS = {
     "SUPPLIER_RETRY_MAX_INTERVAL_MS": "1000",
     "SUPPLIER_RETRY_MAX_ATTEMPTS": "4",
 }
+HOOK = REPO / "bench" / "tracemalloc_hook"
 SAMPLE_EVERY = 10.0  # seconds
 POLL = 0.5  # a waiting client's status poll
 IDLE_AFTER = 30.0
@@ -49,9 +55,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finished = 0
     statuses: dict[str, int] = {}
     failures: list[str] = []
-    with running_stack(SETTINGS) as stack:
+    snapshots = Snapshots(args.trace_memory)
+    with running_stack({**SETTINGS, **snapshots.env()}) as stack:
         t0 = time.monotonic()
         cpu0 = stack.cpu_seconds()
+        warm_end = t0 + args.minutes * 60 / 5  # the first fifth of the load is warm-up (see report)
 
         def sample(phase: str) -> None:
             samples.append({
@@ -86,11 +94,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if now >= next_sample:
                     sample("load")
                     next_sample += SAMPLE_EVERY
+                if now >= warm_end and not snapshots.taken:
+                    await snapshots.take(stack.devhost.pid, "after_warmup")
                 task = asyncio.create_task(one(n_trips, tags))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 started += 1
                 await asyncio.sleep(max(0.0, t0 + started / args.rate - time.monotonic()))
+            await snapshots.take(stack.devhost.pid, "end_of_load")
             drain_start = time.monotonic()
             while tasks and time.monotonic() - drain_start < 120:
                 await asyncio.wait(list(tasks), timeout=SAMPLE_EVERY)
@@ -99,8 +110,91 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             while time.monotonic() < idle_end:
                 await asyncio.sleep(SAMPLE_EVERY)
                 sample("idle")
+            await snapshots.take(stack.devhost.pid, "after_drain_and_idle")
         storage = stack.counts()
-    return report(args, samples, started, statuses, failures, storage)
+        if args.trace_memory:  # what devhost logged, to read beside the snapshots
+            Path(args.out).with_suffix(".devhost.log").write_text(stack.devhost.output()[-200_000:])
+    result = report(args, samples, started, statuses, failures, storage)
+    if args.trace_memory:
+        result["tracemalloc"] = snapshots.compare()
+        snapshots.close()
+    return result
+
+
+class Snapshots:
+    """tracemalloc snapshots of devhost itself (`--trace-memory`): `bench/tracemalloc_hook` is put on its
+    PYTHONPATH, and SIGUSR2 makes it dump one with a summary (census included); they are compared here,
+    after the run."""
+
+    FRAMES = int(os.environ.get("SOAK_TRACEMALLOC_FRAMES", "1"))  # more frames: slower devhost
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.dir = Path(tempfile.mkdtemp(prefix="soak-tracemalloc-")) if enabled else None
+        self.taken: list[tuple[str, Path, str]] = []
+
+    def env(self) -> dict[str, str]:
+        if self.dir is None:
+            return {}
+        # Traced from start-up (PYTHONTRACEMALLOC), so the hook's start signal is not needed.
+        return {"PYTHONPATH": str(HOOK), "PYTHONTRACEMALLOC": str(self.FRAMES),
+                "DEVHOST_TRACEMALLOC_DUMP": str(self.dir / "devhost.snapshot")}
+
+    async def take(self, pid: int, label: str) -> None:
+        if self.dir is None:
+            return
+        n = len(self.taken) + 1
+        dump, summary = self.dir / "devhost.snapshot", self.dir / "devhost.snapshot.json"
+        summary.unlink(missing_ok=True)
+        os.kill(pid, signal.SIGUSR2)
+        for _ in range(1200):  # a big snapshot takes seconds; devhost is paused meanwhile
+            if summary.exists():
+                break
+            await asyncio.sleep(0.1)
+        kept = self.dir / f"snapshot-{n}.pickle"
+        traced = ""
+        if summary.exists():
+            figures = json.loads(summary.read_text())
+            traced = str((figures["traced_current_bytes"], figures["traced_peak_bytes"]))
+            kept.with_suffix(".census.json").write_text(json.dumps(figures["census"], sort_keys=True))
+            dump.replace(kept)
+        self.taken.append((label, kept, traced))
+
+    def compare(self) -> dict[str, Any]:
+        loaded = [(label, tracemalloc.Snapshot.load(str(path)), traced) for label, path, traced in self.taken
+                  if path.exists()]
+        out: dict[str, Any] = {"traced_current_peak": {label: traced for label, _, traced in loaded}}
+        censuses = {label: json.loads(path.with_suffix(".census.json").read_text())
+                    for label, path, _ in self.taken if path.with_suffix(".census.json").exists()}
+        if censuses:
+            # container attributes of devhost's and the app's objects, summed per class.attribute: the ones
+            # that changed between the first snapshot and any later one
+            names = sorted({k for census in censuses.values() for k in census})
+            lengths = {k: {label: census.get(k, 0) for label, census in censuses.items()} for k in names}
+            out["container_lengths"] = {k: v for k, v in lengths.items() if len(set(v.values())) > 1}
+        if len(loaded) < 2:
+            return out
+        base = loaded[0]
+        for label, snap, _ in loaded[1:]:
+            key = f"{base[0]}->{label}"
+            lines = snap.compare_to(base[1], "lineno")
+            out[key] = {
+                "total_diff_kb": round(sum(s.size_diff for s in lines) / 1024, 1),
+                "top_lines": [f"{s.size_diff / 1024:+.1f} KB {s.count_diff:+d} blocks "
+                              f"{s.traceback[0].filename}:{s.traceback[0].lineno}" for s in lines[:20]],
+                "top_tracebacks": [
+                    {"size_diff_kb": round(s.size_diff / 1024, 1), "count_diff": s.count_diff,
+                     "traceback": [f"{f.filename}:{f.lineno}" for f in s.traceback]}
+                    for s in snap.compare_to(base[1], "traceback")[:8]
+                ],
+            }
+        return out
+
+    def close(self) -> None:
+        if self.dir is not None:
+            for p in self.dir.iterdir():
+                p.unlink()
+            self.dir.rmdir()
 
 
 def report(
@@ -163,6 +257,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=1.0, help="bookings started per second")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "soak.json"))
+    parser.add_argument("--trace-memory", action="store_true",
+                        help="devhost runs under tracemalloc; snapshots after warm-up, at the end of the load"
+                             " and after the drain are compared in the result (slows devhost: its RSS and CPU"
+                             " are not comparable with a plain run)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     # The load, a drain of at most 2 minutes, 30 idle seconds, and startup: the whole run is bounded.

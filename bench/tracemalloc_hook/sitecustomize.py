@@ -3,8 +3,10 @@ is put on devhost's PYTHONPATH only (never the sandbox's), so Python imports thi
 SIGUSR1 starts tracemalloc with DEVHOST_TRACEMALLOC_FRAMES frames per allocation (tracing from start-up,
 PYTHONTRACEMALLOC, makes devhost take over a minute to import the SDKs), so a snapshot holds what was
 allocated since then and is still alive. SIGUSR2 writes to DEVHOST_TRACEMALLOC_DUMP a JSON summary
-(`<path>.json`: RSS, traced bytes, pymalloc's arenas, gc and threads) and, when tracing, the snapshot
-(`<path>`); each is written under a temporary name and renamed, so its presence means it is complete."""
+(`<path>.json`: RSS, traced bytes, pymalloc's arenas, gc, threads and a census of devhost's and the app's
+containers) and, when tracing, the snapshot (`<path>`); each is written under a temporary name and renamed,
+so its presence means it is complete. Used by `bench/parked.py --tracemalloc` and `bench/soak.py
+--trace-memory`; nothing in devhost knows about it."""
 
 from __future__ import annotations
 
@@ -109,6 +111,29 @@ def _holders() -> dict[str, int]:
     return out
 
 
+def _census() -> dict[str, int]:
+    """Length of every container attribute of every live devhost/app object, summed per class.attribute, and
+    of the module-level containers of the same packages: the per-instance caches and bookkeeping whose
+    growth tracemalloc shows only as "json/decoder.py"."""
+    sizes: collections.Counter[str] = collections.Counter()
+    prefixes = ("devhost", "booking", "activities", "orchestrators", "suppliers", "telemetry", "clients")
+    containers = (dict, set, list, collections.deque)
+    for obj in gc.get_objects():
+        module = type(obj).__dict__.get("__module__", "")
+        attrs = getattr(obj, "__dict__", None)
+        if not isinstance(module, str) or not module.startswith(prefixes) or not isinstance(attrs, dict):
+            continue
+        for name, value in list(attrs.items()):
+            if isinstance(value, containers):
+                sizes[f"{module}.{type(obj).__qualname__}.{name}"] += len(value)
+    for module_name, mod in list(sys.modules.items()):
+        if module_name.startswith(prefixes):
+            for name, value in list(vars(mod).items()):
+                if isinstance(value, containers) and not name.startswith("__"):
+                    sizes[f"{module_name}:{name}"] += len(value)
+    return dict(sizes)
+
+
 def _dump(path: str) -> None:
     gc.collect()
     current, peak = tracemalloc.get_traced_memory()
@@ -123,6 +148,7 @@ def _dump(path: str) -> None:
         "thread_names": sorted(t.name for t in threading.enumerate()),
         "pymalloc": _pymalloc_stats(path + ".pymalloc.txt"),
         "holders_bytes": _holders(),
+        "census": _census(),
     }
     if os.environ.get("DEVHOST_TRACEMALLOC_TRIM"):
         summary["rss_kb_after_malloc_trim"] = _trimmed_rss_kb()

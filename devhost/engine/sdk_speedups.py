@@ -19,10 +19,11 @@ from typing import Any
 from devhost import history
 
 _MODULE = "azure.durable_functions.models.history.HistoryEvent"
-# Timestamps are unique per event, so the cache only fills: it keeps the newest ~32,000 (~5 MB), enough for
-# the histories of a few hundred instances being replayed at once; the oldest quarter goes when it is full.
-# (At 1 << 17 it held ~20 MB of timestamps of long-finished instances after a few thousand bookings.)
-_MAX = 1 << 15
+# Timestamps are unique per event, so the cache only fills. It is kept in least-recently-used order and
+# holds 8,192 (~1.2 MB): the histories being replayed stay (a hit moves to the end), those of finished
+# instances age out; the least recently used quarter goes when it is full. At 32,768 in insertion order it
+# held ~5 MB of timestamps of long-finished bookings after ~800 of them (the soak, bench/README.md).
+_MAX = 1 << 13
 
 
 class _TimestampCache:
@@ -36,17 +37,20 @@ class _TimestampCache:
     def _put(self, key: str, value: Any) -> None:
         with self.lock:
             if len(self.values) >= _MAX:
-                for k in list(self.values)[: _MAX // 4]:  # drop the oldest quarter (insertion order)
+                for k in list(self.values)[: _MAX // 4]:  # drop the least recently used quarter
                     del self.values[k]
             self.values[key] = value
 
     def parse(self, timestr: Any, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs or not isinstance(timestr, str):
             return self.original(timestr, *args, **kwargs)
-        v = self.values.get(timestr)
-        if v is None:
-            v = self.original(timestr)
-            self._put(timestr, v)
+        with self.lock:
+            v = self.values.pop(timestr, None)
+            if v is not None:
+                self.values[timestr] = v  # most recently used: to the end
+                return v
+        v = self.original(timestr)
+        self._put(timestr, v)
         return v
 
     def remember(self, text: str, value: dt.datetime) -> None:

@@ -42,6 +42,8 @@ log = logging.getLogger("devhost.engine")
 # How long an instance this host may not run is held before its messages go back (Reject strategy), and
 # how long the work of a disabled activity or entity is held before it is offered again (§38).
 REJECTED_PAUSE_SECONDS = 5.0
+# (instance, disabled function) pairs already warned about: a bounded memory, emptied when full.
+_WARNED_DISABLED_MAX = 1024
 
 
 class Engine:
@@ -113,6 +115,8 @@ class Engine:
         key = (instance_id, function_name.lower())
         if key in self._warned_disabled:
             return
+        if len(self._warned_disabled) >= _WARNED_DISABLED_MAX:
+            self._warned_disabled.clear()  # bounded: at worst an instance is warned about once more
         self._warned_disabled.add(key)
         log.warning(
             "%s: %s function '%s' is disabled (app setting AzureWebJobs.%s.Disabled); its work is kept and "

@@ -17,7 +17,8 @@ One job: move messages in and out of the ``<hub>-control-NN`` queues (and, throu
 - Buffering: as DurableTask.AzureStorage does, receiving from the control queues pauses while this process
   holds ``buffer_threshold`` (host.json ``controlQueueBufferThreshold``) or more of their messages, and a
   message sent then is put visible instead of held. A backlog waits in its queue, where it costs nothing,
-  instead of in memory, where every held message's lease is renewed (PROTOCOL.md §6.1).
+  instead of in memory, where every held message's lease is renewed (PROTOCOL.md §6.1). Activity messages
+  likewise: one sent while a receive batch of them already waits here is put visible (PROTOCOL.md §6.2).
 - Deleting: ``delete`` is the last step of a checkpoint. Until then a consumed message comes back after
   its lease, and the journal (``journal.py``) recognises it; nothing here decides what is a duplicate.
 
@@ -58,6 +59,9 @@ log = logging.getLogger("devhost.store.azure")
 
 MIN_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)
 _MAX_VISIBILITY = 7 * 24 * 3600 - 60  # queues cap the initial invisibility at 7 days
+# Activity messages sent by this process are held (their leases renewed) only while fewer than one receive
+# batch of them wait for an activity slot; beyond that they wait visible in the work-item queue (§6.2).
+WORK_ITEMS_HELD_MAX = queues.RECEIVE_BATCH
 
 
 def utc_now() -> dt.datetime:
@@ -153,6 +157,8 @@ class Receiver:
         hold = self._dispatching and delay == 0 and send.message is not None
         if isinstance(send.message, OrchestrationMessage) and self.buffer_full():
             hold = False  # the buffer is full: it waits in its queue, read once the buffer drains
+        if isinstance(send.message, ActivityMessage) and len(self.work.held) >= WORK_ITEMS_HELD_MAX:
+            hold = False  # enough activities wait here: a backlog waits in the queue (PROTOCOL.md §6.2)
         visibility = self.visibility if hold else min(delay, _MAX_VISIBILITY)
         # Never expire (time_to_live -1): a timer or a message for a suspended instance may wait for weeks.
         sent = await queue.send_message(send.body, visibility_timeout=visibility or None, time_to_live=-1)

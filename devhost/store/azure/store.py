@@ -321,6 +321,7 @@ class AzureStorageStore(base.TaskHubStore):
                 visible = await self._drop_redelivered(instance_id, state, visible)
                 if not visible:
                     rx.release(instance_id)
+                    self._forget_if_done(instance_id, state)
                     continue
                 record = state.record
                 if (
@@ -343,6 +344,13 @@ class AzureStorageStore(base.TaskHubStore):
                 locked_until=now + lock_for,
             )
         return None
+
+    def _forget_if_done(self, iid: str, state: InstanceState) -> None:
+        """A finished instance read again only for stale messages — the timer of a booking paid before its
+        deadline fires into a completed orchestration — leaves the cache again, like one that just finished
+        (``_finish``); otherwise every such instance stays until 2,000 are cached."""
+        if _finished(state) and not self.receiver.held.get(iid) and iid not in self.receiver.locked:
+            self._cache.pop(iid, None)
 
     async def _drop_redelivered(
         self, instance_id: str, state: InstanceState, visible: list[Received]
@@ -388,6 +396,7 @@ class AzureStorageStore(base.TaskHubStore):
             # Only stale messages were consumed: there is no effect to make durable first.
             await rx.delete(iid, rx.still_held(iid, rx.handed_out(iid)))
             rx.release(iid)
+            self._forget_if_done(iid, state)
             return
         try:
             sends = [await rx.to_control(m) for m in commit.messages]

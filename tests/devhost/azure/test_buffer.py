@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 from azure.storage.queue.aio import QueueClient
 
+from devhost import history as h
 from devhost.config import ConfigError, load_host_config
 from devhost.store.azure import AzureStorageStore, create_store, keys
+from devhost.store.azure.receiver import WORK_ITEMS_HELD_MAX
+from devhost.store.base import ActivityMessage
 from tests.devhost.azure.test_store import LOCK, now, start
 from tests.support.azurite import Azurite
 
@@ -175,3 +178,34 @@ def test_a_visibility_timeout_in_host_json_becomes_the_stores_lease(tmp_path: Pa
     )
     with pytest.raises(ConfigError, match="between 1 and 60 minutes"):
         load_host_config(tmp_path, {})
+
+
+async def test_activities_sent_past_one_batch_wait_in_the_queue_not_in_memory(
+    azurite: Azurite, worker: AzureStorageStore
+) -> None:
+    """PROTOCOL.md §6.2: the runtime holds no waiting activity messages; devhost holds one receive batch of
+    the ones it sends itself, and puts the rest visible in the work-item queue, where no lease is renewed."""
+    rx = worker.receiver
+    assert await worker.lock_next_orchestration(now(), LOCK) is None  # this process now runs dispatchers
+    extra = 5
+    sent = []
+    for i in range(WORK_ITEMS_HELD_MAX + extra):
+        event = h.task_scheduled(h.format_ts(now()), i, "act", '"x"')
+        message = ActivityMessage(f"act-{i}", "ex", event)
+        sent.append(message.message_id)
+        await rx.send(await rx.to_work(message))
+    assert len(rx.work.held) == WORK_ITEMS_HELD_MAX
+    name = keys.HubNames.of(worker.hub, 1).workitem_queue
+    async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
+        assert len(await queue.peek_messages(max_messages=32)) == extra
+    # Every one of them is still delivered: the held ones first, then the queued ones.
+    got = []
+    for _ in range(200):
+        item = await worker.lock_next_activity(now(), LOCK)
+        if item is None:
+            await worker.wait_for_work(0.1)
+            continue
+        got.append(item.message.message_id)
+        if len(got) == len(sent):
+            break
+    assert sorted(got) == sorted(sent)

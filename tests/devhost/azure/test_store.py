@@ -499,3 +499,33 @@ async def test_an_episode_larger_than_one_transaction_is_read_back_whole(
     running.runtime_status = RuntimeStatus.Running
     await azure_store.commit_episode(item, EpisodeCommit(instance=running, history=[(ex, events)]))
     assert await azure_store.get_history("long") == events
+
+
+async def test_a_finished_instance_read_again_for_a_stale_message_leaves_the_cache(
+    azure_store: AzureStorageStore,
+) -> None:
+    # A booking paid before its deadline completes with its timer still pending; when the timer fires, the
+    # instance is read back from the table for a message that changes nothing. It must not stay cached: a
+    # host that runs for days would hold the histories of every such booking (the soak's RSS creep).
+    rec, ex = await start(azure_store, "stale")
+    item = await lock(azure_store)
+    ts = h.format_ts(now())
+    done = rec.copy()
+    done.runtime_status = RuntimeStatus.Completed
+    done.output = '"ok"'
+    events = [
+        h.orchestrator_started(ts),
+        item.messages[0].event,
+        h.execution_completed(ts, 0, RuntimeStatus.Completed, '"ok"'),
+        h.orchestrator_completed(ts),
+    ]
+    await azure_store.commit_episode(item, EpisodeCommit(instance=done, history=[(ex, events)]))
+    await azure_store.flush()
+    assert "stale" not in azure_store._cache
+
+    await azure_store.send_messages([OrchestrationMessage("stale", h.event_raised(ts, "late", None))])
+    late = await lock(azure_store)
+    assert "stale" in azure_store._cache  # read back for the episode
+    await azure_store.commit_episode(late, EpisodeCommit())  # the engine drops it: nothing to store
+    await azure_store.flush()
+    assert "stale" not in azure_store._cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from typing import Any
 
 from dateutil.parser import parse as dateutil_parse
 
@@ -23,3 +24,26 @@ def test_cached_and_prewarmed_values_equal_dateutil() -> None:
         assert mod.dt_parse(s) is got  # second call served from the cache
     # calls with extra arguments go straight to dateutil
     assert mod.dt_parse("2024-01-01", dayfirst=True) == dateutil_parse("2024-01-01", dayfirst=True)
+
+
+def test_the_cache_is_bounded_and_keeps_what_is_still_being_replayed(monkeypatch) -> None:
+    """Least recently used goes first: a timestamp read at every replay stays, those of a finished instance
+    (never read again) leave once the cache is full."""
+    from devhost.engine import sdk_speedups
+
+    monkeypatch.setattr(sdk_speedups, "_MAX", 8)
+    parsed: list[str] = []
+
+    def counting_parse(text: str) -> Any:
+        parsed.append(text)
+        return dateutil_parse(text)
+
+    cache = sdk_speedups._TimestampCache(counting_parse)
+    live = "2024-01-01T00:00:00.5Z"
+    cache.parse(live)
+    for i in range(40):
+        cache.parse(f"2024-01-02T00:00:{i:02d}Z")  # a finished instance's events, read once
+        cache.parse(live)  # the instance still running replays its own each episode
+    assert len(cache.values) <= 8
+    assert parsed.count(live) == 1  # never evicted while in use
+    assert "2024-01-02T00:00:00Z" not in cache.values

@@ -208,3 +208,21 @@ async def test_an_instance_runs_while_another_ones_checkpoint_is_in_flight() -> 
         stop.set()
         await asyncio.wait_for(worker, 10)
         engine.close()
+
+
+def test_the_disabled_function_warnings_remembered_stay_bounded(caplog) -> None:
+    """One warning per instance and disabled function, from a memory that cannot grow without bound."""
+    from devhost.engine import worker as worker_module
+
+    engine = Engine(index_app(app), MemoryStore(), SystemClock())
+    try:
+        with caplog.at_level("WARNING", logger="devhost.engine"):
+            for i in range(worker_module._WARNED_DISABLED_MAX + 10):
+                engine._warn_disabled(f"i{i}", "activity", "shout")
+                engine._warn_disabled(f"i{i}", "activity", "shout")  # the same pair: not warned twice
+        assert len(engine._warned_disabled) <= worker_module._WARNED_DISABLED_MAX
+        assert len([r for r in caplog.records if "is disabled" in r.getMessage()]) == (
+            worker_module._WARNED_DISABLED_MAX + 10
+        )
+    finally:
+        engine.close()
