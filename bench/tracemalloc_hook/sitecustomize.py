@@ -20,6 +20,7 @@ import sys
 import threading
 import tracemalloc
 import types
+from collections.abc import Callable
 from types import FrameType
 
 
@@ -120,8 +121,10 @@ def _census() -> dict[str, int]:
     containers = (dict, set, list, collections.deque)
     for obj in gc.get_objects():
         module = type(obj).__dict__.get("__module__", "")
+        if not isinstance(module, str) or not module.startswith(prefixes):
+            continue  # before reading __dict__: some other libraries' objects raise on it
         attrs = getattr(obj, "__dict__", None)
-        if not isinstance(module, str) or not module.startswith(prefixes) or not isinstance(attrs, dict):
+        if not isinstance(attrs, dict):
             continue
         for name, value in list(attrs.items()):
             if isinstance(value, containers):
@@ -132,6 +135,14 @@ def _census() -> dict[str, int]:
                 if isinstance(value, containers) and not name.startswith("__"):
                     sizes[f"{module_name}:{name}"] += len(value)
     return dict(sizes)
+
+
+def _part(measure: Callable[[], dict[str, int]]) -> dict[str, int] | str:
+    """One figure of the summary, or why it could not be taken (the others are still written)."""
+    try:
+        return measure()
+    except Exception as exc:  # diagnostics only: a walk over live objects can trip on any of them
+        return f"failed: {exc!r}"
 
 
 def _dump(path: str) -> None:
@@ -147,9 +158,10 @@ def _dump(path: str) -> None:
         "threads": threading.active_count(),
         "thread_names": sorted(t.name for t in threading.enumerate()),
         "pymalloc": _pymalloc_stats(path + ".pymalloc.txt"),
-        "holders_bytes": _holders(),
-        "census": _census(),
+        "census": _part(_census),
     }
+    if not tracemalloc.is_tracing():  # the walk is slow under tracing, and a snapshot says more then
+        summary["holders_bytes"] = _part(_holders)
     if os.environ.get("DEVHOST_TRACEMALLOC_TRIM"):
         summary["rss_kb_after_malloc_trim"] = _trimmed_rss_kb()
     if tracemalloc.is_tracing():
