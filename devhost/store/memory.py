@@ -1,5 +1,9 @@
-"""In-memory task hub (harness, tests, benchmark): the ``TaskHubStore`` contract with dicts, a ready
-queue and a timer heap, so that locking the next instance is O(1) amortised even with thousands of instances.
+"""In-memory task hub (harness, tests, benchmark): the ``TaskHubStore`` contract with dicts, ready
+queues and a timer heap, so that locking the next instance is O(1) amortised even with thousands of instances.
+
+Work for instances already running goes before instances a client has just started: under a burst of starts
+(thousands of bookings posted at once) the instances in flight finish or park first, instead of every one of
+them being in flight at once, each holding its episode's objects until the burst has gone through.
 
 Single event loop only (no thread safety needed: the engine calls stores from its loop)."""
 
@@ -57,7 +61,8 @@ class MemoryStore(TaskHubStore):
         self._instances: dict[str, InstanceRecord] = {}
         self._histories: dict[str, dict[str, _History]] = {}
         self._pending: dict[str, list[OrchestrationMessage]] = {}
-        self._ready: deque[str] = deque()
+        self._ready: deque[str] = deque()  # instances with work, running ones (and their new children)
+        self._ready_started: deque[str] = deque()  # instances a client started, served when none above waits
         self._in_ready: set[str] = set()
         self._delayed: list[tuple[dt.datetime, int, str]] = []
         self._seq = 0
@@ -71,15 +76,15 @@ class MemoryStore(TaskHubStore):
         if self._changed is not None:
             self._changed.set()
 
-    def _mark_ready(self, iid: str) -> None:
+    def _mark_ready(self, iid: str, *, started_by_client: bool = False) -> None:
         if iid not in self._in_ready:
             self._in_ready.add(iid)
-            self._ready.append(iid)
+            (self._ready_started if started_by_client else self._ready).append(iid)
 
-    def _enqueue(self, msg: OrchestrationMessage) -> None:
+    def _enqueue(self, msg: OrchestrationMessage, *, started_by_client: bool = False) -> None:
         self._pending.setdefault(msg.instance_id, []).append(msg)
         if msg.visible_at is None:
-            self._mark_ready(msg.instance_id)
+            self._mark_ready(msg.instance_id, started_by_client=started_by_client)
         else:
             self._seq += 1
             heapq.heappush(self._delayed, (msg.visible_at, self._seq, msg.instance_id))
@@ -108,7 +113,7 @@ class MemoryStore(TaskHubStore):
             raise InstanceExistsError(record.instance_id, old.runtime_status)
         self._instances[record.instance_id] = record.copy()
         self._histories.setdefault(record.instance_id, {})[record.execution_id] = []
-        self._enqueue(start)
+        self._enqueue(start, started_by_client=True)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         rec = self._instances.get(instance_id)
@@ -166,7 +171,15 @@ class MemoryStore(TaskHubStore):
         delayed = self._delayed
         while delayed and delayed[0][0] <= now:
             self._mark_ready(heapq.heappop(delayed)[2])
-        ready = self._ready
+        for ready in (self._ready, self._ready_started):
+            item = self._lock_first(ready, now, lock_for)
+            if item is not None:
+                return item
+        return None
+
+    def _lock_first(
+        self, ready: deque[str], now: dt.datetime, lock_for: dt.timedelta
+    ) -> OrchestrationWorkItem | None:
         for _ in range(len(ready)):
             iid = ready.popleft()
             self._in_ready.discard(iid)
