@@ -35,11 +35,12 @@ from devhost.store.base import (
 
 _MIN = dt.datetime.min.replace(tzinfo=dt.UTC)
 
-# One execution's history: its events, or, once no episode will extend it, their compact JSON text
-# compressed. A finished instance's history is only read by queries (and by the episode of a late message,
-# which drops it), but every instance stays here until purged: a finished trip sub-orchestration's ~20
-# events took 15.5 KB as dicts and strings, half of what a parked booking cost the host; as JSON text still
-# 9.5 KB (its payloads are JSON inside JSON), compressed ~1/5 of that (bench/README.md, "Parked at scale").
+# One execution's history: its events while the instance is busy, or their compact JSON text compressed
+# while no episode is about to extend it: once it has finished (or continued as new from that execution), and
+# while it waits with nothing on the way to it but a timer or an event from outside (parked: a booking
+# waiting days for its payment). Every instance stays here until purged: a finished trip sub-orchestration's
+# ~20 events took 15.5 KB as dicts and strings, a parked booking's ~7 KB; as JSON text still more than half
+# of that (payloads are JSON inside JSON), compressed ~1/5 (bench/README.md, "Parked at scale").
 _History = list[HistoryEvent] | bytes
 
 
@@ -54,6 +55,19 @@ def _packed(history: _History) -> bytes:
     if isinstance(history, bytes):
         return history
     return zlib.compress(json.dumps(history, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+
+
+def _parks(
+    item: OrchestrationWorkItem, commit: EpisodeCommit, pending: Sequence[OrchestrationMessage]
+) -> bool:
+    """Whether an episode leaves its instance waiting with nothing on the way to it: no activity
+    scheduled, nothing sent at once (a child started, an entity called: their answers come back soon), and
+    no message that arrived during the episode waiting to be processed. A timer (a message sent with a
+    delay) or an event from outside (a webhook, an operator) can take days."""
+    if commit.activities or any(m.visible_at is None for m in commit.messages):
+        return False
+    consumed = {m.message_id for m in item.messages}
+    return all(m.message_id in consumed or m.visible_at is not None for m in pending)
 
 
 class MemoryStore(TaskHubStore):
@@ -232,12 +246,15 @@ class MemoryStore(TaskHubStore):
                     executions[execution_id] = _events(current or []) + list(events)
         if commit.instance is not None and iid in self._instances:
             self._instances[iid] = commit.instance.copy()
-            # Histories no episode will extend: the finished instance's, and those of executions it
-            # continued as new from.
+            # Histories no episode will extend soon: the finished instance's, those of executions it
+            # continued as new from, and the current one of an instance left waiting (`_parks`).
             finished = commit.instance.runtime_status in TERMINAL_STATUSES
+            parks = not finished and _parks(item, commit, self._pending.get(iid, ()))
             executions = self._histories.get(iid, {})
             for execution_id, history in executions.items():
-                if isinstance(history, list) and (finished or execution_id != commit.instance.execution_id):
+                if isinstance(history, list) and (
+                    finished or parks or execution_id != commit.instance.execution_id
+                ):
                     executions[execution_id] = _packed(history)
         for rec in commit.new_instances:
             old = self._instances.get(rec.instance_id)

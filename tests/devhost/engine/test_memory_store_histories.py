@@ -1,6 +1,7 @@
-"""The memory store keeps a history no episode will extend (a finished instance's, an execution it continued
-as new from) as compressed JSON text, and gives back exactly the events it was given: to queries, and to the
-episode of a late message for the finished instance."""
+"""The memory store keeps a history no episode will extend soon (a finished instance's, an execution it
+continued as new from, a waiting instance's) as compressed JSON text, and gives back exactly the events it was
+given: to queries, to the episode of a late message for the finished instance, to the episode that wakes a
+waiting one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime as dt
 
 from devhost import history as h
 from devhost.history import RuntimeStatus
-from devhost.store.base import EpisodeCommit, InstanceRecord, OrchestrationMessage
+from devhost.store.base import ActivityMessage, EpisodeCommit, InstanceRecord, OrchestrationMessage
 from devhost.store.memory import MemoryStore
 
 T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
@@ -28,16 +29,22 @@ def started(execution_id: str) -> h.HistoryEvent:
                                input_json='{"trip":"BER — Ω"}')
 
 
+def kept_as_text(store: MemoryStore, execution_id: str) -> bool:
+    return isinstance(store._histories["i1"][execution_id], bytes)
+
+
 async def start(store: MemoryStore) -> list[h.HistoryEvent]:
     """Create i1 and commit its first episode (running, one activity scheduled)."""
     await store.create_instance(record(RuntimeStatus.Pending),
                                 OrchestrationMessage("i1", started("x1"), "x1"), replaceable=None)
     item = await store.lock_next_orchestration(T0, LOCK)
     assert item is not None
-    events = [h.orchestrator_started(ts(1)), h.as_persisted(started("x1")),
-              h.task_scheduled(ts(1), 0, "Quote", '"BER"'), h.orchestrator_completed(ts(1))]
+    quote = h.task_scheduled(ts(1), 0, "Quote", '"BER"')
+    events = [h.orchestrator_started(ts(1)), h.as_persisted(started("x1")), quote,
+              h.orchestrator_completed(ts(1))]
     await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running),
-                                                   history=[("x1", events)]))
+                                                   history=[("x1", events)],
+                                                   activities=[ActivityMessage("i1", "x1", quote)]))
     return events
 
 
@@ -74,10 +81,68 @@ async def test_the_execution_continued_from_is_text_and_the_new_one_grows() -> N
     assert item is not None
     closing = [h.orchestrator_started(ts(2)), h.continue_as_new(ts(2), 1, "1"),
                h.orchestrator_completed(ts(2))]
-    head = [h.orchestrator_started(ts(2)), h.as_persisted(started("x2")), h.orchestrator_completed(ts(2))]
+    quote = h.task_scheduled(ts(2), 0, "Quote", '"BER"')
+    head = [h.orchestrator_started(ts(2)), h.as_persisted(started("x2")), quote,
+            h.orchestrator_completed(ts(2))]
     await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running, "x2"),
-                                                   history=[("x1", closing), ("x2", head)]))
+                                                   history=[("x1", closing), ("x2", head)],
+                                                   activities=[ActivityMessage("i1", "x2", quote)]))
     assert isinstance(store._histories["i1"]["x1"], bytes)
     assert store._histories["i1"]["x2"] == head
     assert await store.get_history("i1", "x1") == first + closing
     assert await store.get_history("i1") == head
+
+
+async def test_a_waiting_instance_keeps_text_until_a_message_wakes_it() -> None:
+    store = MemoryStore()
+    first = await start(store)
+    await store.send_messages([OrchestrationMessage("i1", h.task_completed(ts(2), 0, '{"price":1}'), "x1")])
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None
+    # The episode creates a timer (a message to itself with a delay) and waits for it or for an event.
+    due = T0 + dt.timedelta(hours=1)
+    waiting = [h.orchestrator_started(ts(3)), h.task_completed(ts(2), 0, '{"price":1}'),
+               h.timer_created(ts(3), 1, h.format_ts(due)), h.orchestrator_completed(ts(3))]
+    timer = OrchestrationMessage("i1", h.timer_fired(ts(3), 1, h.format_ts(due)), "x1", visible_at=due)
+    await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running),
+                                                   history=[("x1", waiting)], messages=[timer]))
+    assert kept_as_text(store, "x1")
+    assert await store.get_history("i1") == first + waiting
+
+    # An event from outside wakes it: its episode reads the same events, and one that schedules work leaves
+    # the history as events again.
+    await store.send_messages([OrchestrationMessage("i1", h.event_raised(ts(4), "Paid", "1"))])
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None and list(item.history) == first + waiting
+    confirm = h.task_scheduled(ts(5), 2, "Confirm", "1")
+    busy = [h.orchestrator_started(ts(5)), h.event_raised(ts(4), "Paid", "1"), confirm,
+            h.orchestrator_completed(ts(5))]
+    await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running),
+                                                   history=[("x1", busy)],
+                                                   activities=[ActivityMessage("i1", "x1", confirm)]))
+    assert not kept_as_text(store, "x1")
+    assert await store.get_history("i1") == first + waiting + busy
+
+
+async def test_an_instance_with_a_message_waiting_or_an_answer_coming_keeps_its_events() -> None:
+    store = MemoryStore()
+    await start(store)
+    await store.send_messages([OrchestrationMessage("i1", h.task_completed(ts(2), 0, '{"price":1}'), "x1")])
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None
+    # An event arrives while the episode runs, which schedules nothing: the next episode is due at once.
+    await store.send_messages([OrchestrationMessage("i1", h.event_raised(ts(3), "Go", "1"))])
+    events = [h.orchestrator_started(ts(3)), h.task_completed(ts(2), 0, '{"price":1}'),
+              h.orchestrator_completed(ts(3))]
+    await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running),
+                                                   history=[("x1", events)]))
+    assert isinstance(store._histories["i1"]["x1"], list)
+
+    # That episode starts a child, whose answer comes soon.
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None
+    child = OrchestrationMessage("i1:c", started("c1"), "c1")
+    await store.commit_episode(item, EpisodeCommit(instance=record(RuntimeStatus.Running), history=[("x1", [
+        h.orchestrator_started(ts(4)), h.event_raised(ts(3), "Go", "1"), h.orchestrator_completed(ts(4))])],
+        messages=[child]))
+    assert isinstance(store._histories["i1"]["x1"], list)
