@@ -6,7 +6,7 @@ test_payment.py beside the rest of the payment wait.)"""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,13 +15,12 @@ from booking import CANCEL_REQUESTED, TripStatus, TripView
 from booking.activity_io import Activity
 from booking.orchestration import trip_instance_id
 from devhost.history import EventType, HistoryEvent, RuntimeStatus
-from devhost.store.base import EpisodeCommit, OrchestrationWorkItem
-from devhost.store.memory import MemoryStore
 from devhost.testing import DurableHarness
 from devhost.versioning import Versioning
 from orchestrators.breaker import at_least
 from tests.orchestrators.booking_run import (
     BOOKING_ID,
+    CancelJoinsTheBatch,
     await_payment,
     cancel,
     cancel_meanwhile,
@@ -124,26 +123,6 @@ def test_a_cancel_before_the_trips_exist_still_ends_the_booking_cancelled(world)
 
 
 # --- a cancel that arrives in the same batch as the event the booking goes on to its payment from -----
-
-
-class CancelJoinsTheBatch(MemoryStore):
-    """A task hub that raises the traveller's cancel right behind one chosen message to the booking, before
-    the booking's next episode runs: the store hands all of an instance's pending messages to one episode in
-    the order they came, so that episode's batch holds the chosen event and then the cancel (as in the
-    chaos run where a cancel was accepted 143 ms after a timer fired, before the episode for it ran)."""
-
-    def __init__(self, chosen: Callable[[HistoryEvent], bool]) -> None:
-        super().__init__()
-        self.chosen = chosen
-        self.cancel: Callable[[], Awaitable[None]] | None = None
-        self.raised = False
-
-    async def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
-        await super().commit_episode(item, commit)
-        joins = any(m.instance_id == BOOKING_ID and self.chosen(m.event) for m in commit.messages)
-        if joins and not self.raised and self.cancel is not None:
-            self.raised = True
-            await self.cancel()
 
 
 def event_it_asks_for_payment_on(version: str, trips: list[dict[str, Any]] | None) -> HistoryEvent:
