@@ -114,6 +114,10 @@ def cancel_while_ticket_books(harness: DurableHarness, suppliers: Suppliers) -> 
     suppliers.meanwhile[Activity.BOOK_TICKET] = cancel_meanwhile(harness)
 
 
+def cancel_while_payment_requested(harness: DurableHarness, suppliers: Suppliers) -> None:
+    suppliers.meanwhile[Activity.REQUEST_PAYMENT] = cancel_meanwhile(harness)
+
+
 def cancel_in_backoff(harness: DurableHarness, suppliers: Suppliers) -> None:
     harness.run_until_idle()  # the flight failed and its retry waits on a timer
     cancel(harness)
@@ -213,7 +217,8 @@ PATHS: dict[str, Path_] = {
         version="2.0",
     ),
     # Version 3.0: no due-now timer after the trips; a cancel behind the last trip's result, in its batch,
-    # is read from the history (orchestrators/batch.py).
+    # is read from the history (orchestrators/batch.py); a cancel that came while the payment request was
+    # at the provider ends the booking (orchestrators/payment.py).
     "v3-happy-path": Path_(meanwhile=paid(), version="3.0"),
     "v3-cancel-between-steps": Path_(meanwhile=cancel_while_ticket_books, version="3.0"),
     "v3-cancel-behind-the-trips-result": Path_(
@@ -222,6 +227,7 @@ PATHS: dict[str, Path_] = {
         store=lambda: CancelJoinsTheBatch(the_trips_result),
     ),
     "v3-cancel-during-payment-wait": Path_(meanwhile=cancel_awaiting_payment, version="3.0"),
+    "v3-cancel-while-payment-requested": Path_(meanwhile=cancel_while_payment_requested, version="3.0"),
 }
 
 
