@@ -22,6 +22,7 @@ from azure.durable_functions.models.history.HistoryEventType import HistoryEvent
 # Results of an activity or a sub-orchestration, matched to their task by `TaskScheduledId` as the SDK does.
 _SUCCEEDED = {HistoryEventType.TASK_COMPLETED, HistoryEventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED}
 _FAILED = {HistoryEventType.TASK_FAILED, HistoryEventType.SUB_ORCHESTRATION_INSTANCE_FAILED}
+_RESULTS = _SUCCEEDED | _FAILED
 
 
 def raised_behind_all_of(context: df.DurableOrchestrationContext, tasks: Iterable[Any], name: str) -> bool:
@@ -32,7 +33,7 @@ def raised_behind_all_of(context: df.DurableOrchestrationContext, tasks: Iterabl
     history = context.histories
     waiting = {task.id for task in tasks}
     for index, event in enumerate(history):
-        if event.event_type in _SUCCEEDED | _FAILED and event.TaskScheduledId in waiting:
+        if event.event_type in _RESULTS and event.TaskScheduledId in waiting:
             waiting.discard(event.TaskScheduledId)
             if not waiting or event.event_type in _FAILED:
                 return _raised_later_in_batch(history, index, name)
