@@ -46,7 +46,7 @@ param expenseApiUrl string
 param taskHubName string = 'TripBookings'
 
 @description('Version new orchestrations get (host.json defaultVersion, set per deployment); orchestrators branch on context.version.')
-param orchestrationVersion string = '2.0'
+param orchestrationVersion string = '3.0'
 
 @minValue(60)
 @description('Seconds a booking waits for the payment outcome before it expires (PAYMENT_TIMEOUT_SECONDS).')

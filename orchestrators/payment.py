@@ -60,6 +60,7 @@ from booking.money import Money
 from booking.orchestration import BookingInput, refund_key
 from booking.status import BookingStatus, FailureCode, PaymentStatus, ProviderPaymentStatus
 from booking.wire import WireModel
+from orchestrators.breaker import at_least
 from orchestrators.outcomes import BookingEnded, cancelled_by_traveller
 from orchestrators.steps import MUST_FINISH, Attempts, Steps, cancel_timer, log, with_backoff
 from orchestrators.story import BookingStory
@@ -90,6 +91,11 @@ def request_payment(
 # How often a booking whose events cannot be trusted asks the provider (well inside the contract's
 # 10 s: a check takes one activity call after the step).
 RECHECK_EVERY = timedelta(seconds=3)
+
+# The first orchestration version that ends the booking on a cancel that came while its payment request
+# was at the provider; older bookings drop that cancel and wait for the payment until the deadline
+# (README: changing an orchestrator safely).
+CANCEL_WHILE_ASKING_SINCE = (3, 0)
 
 # A cancel delivered together with a payment event wins: it is the traveller's latest word, and money
 # that arrived anyway is refunded when the booking settles.
@@ -128,6 +134,10 @@ def collect_payment(
     `cancel` is the booking's open wait for the traveller's cancel (kept, not created again)."""
     expected = story.total or payment.amount
     deadline: datetime = story.payment.expires_at or context.current_utc_datetime
+    if cancel.is_completed and at_least(context.version or "", CANCEL_WHILE_ASKING_SINCE):
+        # The cancel came while the payment request was at the provider: the SDK handed it to `cancel`
+        # then, and a new wait for the name would never see it (the event is used up, not in the slot).
+        raise cancelled_by_traveller()
     listener = Listener(context, {CANCEL_REQUESTED: cancel})
     seen: set[str] = set()
     while context.current_utc_datetime < deadline:

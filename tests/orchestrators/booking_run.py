@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from booking import CANCEL_REQUESTED, BookingView
 from booking.orchestration import trip_instance_id
 from devhost.engine.client import InstanceGoneError, InstanceNotFoundError
-from devhost.history import RuntimeStatus
+from devhost.history import HistoryEvent, RuntimeStatus
+from devhost.store.base import EpisodeCommit, OrchestrationWorkItem
+from devhost.store.memory import MemoryStore
 from tests.orchestrators.world import booking_input, payment_event
 
 BOOKING_ID = "b-1"
@@ -69,3 +72,23 @@ def cancel_meanwhile(harness, trips=1):
                 assert target != BOOKING_ID
 
     return happen
+
+
+class CancelJoinsTheBatch(MemoryStore):
+    """A task hub that raises the traveller's cancel right behind one chosen message to the booking, before
+    the booking's next episode runs: the store hands all of an instance's pending messages to one episode in
+    the order they came, so that episode's batch holds the chosen event and then the cancel (as in the
+    chaos run where a cancel was accepted 143 ms after a timer fired, before the episode for it ran)."""
+
+    def __init__(self, chosen: Callable[[HistoryEvent], bool]) -> None:
+        super().__init__()
+        self.chosen = chosen
+        self.cancel: Callable[[], Awaitable[None]] | None = None
+        self.raised = False
+
+    async def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
+        await super().commit_episode(item, commit)
+        joins = any(m.instance_id == BOOKING_ID and self.chosen(m.event) for m in commit.messages)
+        if joins and not self.raised and self.cancel is not None:
+            self.raised = True
+            await self.cancel()

@@ -80,9 +80,9 @@ def test_bad_files_are_named_in_one_line_and_the_rest_still_checked(tmp_path: Pa
 
 
 def test_the_same_change_behind_a_version_check_replays_cleanly(tmp_path: Path) -> None:
-    # New bookings (started once the deployment sets defaultVersion 3.0) try the train first; the recorded
-    # ones carry an older version (none, or 2.0) and keep the flight: nothing running changes its path.
-    guarded = "run.book(TRAIN if run.context.version == '3.0' else FLIGHT, order)"
+    # New bookings (started once the deployment sets defaultVersion 4.0) try the train first; the recorded
+    # ones carry an older version (none, 2.0 or 3.0) and keep the flight: nothing running changes its path.
+    guarded = "run.book(TRAIN if run.context.version == '4.0' else FLIGHT, order)"
     changed = changed_app(tmp_path, ("orchestrators/trip.py", "run.book(FLIGHT, order)", guarded))
     result = run_gate(changed, HISTORIES)
     assert result.returncode == 0, result.stdout

@@ -1,6 +1,6 @@
 """What azure-functions-durable 1.7.0 does with external events, pinned through the real SDK on devhost's
-harness (whose shim reproduces the extension's side). `orchestrators/payment.py` is built on these facts;
-devhost/PROTOCOL.md §30 says where in the SDK each one comes from.
+harness (whose shim reproduces the extension's side). `orchestrators/payment.py` and `orchestrators/batch.py`
+are built on these facts; devhost/PROTOCOL.md §30 says where in the SDK each one comes from.
 """
 
 from __future__ import annotations
@@ -9,8 +9,12 @@ import datetime as dt
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.history.HistoryEventType import HistoryEventType
 
-from devhost.history import RuntimeStatus
+from devhost.engine.client import DurableClient
+from devhost.history import EventType, RuntimeStatus
+from devhost.store.base import EpisodeCommit, OrchestrationWorkItem
+from devhost.store.memory import MemoryStore
 from devhost.testing import DurableHarness
 
 MINUTE = dt.timedelta(minutes=1)
@@ -48,6 +52,23 @@ def _app() -> df.DFApp:
         winner = yield context.task_any([wait, again])  # the same wait, yielded again
         again.cancel()
         return {"delivered_while_busy": delivered_while_busy, "value": winner.result}
+
+    @app.orchestration_trigger(context_name="context")
+    def resumed_before_the_rest_of_its_batch(context: df.DurableOrchestrationContext):
+        wait = context.wait_for_external_event("Ping")
+        due_now = context.create_timer(context.current_utc_datetime)
+        winner = yield context.task_any([wait, due_now])
+        # What this episode received: the history from its OrchestratorStarted on.
+        episode = max(
+            i
+            for i, e in enumerate(context.histories)
+            if e.event_type == HistoryEventType.ORCHESTRATOR_STARTED
+        )
+        return {
+            "winner": "timer" if winner is due_now else "event",
+            "event_handed_over": wait.is_completed,
+            "batch": [int(e.event_type) for e in context.histories[episode + 1 :]],
+        }
 
     @app.orchestration_trigger(context_name="context")
     def waits_while_open(context: df.DurableOrchestrationContext):
@@ -110,3 +131,34 @@ def test_events_arriving_while_a_wait_is_open_are_delivered_one_per_wait_in_orde
         h.raise_event(iid, "Ping", 2, via="http")
         status = h.wait_for_completion(iid, max_time=MINUTE)
         assert status.output == [1, 2]
+
+
+class PingBehindTheTimer(MemoryStore):
+    """Raises `Ping` right after the episode that scheduled a timer committed, before the next episode runs:
+    the timer's TimerFired and the event then come in one batch, the timer first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client: DurableClient | None = None
+
+    async def commit_episode(self, item: OrchestrationWorkItem, commit: EpisodeCommit) -> None:
+        await super().commit_episode(item, commit)
+        fired = [m for m in commit.messages if m.event["EventType"] == EventType.TimerFired]
+        if fired and self.client is not None:
+            await self.client.raise_event(item.instance_id, "Ping", '"late"')
+
+
+def test_the_code_resumes_on_the_event_that_completes_its_task_before_the_rest_of_the_batch():
+    # The batch is [TimerFired, EventRaised]: the SDK resumes the generator on the TimerFired, so the timer
+    # wins although the event is in the same batch, and the wait has not been handed the event yet. The
+    # event is in `context.histories` already (orchestrators/batch.py reads it there).
+    store = PingBehindTheTimer()
+    with DurableHarness(_app(), store=store) as h:
+        store.client = h.client
+        iid = h.start_new("resumed_before_the_rest_of_its_batch", None, "pin")
+        status = h.wait_for_completion(iid, max_time=MINUTE)
+    assert status.output == {
+        "winner": "timer",
+        "event_handed_over": False,
+        "batch": [EventType.TimerFired, EventType.EventRaised],
+    }

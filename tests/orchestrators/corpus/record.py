@@ -25,10 +25,13 @@ from booking.activity_io import Activity
 from booking.circuit import CircuitPolicy
 from devhost.history import EventType
 from devhost.replay_gate import exported_from
+from devhost.store.base import TaskHubStore
+from devhost.store.memory import MemoryStore
 from devhost.testing import DurableHarness
 from devhost.versioning import Versioning
 from tests.orchestrators.booking_run import (
     BOOKING_ID,
+    CancelJoinsTheBatch,
     await_payment,
     cancel,
     cancel_meanwhile,
@@ -57,6 +60,7 @@ class Path_:
     meanwhile: Callable[[DurableHarness, Suppliers], None] = lambda harness, suppliers: None
     afterwards: Callable[[DurableHarness, Suppliers], None] = lambda harness, suppliers: None
     version: str = ""
+    store: Callable[[], TaskHubStore] = MemoryStore
 
 
 def paid(amount: Decimal | None = None) -> Callable[[DurableHarness, Suppliers], None]:
@@ -110,6 +114,10 @@ def cancel_while_ticket_books(harness: DurableHarness, suppliers: Suppliers) -> 
     suppliers.meanwhile[Activity.BOOK_TICKET] = cancel_meanwhile(harness)
 
 
+def cancel_while_payment_requested(harness: DurableHarness, suppliers: Suppliers) -> None:
+    suppliers.meanwhile[Activity.REQUEST_PAYMENT] = cancel_meanwhile(harness)
+
+
 def cancel_in_backoff(harness: DurableHarness, suppliers: Suppliers) -> None:
     harness.run_until_idle()  # the flight failed and its retry waits on a timer
     cancel(harness)
@@ -118,6 +126,17 @@ def cancel_in_backoff(harness: DurableHarness, suppliers: Suppliers) -> None:
 def cancel_awaiting_payment(harness: DurableHarness, suppliers: Suppliers) -> None:
     await_payment(harness)
     cancel(harness)
+
+
+def cancel_behind_the_trips_result(harness: DurableHarness, suppliers: Suppliers) -> None:
+    """Arm the store: the cancel comes in the batch of the trip's result, right behind it."""
+    store = harness.store
+    assert isinstance(store, CancelJoinsTheBatch)
+    store.cancel = cancel_meanwhile(harness)
+
+
+def the_trips_result(event: dict[str, Any]) -> bool:
+    return bool(event["EventType"] == EventType.SubOrchestrationInstanceCompleted)
 
 
 def wait_out_the_payment(harness: DurableHarness, suppliers: Suppliers) -> None:
@@ -197,6 +216,18 @@ PATHS: dict[str, Path_] = {
         meanwhile=cancel_while_waiting_for_the_hotel,
         version="2.0",
     ),
+    # Version 3.0: no due-now timer after the trips; a cancel behind the last trip's result, in its batch,
+    # is read from the history (orchestrators/batch.py); a cancel that came while the payment request was
+    # at the provider ends the booking (orchestrators/payment.py).
+    "v3-happy-path": Path_(meanwhile=paid(), version="3.0"),
+    "v3-cancel-between-steps": Path_(meanwhile=cancel_while_ticket_books, version="3.0"),
+    "v3-cancel-behind-the-trips-result": Path_(
+        meanwhile=cancel_behind_the_trips_result,
+        version="3.0",
+        store=lambda: CancelJoinsTheBatch(the_trips_result),
+    ),
+    "v3-cancel-during-payment-wait": Path_(meanwhile=cancel_awaiting_payment, version="3.0"),
+    "v3-cancel-while-payment-requested": Path_(meanwhile=cancel_while_payment_requested, version="3.0"),
 }
 
 
@@ -206,7 +237,8 @@ def record(name: str, out: Path) -> list[Path]:
     suppliers = Suppliers()
     path.suppliers(suppliers)
     written = []
-    with DurableHarness(make_app(), versioning=Versioning(default_version=path.version)) as harness:
+    versioning = Versioning(default_version=path.version)
+    with DurableHarness(make_app(), store=path.store(), versioning=versioning) as harness:
         suppliers.install(harness)
         start(harness, **path.options)
         path.meanwhile(harness, suppliers)
