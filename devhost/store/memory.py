@@ -57,6 +57,18 @@ def _packed(history: _History) -> bytes:
     return zlib.compress(json.dumps(history, separators=(",", ":"), ensure_ascii=False).encode(), 1)
 
 
+# A row's payloads (input, output, custom status: JSON text) are kept the same way while its history is:
+# a parked booking's input and view are ~3 KB of text, ~2/3 of what its row costs.
+_PAYLOADS_WORTH_PACKING = 512  # characters; below it the compressed form saves too little to matter
+
+
+def _packed_payloads(rec: InstanceRecord) -> bytes | None:
+    payloads = (rec.input, rec.output, rec.custom_status)
+    if sum(len(p) for p in payloads if p) < _PAYLOADS_WORTH_PACKING:
+        return None
+    return zlib.compress(json.dumps(payloads, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+
+
 def _parks(
     item: OrchestrationWorkItem, commit: EpisodeCommit, pending: Sequence[OrchestrationMessage]
 ) -> bool:
@@ -72,7 +84,8 @@ def _parks(
 
 class MemoryStore(TaskHubStore):
     def __init__(self) -> None:
-        self._instances: dict[str, InstanceRecord] = {}
+        self._instances: dict[str, InstanceRecord] = {}  # without payloads where they are in `_payloads`
+        self._payloads: dict[str, bytes] = {}
         self._histories: dict[str, dict[str, _History]] = {}
         self._pending: dict[str, list[OrchestrationMessage]] = {}
         self._ready: deque[str] = deque()  # instances with work, running ones (and their new children)
@@ -94,6 +107,25 @@ class MemoryStore(TaskHubStore):
         if iid not in self._in_ready:
             self._in_ready.add(iid)
             (self._ready_started if started_by_client else self._ready).append(iid)
+
+    def _keep(self, rec: InstanceRecord, *, packed: bool = False) -> None:
+        """Store a copy of ``rec``, its payloads compressed apart when ``packed`` (see `_History`)."""
+        iid = rec.instance_id
+        self._payloads.pop(iid, None)
+        payloads = _packed_payloads(rec) if packed else None
+        if payloads is None:
+            self._instances[iid] = rec.copy()
+        else:
+            self._payloads[iid] = payloads
+            self._instances[iid] = rec.without_payloads()
+
+    def _whole(self, rec: InstanceRecord) -> InstanceRecord:
+        """A copy of a stored row with its payloads."""
+        full = rec.copy()
+        payloads = self._payloads.get(rec.instance_id)
+        if payloads is not None:
+            full.input, full.output, full.custom_status = json.loads(zlib.decompress(payloads))
+        return full
 
     def _enqueue(self, msg: OrchestrationMessage, *, started_by_client: bool = False) -> None:
         self._pending.setdefault(msg.instance_id, []).append(msg)
@@ -125,13 +157,13 @@ class MemoryStore(TaskHubStore):
         old = self._instances.get(record.instance_id)
         if old is not None and replaceable is not None and old.runtime_status not in set(replaceable):
             raise InstanceExistsError(record.instance_id, old.runtime_status)
-        self._instances[record.instance_id] = record.copy()
+        self._keep(record)
         self._histories.setdefault(record.instance_id, {})[record.execution_id] = []
         self._enqueue(start, started_by_client=True)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         rec = self._instances.get(instance_id)
-        return rec.copy() if rec is not None else None
+        return self._whole(rec) if rec is not None else None
 
     async def get_history(self, instance_id: str, execution_id: str | None = None) -> list[HistoryEvent]:
         if execution_id is None:
@@ -162,12 +194,13 @@ class MemoryStore(TaskHubStore):
             if query.matches(rec):
                 if len(out) == page_size:
                     return out, "mem:" + out[-1].instance_id
-                out.append(rec.copy() if query.payloads else rec.without_payloads())
+                out.append(self._whole(rec) if query.payloads else rec.without_payloads())
         return out, None
 
     async def purge_instance(self, instance_id: str) -> int:
         if self._instances.pop(instance_id, None) is None:
             return 0
+        self._payloads.pop(instance_id, None)
         self._histories.pop(instance_id, None)
         # Purge leaves the queues alone. An orchestration's leftover messages would be dropped on arrival (no
         # ExecutionStarted), so they go now; an entity's (`@name@key`) start it afresh, as on Azure Storage
@@ -218,9 +251,8 @@ class MemoryStore(TaskHubStore):
             history: Sequence[HistoryEvent] = ()
             if rec is not None:
                 history = _events(self._histories.get(iid, {}).get(rec.execution_id, []))
-            return OrchestrationWorkItem(
-                iid, msgs, rec.copy() if rec is not None else None, history, token, until
-            )
+            whole = self._whole(rec) if rec is not None else None
+            return OrchestrationWorkItem(iid, msgs, whole, history, token, until)
         return None
 
     def _check_lock(self, item: OrchestrationWorkItem) -> None:
@@ -245,11 +277,11 @@ class MemoryStore(TaskHubStore):
                 else:
                     executions[execution_id] = _events(current or []) + list(events)
         if commit.instance is not None and iid in self._instances:
-            self._instances[iid] = commit.instance.copy()
             # Histories no episode will extend soon: the finished instance's, those of executions it
             # continued as new from, and the current one of an instance left waiting (`_parks`).
             finished = commit.instance.runtime_status in TERMINAL_STATUSES
             parks = not finished and _parks(item, commit, self._pending.get(iid, ()))
+            self._keep(commit.instance, packed=finished or parks)
             executions = self._histories.get(iid, {})
             for execution_id, history in executions.items():
                 if isinstance(history, list) and (
@@ -259,7 +291,7 @@ class MemoryStore(TaskHubStore):
         for rec in commit.new_instances:
             old = self._instances.get(rec.instance_id)
             if old is None or old.runtime_status in TERMINAL_STATUSES:
-                self._instances[rec.instance_id] = rec.copy()
+                self._keep(rec)
                 # An entity's first episode creates its own row and has already appended its history.
                 self._histories.setdefault(rec.instance_id, {}).setdefault(rec.execution_id, [])
         for m in commit.messages:

@@ -9,7 +9,13 @@ import datetime as dt
 
 from devhost import history as h
 from devhost.history import RuntimeStatus
-from devhost.store.base import ActivityMessage, EpisodeCommit, InstanceRecord, OrchestrationMessage
+from devhost.store.base import (
+    ActivityMessage,
+    EpisodeCommit,
+    InstanceQuery,
+    InstanceRecord,
+    OrchestrationMessage,
+)
 from devhost.store.memory import MemoryStore
 
 T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
@@ -146,3 +152,38 @@ async def test_an_instance_with_a_message_waiting_or_an_answer_coming_keeps_its_
         h.orchestrator_started(ts(4)), h.event_raised(ts(3), "Go", "1"), h.orchestrator_completed(ts(4))])],
         messages=[child]))
     assert isinstance(store._histories["i1"]["x1"], list)
+
+
+async def test_a_waiting_or_finished_row_keeps_its_payloads_compressed_and_gives_them_back_whole() -> None:
+    store = MemoryStore()
+    await start(store)
+    await store.send_messages([OrchestrationMessage("i1", h.task_completed(ts(2), 0, '{"price":1}'), "x1")])
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None
+    view = '{"status":"AwaitingPayment","traveller":"Zoë — ' + "x" * 600 + '"}'
+    waiting = InstanceRecord("i1", "Trip", "x1", RuntimeStatus.Running, T0, T0, input='{"trip":"BER — Ω"}',
+                             custom_status=view)
+    due = T0 + dt.timedelta(hours=1)
+    timer = OrchestrationMessage("i1", h.timer_fired(ts(3), 1, h.format_ts(due)), "x1", visible_at=due)
+    await store.commit_episode(item, EpisodeCommit(instance=waiting, history=[("x1", [
+        h.orchestrator_started(ts(3)), h.timer_created(ts(3), 1, h.format_ts(due)),
+        h.orchestrator_completed(ts(3))])], messages=[timer]))
+    assert store._instances["i1"].custom_status is None and "i1" in store._payloads
+
+    assert await store.get_instance("i1") == waiting
+    (listed,), _ = await store.query_instances(InstanceQuery(), 10, None)
+    assert listed == waiting
+    (bare,), _ = await store.query_instances(InstanceQuery(payloads=False), 10, None)
+    assert bare == waiting.without_payloads()
+    await store.send_messages([OrchestrationMessage("i1", h.event_raised(ts(4), "Paid", "1"))])
+    item = await store.lock_next_orchestration(T0, LOCK)
+    assert item is not None and item.instance == waiting
+
+    # Running again: the row is kept whole; purged: nothing is left of it.
+    confirm = h.task_scheduled(ts(5), 2, "Confirm", "1")
+    await store.commit_episode(item, EpisodeCommit(instance=waiting, history=[("x1", [
+        h.orchestrator_started(ts(5)), confirm, h.orchestrator_completed(ts(5))])],
+        activities=[ActivityMessage("i1", "x1", confirm)]))
+    assert store._instances["i1"] == waiting and "i1" not in store._payloads
+    await store.purge_instance("i1")
+    assert "i1" not in store._payloads and await store.get_instance("i1") is None
