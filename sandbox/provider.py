@@ -66,6 +66,11 @@ class PaymentProvider:
         self._settings = settings
         self._http = http
         self._wake = asyncio.Event()
+        # Deliveries in flight at once. A thousand payments resolved together used to be a thousand posts at
+        # once: most waited for a connection longer than the attempt's timeout (httpx PoolTimeout), failed
+        # every retry together and were given up, though the app answered each in milliseconds. A provider
+        # sends to one endpoint a few at a time; the wait for a slot is not part of an attempt.
+        self._sending = asyncio.Semaphore(settings.webhook_concurrency)
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[None] | None = None
@@ -180,22 +185,24 @@ class PaymentProvider:
             self.wake()
 
     async def _attempt(self, d: DeliveryRow) -> None:
-        timestamp = int(time.time())
-        headers = signing.headers(self._settings.webhook_key, d.webhook_id, timestamp, d.body)
         status: int | None = None
         error: str | None = None
-        try:
-            response = await self._http.post(
-                d.url,
-                content=d.body.encode(),
-                headers=headers,
-                timeout=self._settings.webhook_timeout_seconds,
-            )
-            status = response.status_code
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-            # InvalidURL is not an HTTPError: uncaught, it killed the delivery task before the attempt
-            # was recorded, the row stayed due, and the next tick started it again (a busy loop).
-            error = f"{type(exc).__name__}: {exc}"[:500]
+        async with self._sending:
+            # Signed once it has a slot, so the timestamp the receiver checks is the time it is sent.
+            timestamp = int(time.time())
+            headers = signing.headers(self._settings.webhook_key, d.webhook_id, timestamp, d.body)
+            try:
+                response = await self._http.post(
+                    d.url,
+                    content=d.body.encode(),
+                    headers=headers,
+                    timeout=self._settings.webhook_timeout_seconds,
+                )
+                status = response.status_code
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+                # InvalidURL is not an HTTPError: uncaught, it killed the delivery task before the attempt
+                # was recorded, the row stayed due, and the next tick started it again (a busy loop).
+                error = f"{type(exc).__name__}: {exc}"[:500]
         attempts = d.attempts + 1
         if status is not None and 200 <= status < 300:
             self._store.record_attempt(

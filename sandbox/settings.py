@@ -55,12 +55,14 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_max_interval_seconds: float = 60.0
     webhook_timeout_seconds: float = 10.0
+    webhook_concurrency: int = 8
 
     def __repr__(self) -> str:  # the key must never reach a log line
         return (
             f"Settings(payment_delay_seconds={self.payment_delay_seconds}, "
             f"webhook_retry_seconds={self.webhook_retry_seconds}, "
-            f"webhook_max_attempts={self.webhook_max_attempts})"
+            f"webhook_max_attempts={self.webhook_max_attempts}, "
+            f"webhook_concurrency={self.webhook_concurrency})"
         )
 
     @classmethod
@@ -74,4 +76,5 @@ class Settings:
             payment_delay_seconds=_number(env, "SANDBOX_PAYMENT_DELAY_SECONDS", 1.0, 0.0, 3600.0),
             webhook_retry_seconds=_number(env, "SANDBOX_WEBHOOK_RETRY_SECONDS", 1.0, 0.0, 3600.0),
             webhook_max_attempts=int(_number(env, "SANDBOX_WEBHOOK_MAX_ATTEMPTS", 8, 1, 100)),
+            webhook_concurrency=int(_number(env, "SANDBOX_WEBHOOK_CONCURRENCY", 8, 1, 100)),
         )

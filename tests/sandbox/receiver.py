@@ -33,12 +33,25 @@ class Receiver:
         self.received: list[Received] = []
         self.statuses: list[int] = []
         self.default = 200
+        self.delay = 0.0  # seconds each answer takes (a slow app)
+        self.in_flight = 0
+        self.most_in_flight = 0
         self._runner: web.AppRunner | None = None
         self.url = ""
 
     async def _handle(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.Response:
         status = self.statuses.pop(0) if self.statuses else self.default
         body = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.received.append(
             Received({k.lower(): v for k, v in request.headers.items()}, body, status, time.time())
         )

@@ -4,6 +4,7 @@ receiver, retries with backoff, +decline, +nopay, reconciliation status, refunds
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -124,6 +125,20 @@ async def test_non_2xx_answers_are_retried_with_backoff_and_the_same_webhook_id(
         return done
 
     await eventually(delivered)
+
+
+async def test_payments_resolved_together_reach_a_slow_app_a_few_at_a_time_and_all_arrive(client, receiver):
+    # The session's sandbox sends at most 8 at once (SANDBOX_WEBHOOK_CONCURRENCY's default).
+    receiver.delay = 0.3
+    who = email()
+    body = payment(receiver.url, who)
+    created = await asyncio.gather(*(post(client, "/payment/payments", {**body, "bookingId": key()})
+                                     for _ in range(20)))
+    ids = {r.json()["paymentId"] for r in created}
+    hooks = await receiver.wait_for(20, timeout=30)
+    assert {verify(h)["data"]["paymentId"] for h in hooks} == ids
+    assert 1 < receiver.most_in_flight <= 8
+    assert all(h.answered == 200 for h in hooks)  # each delivered at its first attempt
 
 
 async def test_payment_idempotency(client, receiver):
