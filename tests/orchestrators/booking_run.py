@@ -6,6 +6,8 @@ import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
+import pytest
+
 from booking import CANCEL_REQUESTED, BookingView
 from booking.orchestration import trip_instance_id
 from devhost.engine.client import InstanceGoneError, InstanceNotFoundError
@@ -15,6 +17,9 @@ from devhost.store.memory import MemoryStore
 from tests.orchestrators.world import booking_input, payment_event
 
 BOOKING_ID = "b-1"
+# A case that shows a defect kept on purpose: bookings started before the version that fixed it keep their
+# path (README: changing an orchestrator safely), so the test must fail there, or the mark is stale.
+KEPT_PATH = pytest.mark.xfail(strict=True, raises=AssertionError, reason="the path of bookings started then")
 AMSTERDAM_TOTAL = Decimal("249.00") + Decimal("189.00") + 3 * Decimal("145.00")  # ticket, flight, 3 nights
 
 

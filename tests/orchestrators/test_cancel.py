@@ -20,6 +20,7 @@ from devhost.versioning import Versioning
 from orchestrators.breaker import at_least
 from tests.orchestrators.booking_run import (
     BOOKING_ID,
+    KEPT_PATH,
     CancelJoinsTheBatch,
     await_payment,
     cancel,
@@ -156,7 +157,6 @@ RECEIVED = {
     EventType.SubOrchestrationInstanceFailed,
     EventType.EventRaised,
 }
-KEPT_PATH = pytest.mark.xfail(strict=True, raises=AssertionError, reason="the path of bookings started then")
 
 
 @pytest.mark.parametrize(

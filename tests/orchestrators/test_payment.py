@@ -16,6 +16,7 @@ from orchestrators.payment import RECHECK_EVERY
 from tests.orchestrators.booking_run import (
     AMSTERDAM_TOTAL,
     BOOKING_ID,
+    KEPT_PATH,
     await_payment,
     cancel_meanwhile,
     finish,
@@ -375,7 +376,6 @@ def test_a_cancel_at_the_provider_that_loses_to_the_payment_refunds_it(world):
     assert suppliers.sequence[-2:] == ["cancel_payment", "refund_payment"]
 
 
-KEPT_PATH = pytest.mark.xfail(strict=True, raises=AssertionError, reason="the path of bookings started then")
 
 
 @pytest.mark.parametrize(
