@@ -376,8 +376,6 @@ def test_a_cancel_at_the_provider_that_loses_to_the_payment_refunds_it(world):
     assert suppliers.sequence[-2:] == ["cancel_payment", "refund_payment"]
 
 
-
-
 @pytest.mark.parametrize(
     ("version", "paid_first"),
     [
